@@ -1,0 +1,65 @@
+package io.nemorouter.providers.mock;
+
+import io.nemorouter.core.http.OpenAiError;
+import io.nemorouter.core.usage.Usage;
+import io.nemorouter.core.usage.UsageScanner;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.buffer.ByteBufAllocator;
+
+import java.util.List;
+
+/**
+ * What the mock answers to one request, before it is written anywhere: either one complete
+ * response or a stream of server-sent events. Shared by the in-gateway provider and the
+ * standalone mock upstream, so both speak exactly the same bytes.
+ */
+public sealed interface MockAnswer {
+    record Complete(FullHttpResponse response, Usage usage) implements MockAnswer {
+    }
+
+    record Stream(List<byte[]> events, Usage usage) implements MockAnswer {
+        public HttpResponse head() {
+            HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+            head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8")
+                    .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE)
+                    .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+            return head;
+        }
+    }
+
+    /** Answers a chat or embeddings request; {@code embeddings} picks which. */
+    static MockAnswer answer(MockLlm llm, ByteBufAllocator alloc, boolean embeddings, ByteBuf body, String model,
+                             boolean stream, boolean includeUsage) {
+        try {
+            if (embeddings) {
+                FullHttpResponse r = json(alloc, HttpResponseStatus.OK, llm.embeddings(body, model));
+                return new Complete(r, UsageScanner.scan(r.content()));
+            }
+            MockLlm.ChatAnswer a = llm.chat(body, model);
+            Usage usage = new Usage(a.promptTokens(), a.completionTokens(), a.promptTokens() + a.completionTokens());
+            if (stream) {
+                return new Stream(llm.streamEvents(a, includeUsage), usage);
+            }
+            return new Complete(json(alloc, HttpResponseStatus.OK, llm.chatJson(a)), usage);
+        } catch (MockLlm.BadRequest e) {
+            return new Complete(OpenAiError.badRequest(null, e.param, e.getMessage()).toResponse(alloc), null);
+        }
+    }
+
+    private static FullHttpResponse json(ByteBufAllocator alloc, HttpResponseStatus status, byte[] json) {
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                alloc == null ? Unpooled.wrappedBuffer(json) : alloc.buffer(json.length).writeBytes(json));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, json.length);
+        return r;
+    }
+}

@@ -1,0 +1,40 @@
+package io.nemorouter.providers.mock;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.nemorouter.core.config.ConfigError;
+
+import java.time.Duration;
+
+/**
+ * How the mock behaves, from a catalog entry's {@code mock { ... }} block.
+ *
+ * @param chunks       content chunks per streamed answer (plus role, finish and usage events)
+ * @param chunkDelay   pause between streamed chunks
+ * @param latency      pause before the first byte of any answer
+ * @param dimensions   embedding vector length
+ */
+public record MockSettings(int chunks, Duration chunkDelay, Duration latency, int dimensions) {
+    public static final MockSettings DEFAULT = new MockSettings(8, Duration.ZERO, Duration.ZERO, 768);
+
+    public static MockSettings from(Config entry, String where) {
+        Config c = entry.hasPath("mock") ? entry.getConfig("mock") : ConfigFactory.empty();
+        for (String key : c.root().keySet()) {
+            if (!key.equals("chunks") && !key.equals("chunk_delay") && !key.equals("latency") && !key.equals("dimensions")) {
+                throw ConfigError.at(c.getValue(key).origin(), where + ".mock." + key,
+                        "unknown key (known: chunks, chunk_delay, latency, dimensions)");
+            }
+        }
+        int chunks = c.hasPath("chunks") ? c.getInt("chunks") : DEFAULT.chunks;
+        int dims = c.hasPath("dimensions") ? c.getInt("dimensions") : DEFAULT.dimensions;
+        if (chunks < 1 || chunks > 10_000) {
+            throw ConfigError.at(c.getValue("chunks").origin(), where + ".mock.chunks", "must be between 1 and 10000");
+        }
+        if (dims < 1 || dims > 65_536) {
+            throw ConfigError.at(c.getValue("dimensions").origin(), where + ".mock.dimensions", "must be between 1 and 65536");
+        }
+        Duration delay = c.hasPath("chunk_delay") ? c.getDuration("chunk_delay") : DEFAULT.chunkDelay;
+        Duration latency = c.hasPath("latency") ? c.getDuration("latency") : DEFAULT.latency;
+        return new MockSettings(chunks, delay, latency, dims);
+    }
+}

@@ -1,0 +1,34 @@
+package io.nemorouter.core.config;
+
+import com.typesafe.config.Config;
+
+import java.util.List;
+
+/**
+ * One entry of the model catalog: what clients call it ({@code name}), which provider
+ * serves it, and what the upstream is asked for ({@code model}).
+ *
+ * @param id       stable identifier reported in {@code x-nemo-model}: {@code provider/model}
+ * @param settings the whole entry, for provider-specific keys (e.g. {@code mock { ... }})
+ */
+public record Deployment(
+        String id,
+        String name,
+        String provider,
+        String apiBase,
+        String apiKey,
+        String model,
+        List<String> tags,
+        double inputCostPerMtok,
+        double outputCostPerMtok,
+        Config settings) {
+
+    public boolean renamesModel() {
+        return !name.equals(model);
+    }
+
+    /** Cost in USD of a call with the given token counts, from the per-million-token prices. */
+    public double cost(long promptTokens, long completionTokens) {
+        return (promptTokens * inputCostPerMtok + completionTokens * outputCostPerMtok) / 1_000_000d;
+    }
+}

@@ -1,0 +1,183 @@
+package io.nemorouter.core.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Typed view of the {@code nemo} block. Every default lives in {@code reference.conf};
+ * this class only reads and checks, so a wrong value fails at start with its file and line.
+ */
+public final class GatewayConfig {
+    private static final Set<String> MODEL_KEYS = Set.of("name", "provider", "api_base", "api_key", "model",
+            "tags", "input_cost_per_mtok", "output_cost_per_mtok", "optional", "id", "mock");
+
+    public final Config root;
+    public final String host;
+    public final int port;
+    public final int ioThreads;
+    public final String transport;
+    public final int maxBodyBytes;
+    public final int maxHeaderBytes;
+    public final int maxInitialLineLength;
+    public final Duration clientIdleTimeout;
+    public final Duration drainGrace;
+    public final String dataDir;
+    public final Duration connectTimeout;
+    public final Duration firstByteTimeout;
+    public final Duration totalTimeout;
+    public final Duration upstreamIdleTimeout;
+    public final int maxIdlePerOrigin;
+    public final int maxBufferedResponseBytes;
+    public final List<String> pipeline;
+    public final List<Deployment> deployments;
+    /** Entries dropped because they are {@code optional} and their key is unset; logged at start. */
+    public final List<String> skipped = new ArrayList<>();
+
+    public GatewayConfig(Config root) {
+        this.root = root;
+        Config nemo = root.getConfig("nemo");
+        Config server = nemo.getConfig("server");
+        host = server.getString("host");
+        port = intIn(server, "port", 0, 65535, "nemo.server.port");
+        ioThreads = intIn(server, "io_threads", 0, 1024, "nemo.server.io_threads");
+        transport = oneOf(server, "transport", "nemo.server.transport", "auto", "epoll", "nio");
+        maxBodyBytes = bytesIn(server, "max_body_size", "nemo.server.max_body_size");
+        maxHeaderBytes = bytesIn(server, "max_header_size", "nemo.server.max_header_size");
+        maxInitialLineLength = bytesIn(server, "max_initial_line_length", "nemo.server.max_initial_line_length");
+        clientIdleTimeout = positive(server, "idle_timeout", "nemo.server.idle_timeout");
+        drainGrace = server.getDuration("drain_grace");
+        dataDir = nemo.getString("data_dir");
+        Config upstream = nemo.getConfig("upstream");
+        connectTimeout = positive(upstream, "connect_timeout", "nemo.upstream.connect_timeout");
+        firstByteTimeout = positive(upstream, "first_byte_timeout", "nemo.upstream.first_byte_timeout");
+        totalTimeout = positive(upstream, "total_timeout", "nemo.upstream.total_timeout");
+        upstreamIdleTimeout = positive(upstream, "idle_timeout", "nemo.upstream.idle_timeout");
+        maxIdlePerOrigin = intIn(upstream, "max_idle_per_origin", 0, 100_000, "nemo.upstream.max_idle_per_origin");
+        maxBufferedResponseBytes = bytesIn(upstream, "max_buffered_response", "nemo.upstream.max_buffered_response");
+        pipeline = List.copyOf(nemo.getStringList("pipeline"));
+        deployments = readModels(nemo);
+    }
+
+    private List<Deployment> readModels(Config nemo) {
+        List<Deployment> out = new ArrayList<>();
+        List<? extends ConfigValue> list = nemo.getList("models");
+        for (int i = 0; i < list.size(); i++) {
+            ConfigValue value = list.get(i);
+            String path = "nemo.models[" + i + "]";
+            if (value.valueType() != ConfigValueType.OBJECT) {
+                throw ConfigError.at(value.origin(), path, "each model entry must be an object { name = ..., provider = ... }");
+            }
+            Config entry = ((com.typesafe.config.ConfigObject) value).toConfig();
+            for (String key : entry.root().keySet()) {
+                if (!MODEL_KEYS.contains(key)) {
+                    throw ConfigError.at(entry.getValue(key).origin(), path + "." + key,
+                            "unknown key (known: " + String.join(", ", new java.util.TreeSet<>(MODEL_KEYS)) + ")");
+                }
+            }
+            String name = requiredString(entry, "name", path);
+            String provider = requiredString(entry, "provider", path);
+            String model = entry.hasPath("model") ? entry.getString("model") : name;
+            String apiKey = entry.hasPath("api_key") ? entry.getString("api_key") : null;
+            if (apiKey != null && apiKey.isBlank()) {
+                apiKey = null;
+            }
+            boolean optional = entry.hasPath("optional") && entry.getBoolean("optional");
+            if (optional && apiKey == null) {
+                skipped.add(name + " (" + provider + "): no api_key set");
+                continue;
+            }
+            String apiBase = entry.hasPath("api_base") ? entry.getString("api_base") : null;
+            if (apiBase != null) {
+                checkUrl(entry, apiBase, path + ".api_base");
+            }
+            List<String> tags = entry.hasPath("tags") ? List.copyOf(entry.getStringList("tags")) : List.of();
+            double in = cost(entry, "input_cost_per_mtok", path);
+            double outCost = cost(entry, "output_cost_per_mtok", path);
+            String id = entry.hasPath("id") ? entry.getString("id") : provider + "/" + model;
+            out.add(new Deployment(id, name, provider, apiBase, apiKey, model, tags, in, outCost, entry));
+        }
+        return List.copyOf(out);
+    }
+
+    private static void checkUrl(Config entry, String url, String path) {
+        try {
+            URI uri = new URI(url);
+            String scheme = uri.getScheme();
+            if (uri.getHost() == null || !("http".equals(scheme) || "https".equals(scheme))) {
+                throw ConfigError.at(entry.getValue("api_base").origin(), path,
+                        "must be an http:// or https:// URL with a host, got \"" + url + "\"");
+            }
+        } catch (java.net.URISyntaxException e) {
+            throw ConfigError.at(entry.getValue("api_base").origin(), path, "not a URL: " + e.getMessage());
+        }
+    }
+
+    private static String requiredString(Config entry, String key, String path) {
+        if (!entry.hasPath(key)) {
+            throw ConfigError.at(entry.origin(), path + "." + key, "is required");
+        }
+        String v = entry.getString(key);
+        if (v.isBlank()) {
+            throw ConfigError.at(entry.getValue(key).origin(), path + "." + key, "must not be empty");
+        }
+        return v;
+    }
+
+    private static double cost(Config entry, String key, String path) {
+        if (!entry.hasPath(key)) {
+            return 0;
+        }
+        double v = entry.getDouble(key);
+        if (v < 0 || Double.isNaN(v)) {
+            throw ConfigError.at(entry.getValue(key).origin(), path + "." + key, "must be a number >= 0");
+        }
+        return v;
+    }
+
+    private static int intIn(Config c, String key, int min, int max, String path) {
+        int v = c.getInt(key);
+        if (v < min || v > max) {
+            throw ConfigError.at(c.getValue(key).origin(), path, "must be between " + min + " and " + max + ", got " + v);
+        }
+        return v;
+    }
+
+    private static int bytesIn(Config c, String key, String path) {
+        long v = c.getBytes(key);
+        if (v <= 0 || v > Integer.MAX_VALUE) {
+            throw ConfigError.at(c.getValue(key).origin(), path, "must be between 1 byte and 2 GiB, got " + v);
+        }
+        return (int) v;
+    }
+
+    private static Duration positive(Config c, String key, String path) {
+        Duration d = c.getDuration(key);
+        if (d.isNegative() || d.isZero()) {
+            throw ConfigError.at(c.getValue(key).origin(), path, "must be a positive duration");
+        }
+        return d;
+    }
+
+    private static String oneOf(Config c, String key, String path, String... allowed) {
+        String v = c.getString(key);
+        for (String a : allowed) {
+            if (a.equals(v)) {
+                return v;
+            }
+        }
+        throw ConfigError.at(c.getValue(key).origin(), path, "must be one of " + String.join(", ", allowed) + ", got \"" + v + "\"");
+    }
+
+    /** Turns Typesafe Config's own exceptions (bad type, syntax) into the one-line form. */
+    public static ConfigError explain(ConfigException e) {
+        return new ConfigError(e.getMessage());
+    }
+}

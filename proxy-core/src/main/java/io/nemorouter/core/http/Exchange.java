@@ -1,0 +1,384 @@
+package io.nemorouter.core.http;
+
+import io.nemorouter.core.config.Deployment;
+import io.nemorouter.core.usage.Usage;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * One client request and its answer, from the decoded request to the last byte written back.
+ * Confined to the client channel's event loop: filters, providers and the upstream relay all
+ * run there, so nothing here is synchronised.
+ *
+ * <p>Every answer goes through {@link #respond}, {@link #respondHead}/{@link #respondContent}/
+ * {@link #respondLast} or {@link #fail}, which add the gateway headers and finish the exchange
+ * exactly once.
+ */
+public final class Exchange {
+    public static final AsciiString X_REQUEST_ID = AsciiString.cached("x-request-id");
+    public static final AsciiString X_NEMO_MODEL = AsciiString.cached("x-nemo-model");
+    public static final AsciiString X_NEMO_CACHE = AsciiString.cached("x-nemo-cache");
+    public static final AsciiString X_NEMO_COST = AsciiString.cached("x-nemo-response-cost");
+    public static final AsciiString X_NEMO_OVERHEAD = AsciiString.cached("x-nemo-overhead-ms");
+    public static final AsciiString X_NEMO_FALLBACKS = AsciiString.cached("x-nemo-fallbacks");
+    private static final String EVENT_STREAM = "text/event-stream";
+
+    /** What the owner of the connection needs to hear when an exchange ends. */
+    public interface Owner {
+        void exchangeFinished(Exchange exchange);
+
+        boolean draining();
+    }
+
+    public final Channel client;
+    public final FullHttpRequest request;
+    public final Endpoint endpoint;
+    public final String requestId;
+    public final long receivedNanos;
+    public final RequestFields fields = new RequestFields();
+    private final boolean clientKeepAlive;
+    private final Owner owner;
+    private final List<ExchangeObserver> observers;
+
+    private Deployment deployment;
+    private String cacheDecision = "bypass";
+    private int fallbacks;
+    private Channel upstream;
+
+    private long dispatchedNanos;
+    private long upstreamSentNanos;
+    private long upstreamFirstByteNanos;
+    private long headSentNanos;
+    private long finishedNanos;
+
+    private HttpResponseStatus status;
+    private boolean headSent;
+    private boolean eventStream;
+    private boolean finished;
+    private boolean cancelled;
+    private Usage usage;
+    private double cost = -1;
+    private String failure;
+
+    public Exchange(Channel client, FullHttpRequest request, Endpoint endpoint, String requestId, long receivedNanos,
+                    Owner owner, List<ExchangeObserver> observers) {
+        this.client = client;
+        this.request = request;
+        this.endpoint = endpoint;
+        this.requestId = requestId;
+        this.receivedNanos = receivedNanos;
+        this.clientKeepAlive = HttpUtil.isKeepAlive(request);
+        this.owner = owner;
+        this.observers = observers;
+    }
+
+    // ---- request side -------------------------------------------------------------------------
+
+    public ByteBuf body() {
+        return request.content();
+    }
+
+    public Deployment deployment() {
+        return deployment;
+    }
+
+    public void deployment(Deployment d) {
+        this.deployment = d;
+    }
+
+    public void cacheDecision(String decision) {
+        this.cacheDecision = decision;
+    }
+
+    public String cacheDecision() {
+        return cacheDecision;
+    }
+
+    public void fallbacks(int n) {
+        this.fallbacks = n;
+    }
+
+    public int fallbacks() {
+        return fallbacks;
+    }
+
+    // ---- timings, as providers and the relay see them ----------------------------------------
+
+    /** The provider has the exchange; everything before this is gateway work. */
+    public void markDispatched() {
+        dispatchedNanos = System.nanoTime();
+    }
+
+    public void markUpstreamSent(Channel upstreamChannel) {
+        upstream = upstreamChannel;
+        upstreamSentNanos = System.nanoTime();
+    }
+
+    public void markUpstreamFirstByte() {
+        upstreamFirstByteNanos = System.nanoTime();
+    }
+
+    /** The upstream channel is no longer this exchange's (returned to the pool or closed). */
+    public void detachUpstream() {
+        if (upstream != null) {
+            upstream.config().setAutoRead(true);
+            upstream = null;
+        }
+    }
+
+    public long upstreamSentNanos() {
+        return upstreamSentNanos;
+    }
+
+    public long upstreamFirstByteNanos() {
+        return upstreamFirstByteNanos;
+    }
+
+    public long finishedNanos() {
+        return finishedNanos;
+    }
+
+    /** Time the gateway itself spent: before handing off, and between the upstream's first byte and ours. */
+    public long overheadNanos() {
+        long handoff = upstreamSentNanos != 0 ? upstreamSentNanos : dispatchedNanos != 0 ? dispatchedNanos
+                : headSentNanos != 0 ? headSentNanos : finishedNanos;
+        long overhead = handoff - receivedNanos;
+        if (upstreamFirstByteNanos != 0 && headSentNanos >= upstreamFirstByteNanos) {
+            overhead += headSentNanos - upstreamFirstByteNanos;
+        }
+        return Math.max(0, overhead);
+    }
+
+    public void usage(Usage u) {
+        this.usage = u;
+        if (u != null && deployment != null) {
+            cost = deployment.cost(u.promptTokens(), u.completionTokens());
+        }
+    }
+
+    public Usage usage() {
+        return usage;
+    }
+
+    /** Cost in USD, or -1 when unknown. */
+    public double cost() {
+        return cost;
+    }
+
+    public HttpResponseStatus status() {
+        return status;
+    }
+
+    /** The status for logs and metrics: 499 when the client left before the end, as nginx counts it. */
+    public int statusCode() {
+        return cancelled ? 499 : status == null ? 0 : status.code();
+    }
+
+    public boolean headSent() {
+        return headSent;
+    }
+
+    public boolean finished() {
+        return finished;
+    }
+
+    public boolean cancelled() {
+        return cancelled;
+    }
+
+    public String failure() {
+        return failure;
+    }
+
+    // ---- response side ------------------------------------------------------------------------
+
+    /** A complete answer in one message. */
+    public void respond(FullHttpResponse response) {
+        if (finished || headSent) {
+            response.release();
+            return;
+        }
+        decorate(response);
+        response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+        finish(client.writeAndFlush(response));
+    }
+
+    public void respond(OpenAiError error) {
+        failure = error.code();
+        respond(error.toResponse(client.alloc()));
+    }
+
+    /** Starts a relayed answer; contents follow with {@link #respondContent}. Not flushed. */
+    public void respondHead(HttpResponse head) {
+        if (finished || headSent) {
+            return;
+        }
+        decorate(head);
+        HttpHeaders h = head.headers();
+        if (!HttpUtil.isContentLengthSet(head) && !HttpUtil.isTransferEncodingChunked(head)) {
+            HttpUtil.setTransferEncodingChunked(head, true);
+        }
+        String contentType = h.get(HttpHeaderNames.CONTENT_TYPE);
+        eventStream = contentType != null && contentType.regionMatches(true, 0, EVENT_STREAM, 0, EVENT_STREAM.length());
+        client.write(head, client.voidPromise());
+    }
+
+    /** Relays one piece of the body; ownership passes to the client channel. Not flushed. */
+    public void respondContent(HttpContent content) {
+        if (finished) {
+            content.release();
+            return;
+        }
+        client.write(content, client.voidPromise());
+        if (upstream != null && !client.isWritable()) {
+            upstream.config().setAutoRead(false); // resumed by clientWritable()
+        }
+    }
+
+    public void flush() {
+        if (!finished) {
+            client.flush();
+        }
+    }
+
+    public void respondLast(LastHttpContent last) {
+        if (finished) {
+            last.release();
+            return;
+        }
+        finish(client.writeAndFlush(last));
+    }
+
+    /**
+     * Ends the exchange on an error. Before the head is sent the client gets the error as a
+     * normal OpenAI error response; mid-stream it gets a final {@code data: {"error":...}}
+     * event and a clean end of stream; a half-sent plain body can only be cut short.
+     */
+    public void fail(OpenAiError error) {
+        if (finished) {
+            return;
+        }
+        if (!headSent) {
+            respond(error);
+            return;
+        }
+        failure = error.code();
+        if (eventStream) {
+            ByteBuf event = client.alloc().buffer();
+            event.writeCharSequence(error.sseEvent(), StandardCharsets.UTF_8);
+            client.write(new DefaultHttpContent(event), client.voidPromise());
+            finish(client.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT)).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            finish(client.newSucceededFuture());
+            client.close();
+        }
+    }
+
+    /** The client went away: stop the upstream at once, without returning it to the pool. */
+    public void cancel() {
+        if (finished) {
+            return;
+        }
+        cancelled = true;
+        failure = "client_closed";
+        if (upstream != null) {
+            Channel u = upstream;
+            upstream = null;
+            u.close();
+        }
+        finish(client.newSucceededFuture());
+    }
+
+    /** The client can take more bytes again: resume reading the upstream. */
+    public void clientWritable() {
+        if (upstream != null && client.isWritable()) {
+            upstream.config().setAutoRead(true);
+        }
+    }
+
+    private void decorate(HttpResponse response) {
+        headSent = true;
+        headSentNanos = System.nanoTime();
+        status = response.status();
+        HttpHeaders h = response.headers();
+        h.set(X_REQUEST_ID, requestId);
+        if (deployment != null) {
+            h.set(X_NEMO_MODEL, deployment.id());
+            h.set(X_NEMO_CACHE, cacheDecision);
+            h.set(X_NEMO_FALLBACKS, fallbacks);
+            if (cost >= 0) {
+                h.set(X_NEMO_COST, formatCost(cost));
+            }
+        }
+        h.set(X_NEMO_OVERHEAD, formatMillis(overheadNanos()));
+        if (!keepAlive()) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        } else if (!request.protocolVersion().isKeepAliveDefault()) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+    }
+
+    private boolean keepAlive() {
+        return clientKeepAlive && !owner.draining();
+    }
+
+    private io.netty.channel.ChannelFuture finish(io.netty.channel.ChannelFuture written) {
+        finished = true;
+        finishedNanos = System.nanoTime();
+        if (status == null) {
+            status = HttpResponseStatus.valueOf(499, "Client Closed Request");
+        }
+        if (!keepAlive() && !cancelled) {
+            written.addListener(ChannelFutureListener.CLOSE);
+        }
+        for (int i = 0; i < observers.size(); i++) {
+            try {
+                observers.get(i).onComplete(this);
+            } catch (RuntimeException e) {
+                // an observer must never break the answer; it reports its own failures
+            }
+        }
+        request.release();
+        owner.exchangeFinished(this);
+        return written;
+    }
+
+    static String formatMillis(long nanos) {
+        long micros = nanos / 1000;
+        StringBuilder b = new StringBuilder(8).append(micros / 1000).append('.');
+        long frac = micros % 1000;
+        if (frac < 100) {
+            b.append('0');
+        }
+        if (frac < 10) {
+            b.append('0');
+        }
+        return b.append(frac).toString();
+    }
+
+    static String formatCost(double usd) {
+        return new java.math.BigDecimal(usd).setScale(8, java.math.RoundingMode.HALF_UP).stripTrailingZeros().toPlainString();
+    }
+
+    /** A bodyless answer with the body given, for local endpoints. */
+    public static ByteBuf utf8(String s) {
+        return Unpooled.copiedBuffer(s, StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,165 @@
+package io.nemorouter.core.http;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.async.ByteBufferFeeder;
+import io.netty.buffer.ByteBuf;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The few top-level fields of a request body that the gateway acts on, read with Jackson's
+ * streaming parser straight from the buffer; the rest of the body is tokenised (to reject
+ * malformed JSON) but never materialised. Byte spans are kept so that a field can be
+ * rewritten or removed without re-serialising the body.
+ */
+public final class RequestFields {
+    private static final JsonFactory JSON = new JsonFactory();
+
+    public String model;
+    /** Byte span of the {@code model} value (with quotes), relative to the body's reader index. */
+    public int modelStart = -1;
+    public int modelEnd = -1;
+    public boolean stream;
+    public boolean includeUsage;
+    /** {@code nemo_cache}: null when absent. */
+    public Boolean cache;
+    public List<String> tags = List.of();
+    /** Gateway-only fields ({@code nemo_cache}, {@code tags}) that must not reach the upstream, as removable spans. */
+    public final List<int[]> gatewayOnlySpans = new ArrayList<>(0);
+
+    /**
+     * Parses {@code body}; returns null on success or the error to answer with.
+     * Positions are relative to {@code body.readerIndex()}.
+     */
+    public OpenAiError parse(ByteBuf body) {
+        if (!body.isReadable()) {
+            return OpenAiError.badRequest("invalid_json", null, "The request body is empty; expected a JSON object.");
+        }
+        try (JsonParser p = JSON.createNonBlockingByteBufferParser()) {
+            ((ByteBufferFeeder) p.getNonBlockingInputFeeder()).feedInput(body.nioBuffer());
+            ((ByteBufferFeeder) p.getNonBlockingInputFeeder()).endOfInput();
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return OpenAiError.badRequest("invalid_json", null, "The request body must be a JSON object.");
+            }
+            int previousValueEnd = -1;
+            int[] pendingRemoval = null;
+            JsonToken t;
+            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                int nameStart = (int) p.currentTokenLocation().getByteOffset();
+                if (pendingRemoval != null) {
+                    // a removed field followed by another: drop up to this name, comma included
+                    pendingRemoval[1] = nameStart;
+                    gatewayOnlySpans.add(pendingRemoval);
+                    pendingRemoval = null;
+                }
+                String name = p.currentName();
+                JsonToken v = p.nextToken();
+                int valueStart = (int) p.currentTokenLocation().getByteOffset();
+                OpenAiError err = switch (name) {
+                    case "model" -> readModel(p, v, valueStart);
+                    case "stream" -> readStream(p, v);
+                    case "stream_options" -> readStreamOptions(p, v);
+                    case "nemo_cache" -> readCache(p, v);
+                    case "tags" -> readTags(p, v);
+                    default -> {
+                        p.skipChildren();
+                        yield null;
+                    }
+                };
+                if (err != null) {
+                    return err;
+                }
+                int valueEnd = (int) p.currentLocation().getByteOffset();
+                if ("nemo_cache".equals(name) || "tags".equals(name)) {
+                    pendingRemoval = new int[]{nameStart, -1, previousValueEnd};
+                }
+                previousValueEnd = valueEnd;
+            }
+            if (t != JsonToken.END_OBJECT || p.nextToken() != null) {
+                return OpenAiError.badRequest("invalid_json", null, "The request body is not valid JSON.");
+            }
+            if (pendingRemoval != null) {
+                // last field removed: drop from the end of the previous value (its comma) to our end
+                int start = pendingRemoval[2] >= 0 ? pendingRemoval[2] : pendingRemoval[0];
+                gatewayOnlySpans.add(new int[]{start, previousValueEnd});
+            }
+        } catch (IOException e) {
+            return OpenAiError.badRequest("invalid_json", null,
+                    "The request body is not valid JSON: " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
+        }
+        return null;
+    }
+
+    private OpenAiError readModel(JsonParser p, JsonToken v, int valueStart) throws IOException {
+        if (v != JsonToken.VALUE_STRING) {
+            p.skipChildren();
+            return OpenAiError.badRequest("invalid_type", "model", "`model` must be a string.");
+        }
+        model = p.getText();
+        modelStart = valueStart;
+        modelEnd = (int) p.currentLocation().getByteOffset();
+        return null;
+    }
+
+    private OpenAiError readStream(JsonParser p, JsonToken v) {
+        if (v == JsonToken.VALUE_TRUE || v == JsonToken.VALUE_FALSE) {
+            stream = v == JsonToken.VALUE_TRUE;
+            return null;
+        }
+        if (v == JsonToken.VALUE_NULL) {
+            return null;
+        }
+        return OpenAiError.badRequest("invalid_type", "stream", "`stream` must be a boolean.");
+    }
+
+    private OpenAiError readStreamOptions(JsonParser p, JsonToken v) throws IOException {
+        if (v == JsonToken.VALUE_NULL) {
+            return null;
+        }
+        if (v != JsonToken.START_OBJECT) {
+            p.skipChildren();
+            return OpenAiError.badRequest("invalid_type", "stream_options", "`stream_options` must be an object.");
+        }
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken inner = p.nextToken();
+            if ("include_usage".equals(name) && (inner == JsonToken.VALUE_TRUE || inner == JsonToken.VALUE_FALSE)) {
+                includeUsage = inner == JsonToken.VALUE_TRUE;
+            } else {
+                p.skipChildren();
+            }
+        }
+        return null;
+    }
+
+    private OpenAiError readCache(JsonParser p, JsonToken v) throws IOException {
+        if (v == JsonToken.VALUE_TRUE || v == JsonToken.VALUE_FALSE) {
+            cache = v == JsonToken.VALUE_TRUE;
+            return null;
+        }
+        p.skipChildren();
+        return OpenAiError.badRequest("invalid_type", "nemo_cache", "`nemo_cache` must be a boolean.");
+    }
+
+    private OpenAiError readTags(JsonParser p, JsonToken v) throws IOException {
+        if (v != JsonToken.START_ARRAY) {
+            p.skipChildren();
+            return OpenAiError.badRequest("invalid_type", "tags", "`tags` must be an array of strings.");
+        }
+        List<String> out = new ArrayList<>(2);
+        JsonToken t;
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            if (t != JsonToken.VALUE_STRING) {
+                p.skipChildren();
+                return OpenAiError.badRequest("invalid_type", "tags", "`tags` must be an array of strings.");
+            }
+            out.add(p.getText());
+        }
+        tags = List.copyOf(out);
+        return null;
+    }
+}

@@ -1,0 +1,82 @@
+package io.nemorouter.core.metrics;
+
+import io.nemorouter.core.http.Exchange;
+import io.nemorouter.core.http.ExchangeObserver;
+import io.prometheus.client.CollectorRegistry;
+import io.prometheus.client.Counter;
+import io.prometheus.client.Gauge;
+import io.prometheus.client.Histogram;
+import io.prometheus.client.exporter.common.TextFormat;
+import io.prometheus.client.hotspot.DefaultExports;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+
+/**
+ * The Prometheus series the gateway exports. simpleclient's collectors are thread-safe
+ * (striped adders), so every event loop records straight into them.
+ */
+public final class GatewayMetrics implements ExchangeObserver {
+    private static final double[] LATENCY_BUCKETS = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+            0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+    private static final double[] OVERHEAD_BUCKETS = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+            0.0025, 0.005, 0.01, 0.05};
+
+    private final CollectorRegistry registry = new CollectorRegistry(true);
+    private final Counter requests = Counter.build("nemo_requests_total", "Requests answered, by route, model and status")
+            .labelNames("route", "model", "status").register(registry);
+    private final Gauge inFlight = Gauge.build("nemo_requests_in_flight", "Requests received and not yet answered")
+            .register(registry);
+    private final Histogram total = Histogram.build("nemo_request_duration_seconds",
+                    "From request received to last byte written to the client").labelNames("route")
+            .buckets(LATENCY_BUCKETS).register(registry);
+    private final Histogram upstream = Histogram.build("nemo_upstream_duration_seconds",
+                    "From request sent upstream to its last byte").labelNames("route")
+            .buckets(LATENCY_BUCKETS).register(registry);
+    private final Histogram firstByte = Histogram.build("nemo_upstream_first_byte_seconds",
+                    "From request sent upstream to the first byte of its answer").labelNames("route")
+            .buckets(LATENCY_BUCKETS).register(registry);
+    private final Histogram overhead = Histogram.build("nemo_gateway_overhead_seconds",
+                    "Time the gateway itself added: before the upstream call and relaying its first byte")
+            .labelNames("route").buckets(OVERHEAD_BUCKETS).register(registry);
+
+    public GatewayMetrics() {
+        DefaultExports.register(registry);
+    }
+
+    public void requestStarted() {
+        inFlight.inc();
+    }
+
+    @Override
+    public void onComplete(Exchange ex) {
+        inFlight.dec();
+        String route = ex.endpoint.label;
+        String model = ex.fields.model != null && ex.deployment() != null ? ex.deployment().name() : "";
+        requests.labels(route, model, Integer.toString(ex.statusCode())).inc();
+        total.labels(route).observe((ex.finishedNanos() - ex.receivedNanos) / 1e9);
+        if (ex.upstreamSentNanos() != 0) {
+            upstream.labels(route).observe((ex.finishedNanos() - ex.upstreamSentNanos()) / 1e9);
+            if (ex.upstreamFirstByteNanos() != 0) {
+                firstByte.labels(route).observe((ex.upstreamFirstByteNanos() - ex.upstreamSentNanos()) / 1e9);
+            }
+        }
+        overhead.labels(route).observe(ex.overheadNanos() / 1e9);
+    }
+
+    public double inFlight() {
+        return inFlight.get();
+    }
+
+    /** The text exposition format, version 0.0.4. */
+    public String scrape() {
+        StringWriter w = new StringWriter(16 * 1024);
+        try {
+            TextFormat.write004(w, registry.metricFamilySamples());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return w.toString();
+    }
+}

@@ -1,0 +1,204 @@
+package io.nemorouter.core.upstream;
+
+import io.nemorouter.core.Transport;
+import io.nemorouter.core.config.GatewayConfig;
+import io.nemorouter.core.http.Exchange;
+import io.nemorouter.core.http.OpenAiError;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.netty.resolver.dns.DnsNameResolverBuilder;
+import io.netty.util.AsciiString;
+import io.netty.util.concurrent.FastThreadLocal;
+
+import javax.net.ssl.SSLException;
+import java.net.ConnectException;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Sends requests upstream over keep-alive connections pooled per event loop and per origin.
+ * A connection is opened on the client channel's own event loop, so the relay never hops
+ * threads and the pools need no locks: each loop only ever touches its own map.
+ * DNS is resolved asynchronously; TLS verifies certificates and host names.
+ */
+public final class UpstreamClient {
+    /** Client headers never forwarded: hop-by-hop, credentials for the gateway, and what we set ourselves. */
+    private static final AsciiString[] NOT_FORWARDED = {
+            AsciiString.cached("host"), AsciiString.cached("connection"), AsciiString.cached("keep-alive"),
+            AsciiString.cached("proxy-connection"), AsciiString.cached("transfer-encoding"), AsciiString.cached("te"),
+            AsciiString.cached("trailer"), AsciiString.cached("upgrade"), AsciiString.cached("content-length"),
+            AsciiString.cached("authorization"), AsciiString.cached("api-key"), AsciiString.cached("x-api-key"),
+            AsciiString.cached("accept-encoding"), AsciiString.cached("cookie"), AsciiString.cached("expect"),
+            AsciiString.cached("proxy-authorization"), AsciiString.cached("x-request-id")};
+
+    private final GatewayConfig config;
+    private final Transport transport;
+    private final SslContext ssl;
+    private final DnsAddressResolverGroup resolver;
+    private final FastThreadLocal<Map<Origin, ArrayDeque<Channel>>> idle = new FastThreadLocal<>() {
+        @Override
+        protected Map<Origin, ArrayDeque<Channel>> initialValue() {
+            return new HashMap<>();
+        }
+    };
+
+    public UpstreamClient(GatewayConfig config, Transport transport) {
+        this.config = config;
+        this.transport = transport;
+        try {
+            this.ssl = SslContextBuilder.forClient().endpointIdentificationAlgorithm("HTTPS").build();
+        } catch (SSLException e) {
+            throw new IllegalStateException("cannot initialise TLS for upstream connections", e);
+        }
+        this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
+                .datagramChannelType(transport.datagramChannel())
+                .socketChannelType(transport.socketChannel()));
+    }
+
+    /**
+     * A POST to {@code origin.basePath + path} carrying {@code body} (ownership passes to the request),
+     * with the client's end-to-end headers; the provider adds its own credentials.
+     */
+    public FullHttpRequest newRequest(Exchange ex, Origin origin, String path, ByteBuf body) {
+        FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, origin.basePath() + path, body);
+        HttpHeaders out = req.headers();
+        for (var it = ex.request.headers().iteratorCharSequence(); it.hasNext(); ) {
+            Map.Entry<CharSequence, CharSequence> h = it.next();
+            if (forwarded(h.getKey())) {
+                out.add(h.getKey(), h.getValue());
+            }
+        }
+        out.set(HttpHeaderNames.HOST, origin.hostHeader())
+                .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes())
+                .set(Exchange.X_REQUEST_ID, ex.requestId);
+        return req;
+    }
+
+    private static boolean forwarded(CharSequence name) {
+        for (AsciiString n : NOT_FORWARDED) {
+            if (n.length() == name.length() && n.contentEqualsIgnoreCase(name)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Sends {@code request} for {@code ex}; the answer is relayed to the client by {@link UpstreamRelay}. */
+    public void send(Exchange ex, Origin origin, FullHttpRequest request) {
+        Channel pooled = pollIdle(origin.key());
+        if (pooled != null) {
+            dispatch(ex, origin, request, pooled, true);
+        } else {
+            connect(ex, origin, request);
+        }
+    }
+
+    void connect(Exchange ex, Origin origin, FullHttpRequest request) {
+        Bootstrap b = new Bootstrap()
+                .group(ex.client.eventLoop())
+                .channel(transport.socketChannel())
+                .resolver(resolver)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, config.connectTimeout.toMillis()))
+                .option(ChannelOption.TCP_NODELAY, true)
+                .handler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ChannelPipeline p = ch.pipeline();
+                        if (origin.tls()) {
+                            SslHandler tls = ssl.newHandler(ch.alloc(), origin.host(), origin.port());
+                            p.addLast("tls", tls);
+                        }
+                        p.addLast("http", new HttpClientCodec(4096, 64 * 1024, 16 * 1024, false, false));
+                        p.addLast("idle", new IdleStateHandler(0, 0, config.upstreamIdleTimeout.toMillis(), TimeUnit.MILLISECONDS));
+                        p.addLast("relay", new UpstreamRelay(UpstreamClient.this, origin.key(), config));
+                    }
+                });
+        b.connect(origin.host(), origin.port()).addListener((ChannelFuture f) -> {
+            if (ex.finished()) {
+                request.release();
+                if (f.isSuccess()) {
+                    release(origin.key(), f.channel()); // the client left while we connected: keep the connection
+                }
+                return;
+            }
+            if (!f.isSuccess()) {
+                request.release();
+                ex.fail(connectError(origin, f.cause()));
+                return;
+            }
+            dispatch(ex, origin, request, f.channel(), false);
+        });
+    }
+
+    private void dispatch(Exchange ex, Origin origin, FullHttpRequest request, Channel ch, boolean reused) {
+        UpstreamRelay relay = (UpstreamRelay) ch.pipeline().get("relay");
+        // a pooled connection may have been closed by the server a moment ago: keep a copy to retry once
+        relay.bind(ex, origin, reused ? request.retainedDuplicate() : null);
+        ex.markUpstreamSent(ch);
+        ch.writeAndFlush(request, ch.voidPromise());
+    }
+
+    private Channel pollIdle(Origin key) {
+        ArrayDeque<Channel> q = idle.get().get(key);
+        if (q == null) {
+            return null;
+        }
+        Channel ch;
+        while ((ch = q.pollFirst()) != null) {
+            if (ch.isActive()) {
+                return ch;
+            }
+        }
+        return null;
+    }
+
+    /** Returns a connection after a complete keep-alive answer; called on its event loop. */
+    void release(Origin key, Channel ch) {
+        if (!ch.isActive()) {
+            return;
+        }
+        ArrayDeque<Channel> q = idle.get().computeIfAbsent(key, k -> new ArrayDeque<>());
+        if (q.size() >= config.maxIdlePerOrigin) {
+            ch.close();
+            return;
+        }
+        q.addFirst(ch); // most recently used first: warm connections, and the cold ones age out
+    }
+
+    private static OpenAiError connectError(Origin origin, Throwable cause) {
+        String where = origin.hostHeader();
+        if (cause instanceof io.netty.channel.ConnectTimeoutException) {
+            return OpenAiError.upstream(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_timeout",
+                    "Timed out connecting to the upstream " + where + ".");
+        }
+        String reason = cause instanceof ConnectException ? "connection refused" : String.valueOf(cause.getMessage());
+        return OpenAiError.upstream(HttpResponseStatus.BAD_GATEWAY, "upstream_unreachable",
+                "Could not connect to the upstream " + where + ": " + reason + ".");
+    }
+
+    public void close() {
+        resolver.close();
+    }
+}

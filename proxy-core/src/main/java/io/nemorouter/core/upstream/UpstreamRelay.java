@@ -1,0 +1,278 @@
+package io.nemorouter.core.upstream;
+
+import io.nemorouter.core.config.GatewayConfig;
+import io.nemorouter.core.http.Exchange;
+import io.nemorouter.core.http.OpenAiError;
+import io.nemorouter.core.usage.UsageScanner;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Relays one upstream answer at a time to the exchange bound to this connection, on the
+ * connection's (= the client's) event loop.
+ *
+ * <p>Streams and large bodies are relayed piece by piece as they arrive, never copied: each
+ * {@link HttpContent} is handed to the client channel and flushed when the read completes.
+ * A small non-streaming answer is held (as a composite of the received buffers) until its end,
+ * so its usage can be read and {@code x-nemo-response-cost} set before the head goes out.
+ * First-byte and total timeouts, and an upstream that dies, end the exchange with 504/502 or,
+ * mid-stream, a final error event.
+ */
+final class UpstreamRelay extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = LoggerFactory.getLogger(UpstreamRelay.class);
+
+    private final UpstreamClient client;
+    private final Origin pool;
+    private final GatewayConfig config;
+
+    private ChannelHandlerContext ctx;
+    private Exchange ex;
+    private Origin origin;
+    private FullHttpRequest retry;
+    private boolean answerStarted;
+    private boolean keepAlive;
+    private HttpResponse heldHead;
+    private CompositeByteBuf held;
+    private ScheduledFuture<?> firstByteTimer;
+    private ScheduledFuture<?> totalTimer;
+    private Throwable lastError;
+
+    UpstreamRelay(UpstreamClient client, Origin pool, GatewayConfig config) {
+        this.client = client;
+        this.pool = pool;
+        this.config = config;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    void bind(Exchange exchange, Origin origin, FullHttpRequest retryCopy) {
+        this.ex = exchange;
+        this.origin = origin;
+        this.retry = retryCopy;
+        this.answerStarted = false;
+        this.lastError = null;
+        firstByteTimer = ctx.executor().schedule(() -> timeout("first byte", config.firstByteTimeout.toMillis()),
+                config.firstByteTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        totalTimer = ctx.executor().schedule(() -> timeout("complete answer", config.totalTimeout.toMillis()),
+                config.totalTimeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (ex == null || ex.finished()) {
+            // bytes nobody asked for (or for a client that left): this connection is not reusable
+            ReferenceCountUtil.release(msg);
+            unbind(false);
+            return;
+        }
+        if (((HttpObject) msg).decoderResult().isFailure()) {
+            ReferenceCountUtil.release(msg);
+            failAndClose(OpenAiError.upstream(HttpResponseStatus.BAD_GATEWAY, "upstream_bad_response",
+                    "The upstream sent a malformed HTTP response."));
+            return;
+        }
+        if (msg instanceof HttpResponse head) {
+            onHead(head);
+        }
+        if (msg instanceof HttpContent content) {
+            onContent(content);
+        }
+    }
+
+    private void onHead(HttpResponse head) {
+        answerStarted = true;
+        firstByteTimer.cancel(false);
+        if (retry != null) {
+            retry.release();
+            retry = null;
+        }
+        ex.markUpstreamFirstByte();
+        keepAlive = HttpUtil.isKeepAlive(head);
+        HttpHeaders h = head.headers();
+        h.remove(HttpHeaderNames.CONNECTION).remove(HttpHeaderNames.KEEP_ALIVE)
+                .remove(HttpHeaderNames.PROXY_AUTHENTICATE).remove(HttpHeaderNames.UPGRADE)
+                .remove(HttpHeaderNames.TRAILER);
+        head.setProtocolVersion(HttpVersion.HTTP_1_1);
+        if (shouldHold(head)) {
+            heldHead = head;
+            held = ctx.alloc().compositeBuffer(64);
+        } else {
+            ex.respondHead(head);
+        }
+    }
+
+    private boolean shouldHold(HttpResponse head) {
+        if (ex.fields.stream) {
+            return false;
+        }
+        String type = head.headers().get(HttpHeaderNames.CONTENT_TYPE);
+        if (type != null && type.startsWith("text/event-stream")) {
+            return false;
+        }
+        long length = HttpUtil.getContentLength(head, -1L);
+        return length <= config.maxBufferedResponseBytes;
+    }
+
+    private void onContent(HttpContent content) {
+        boolean last = content instanceof LastHttpContent;
+        if (held != null) {
+            if (held.readableBytes() + content.content().readableBytes() > config.maxBufferedResponseBytes) {
+                spill();
+            } else {
+                held.addComponent(true, content.content()); // takes the buffer's reference
+                if (last) {
+                    respondHeld();
+                    finishAnswer();
+                }
+                return;
+            }
+        }
+        if (last) {
+            ex.respondLast((LastHttpContent) content);
+            finishAnswer();
+        } else {
+            ex.respondContent(content);
+        }
+    }
+
+    /** Too large to hold after all: send what we have and relay the rest as it comes. */
+    private void spill() {
+        HttpResponse head = heldHead;
+        heldHead = null;
+        if (!HttpUtil.isContentLengthSet(head)) {
+            HttpUtil.setTransferEncodingChunked(head, true);
+        }
+        ex.respondHead(head);
+        ex.respondContent(new DefaultHttpContent(held));
+        held = null;
+    }
+
+    private void respondHeld() {
+        CompositeByteBuf body = held;
+        held = null;
+        ex.usage(UsageScanner.scan(body));
+        DefaultFullHttpResponse full = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, heldHead.status(), body,
+                heldHead.headers(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
+        heldHead = null;
+        full.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+        ex.respond(full);
+    }
+
+    private void finishAnswer() {
+        unbind(keepAlive);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (ex != null && held == null) {
+            ex.flush();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (ex == null) {
+            return;
+        }
+        Exchange e = ex;
+        FullHttpRequest again = retry;
+        retry = null;
+        boolean started = answerStarted;
+        unbind(false);
+        if (!started && again != null && !e.finished()) {
+            LOG.debug("pooled connection to {} was closed before answering; retrying on a new one", origin);
+            client.connect(e, origin, again);
+            return;
+        }
+        if (again != null) {
+            again.release();
+        }
+        String why = lastError != null ? ": " + lastError.getMessage() : "";
+        e.fail(OpenAiError.upstream(HttpResponseStatus.BAD_GATEWAY, started ? "upstream_disconnected" : "upstream_closed",
+                (started ? "The upstream connection ended before the answer was complete" : "The upstream closed the connection without answering") + why + "."));
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        lastError = cause;
+        LOG.debug("upstream {} error", origin, cause);
+        ctx.close(); // channelInactive reports it to the exchange
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            if (ex == null) {
+                ctx.close(); // idle in the pool for too long
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    private void timeout(String what, long millis) {
+        if (ex == null) {
+            return;
+        }
+        failAndClose(OpenAiError.upstream(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_timeout",
+                "The upstream did not send its " + what + " within " + millis + " ms."));
+    }
+
+    private void failAndClose(OpenAiError error) {
+        Exchange e = ex;
+        if (retry != null) {
+            retry.release();
+            retry = null;
+        }
+        unbind(false);
+        e.fail(error);
+    }
+
+    /** Ends this connection's part in the exchange; the connection goes back to the pool or closes. */
+    private void unbind(boolean reusable) {
+        if (firstByteTimer != null) {
+            firstByteTimer.cancel(false);
+            totalTimer.cancel(false);
+            firstByteTimer = null;
+            totalTimer = null;
+        }
+        if (held != null) {
+            held.release();
+            held = null;
+            heldHead = null;
+        }
+        if (ex != null) {
+            ex.detachUpstream();
+            ex = null;
+        }
+        if (reusable && ctx.channel().isActive()) {
+            client.release(pool, ctx.channel());
+        } else {
+            ctx.channel().config().setAutoRead(true);
+            ctx.close();
+        }
+    }
+}

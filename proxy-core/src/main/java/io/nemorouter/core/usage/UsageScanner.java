@@ -1,0 +1,97 @@
+package io.nemorouter.core.usage;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.async.ByteBufferFeeder;
+import io.netty.buffer.ByteBuf;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Finds the {@code "usage"} object in an OpenAI-shaped response without parsing the rest:
+ * OpenAI puts it last, so the search runs backwards from the end and only the small object
+ * after the key is handed to Jackson.
+ */
+public final class UsageScanner {
+    private static final JsonFactory JSON = new JsonFactory();
+    private static final byte[] KEY = "\"usage\"".getBytes(StandardCharsets.US_ASCII);
+
+    private UsageScanner() {
+    }
+
+    /** The usage in {@code body} (readable bytes), or null when there is none. */
+    public static Usage scan(ByteBuf body) {
+        int at = lastIndexOf(body, KEY);
+        while (at >= 0) {
+            Usage u = parseAfterKey(body, at + KEY.length);
+            if (u != null) {
+                return u;
+            }
+            at = lastIndexOf(body.slice(body.readerIndex(), at - body.readerIndex()), KEY);
+            if (at >= 0) {
+                at += body.readerIndex();
+            }
+        }
+        return null;
+    }
+
+    static int lastIndexOf(ByteBuf buf, byte[] needle) {
+        int start = buf.readerIndex();
+        for (int i = buf.writerIndex() - needle.length; i >= start; i--) {
+            if (buf.getByte(i) == needle[0]) {
+                int j = 1;
+                while (j < needle.length && buf.getByte(i + j) == needle[j]) {
+                    j++;
+                }
+                if (j == needle.length) {
+                    return i;
+                }
+            }
+        }
+        return -1;
+    }
+
+    private static Usage parseAfterKey(ByteBuf body, int from) {
+        int i = from;
+        int end = body.writerIndex();
+        while (i < end && (body.getByte(i) == ' ' || body.getByte(i) == ':' || body.getByte(i) == '\n'
+                || body.getByte(i) == '\r' || body.getByte(i) == '\t')) {
+            i++;
+        }
+        if (i >= end || body.getByte(i) != '{') {
+            return null; // "usage": null, as in streamed chunks before the last
+        }
+        try (JsonParser p = JSON.createNonBlockingByteBufferParser()) {
+            ByteBufferFeeder feeder = (ByteBufferFeeder) p.getNonBlockingInputFeeder();
+            feeder.feedInput(body.nioBuffer(i, end - i));
+            feeder.endOfInput();
+            p.nextToken();
+            long prompt = -1;
+            long completion = 0;
+            long total = -1;
+            JsonToken t;
+            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                JsonToken v = p.nextToken();
+                if (v == JsonToken.VALUE_NUMBER_INT) {
+                    switch (name) {
+                        case "prompt_tokens", "input_tokens" -> prompt = p.getLongValue();
+                        case "completion_tokens", "output_tokens" -> completion = p.getLongValue();
+                        case "total_tokens" -> total = p.getLongValue();
+                        default -> { }
+                    }
+                } else {
+                    p.skipChildren();
+                }
+            }
+            if (t != JsonToken.END_OBJECT || prompt < 0) {
+                return null;
+            }
+            return new Usage(prompt, completion, total >= 0 ? total : prompt + completion);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+}
