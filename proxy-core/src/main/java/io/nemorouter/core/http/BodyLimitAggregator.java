@@ -1,6 +1,5 @@
 package io.nemorouter.core.http;
 
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -27,6 +26,6 @@ public final class BodyLimitAggregator extends HttpObjectAggregator {
                 "request_too_large", null, "The request body is larger than the gateway's limit of " + maxBytes
                 + " bytes (nemo.server.max_body_size).").toResponse(ctx.alloc());
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+        LingeringClose.after(ctx.writeAndFlush(r));
     }
 }

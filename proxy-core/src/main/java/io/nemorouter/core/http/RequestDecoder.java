@@ -1,7 +1,6 @@
 package io.nemorouter.core.http;
 
 import io.nemorouter.core.GatewayContext;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.TooLongFrameException;
@@ -117,7 +116,7 @@ public final class RequestDecoder extends ChannelInboundHandlerAdapter implement
         r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         ex.respond(r);
         // the HTTP decoder cannot resync after a bad message: close once the answer is out
-        ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        LingeringClose.after(ctx.writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER));
     }
 
     private FullHttpResponse health() {

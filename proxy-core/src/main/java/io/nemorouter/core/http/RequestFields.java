@@ -3,10 +3,11 @@ package io.nemorouter.core.http;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.core.async.ByteBufferFeeder;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufInputStream;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -39,24 +40,28 @@ public final class RequestFields {
         if (!body.isReadable()) {
             return OpenAiError.badRequest("invalid_json", null, "The request body is empty; expected a JSON object.");
         }
-        try (JsonParser p = JSON.createNonBlockingByteBufferParser()) {
-            ((ByteBufferFeeder) p.getNonBlockingInputFeeder()).feedInput(body.nioBuffer());
-            ((ByteBufferFeeder) p.getNonBlockingInputFeeder()).endOfInput();
+        // The blocking parser reports exact token start offsets; value ends are derived from the
+        // start of the token that follows (see valueEndBefore).
+        try (JsonParser p = JSON.createParser((InputStream) new ByteBufInputStream(body.duplicate()))) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return OpenAiError.badRequest("invalid_json", null, "The request body must be a JSON object.");
             }
-            int previousValueEnd = -1;
-            int[] pendingRemoval = null;
+            boolean modelPending = false;
+            int removedNameStart = -1;
             JsonToken t;
             while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
                 int nameStart = (int) p.currentTokenLocation().getByteOffset();
-                if (pendingRemoval != null) {
-                    // a removed field followed by another: drop up to this name, comma included
-                    pendingRemoval[1] = nameStart;
-                    gatewayOnlySpans.add(pendingRemoval);
-                    pendingRemoval = null;
+                if (modelPending) {
+                    modelEnd = valueEndBefore(body, nameStart);
+                    modelPending = false;
                 }
                 String name = p.currentName();
+                boolean removed = "nemo_cache".equals(name) || "tags".equals(name);
+                if (removedNameStart >= 0 && !removed) {
+                    // a run of removed fields ends: drop it up to this name, its trailing comma included
+                    gatewayOnlySpans.add(new int[]{removedNameStart, nameStart});
+                    removedNameStart = -1;
+                }
                 JsonToken v = p.nextToken();
                 int valueStart = (int) p.currentTokenLocation().getByteOffset();
                 OpenAiError err = switch (name) {
@@ -73,25 +78,60 @@ public final class RequestFields {
                 if (err != null) {
                     return err;
                 }
-                int valueEnd = (int) p.currentLocation().getByteOffset();
-                if ("nemo_cache".equals(name) || "tags".equals(name)) {
-                    pendingRemoval = new int[]{nameStart, -1, previousValueEnd};
+                modelPending |= "model".equals(name);
+                if (removed && removedNameStart < 0) {
+                    removedNameStart = nameStart;
                 }
-                previousValueEnd = valueEnd;
             }
-            if (t != JsonToken.END_OBJECT || p.nextToken() != null) {
+            if (t != JsonToken.END_OBJECT) {
                 return OpenAiError.badRequest("invalid_json", null, "The request body is not valid JSON.");
             }
-            if (pendingRemoval != null) {
-                // last field removed: drop from the end of the previous value (its comma) to our end
-                int start = pendingRemoval[2] >= 0 ? pendingRemoval[2] : pendingRemoval[0];
-                gatewayOnlySpans.add(new int[]{start, previousValueEnd});
+            int objectEnd = (int) p.currentTokenLocation().getByteOffset();
+            if (p.nextToken() != null) {
+                return OpenAiError.badRequest("invalid_json", null, "The request body has data after the JSON object.");
+            }
+            if (modelPending) {
+                modelEnd = valueEndBefore(body, objectEnd);
+            }
+            if (removedNameStart >= 0) {
+                // the run reaches the end: take the comma before it instead of one after
+                gatewayOnlySpans.add(new int[]{commaBefore(body, removedNameStart), valueEndBefore(body, objectEnd)});
             }
         } catch (IOException e) {
-            return OpenAiError.badRequest("invalid_json", null,
-                    "The request body is not valid JSON: " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
+            return OpenAiError.badRequest("invalid_json", null, "The request body is not valid JSON: "
+                    + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
         }
         return null;
+    }
+
+    /** End of the value that precedes the token at {@code next}: back over white space and one comma. */
+    private static int valueEndBefore(ByteBuf body, int next) {
+        int base = body.readerIndex();
+        int i = next - 1;
+        while (i >= 0 && isSpace(body.getByte(base + i))) {
+            i--;
+        }
+        if (i >= 0 && body.getByte(base + i) == ',') {
+            i--;
+            while (i >= 0 && isSpace(body.getByte(base + i))) {
+                i--;
+            }
+        }
+        return i + 1;
+    }
+
+    /** Where the comma before the field name at {@code nameStart} is, or {@code nameStart} for the first field. */
+    private static int commaBefore(ByteBuf body, int nameStart) {
+        int base = body.readerIndex();
+        int i = nameStart - 1;
+        while (i >= 0 && isSpace(body.getByte(base + i))) {
+            i--;
+        }
+        return i >= 0 && body.getByte(base + i) == ',' ? i : nameStart;
+    }
+
+    private static boolean isSpace(byte b) {
+        return b == ' ' || b == '\n' || b == '\r' || b == '\t';
     }
 
     private OpenAiError readModel(JsonParser p, JsonToken v, int valueStart) throws IOException {
@@ -101,7 +141,6 @@ public final class RequestFields {
         }
         model = p.getText();
         modelStart = valueStart;
-        modelEnd = (int) p.currentLocation().getByteOffset();
         return null;
     }
 

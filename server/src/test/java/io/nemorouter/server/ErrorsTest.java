@@ -1,0 +1,196 @@
+package io.nemorouter.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.nemorouter.core.GatewayContext;
+import io.nemorouter.core.config.ConfigError;
+import io.nemorouter.core.config.ConfigLoader;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Every error a client can meet comes back in OpenAI's envelope with the right status. */
+class ErrorsTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static TestUpstream upstream;
+    private static Gateway gw;
+
+    @BeforeAll
+    static void start() throws Exception {
+        upstream = new TestUpstream();
+        gw = Gateway.start(Gateway.config(upstream, """
+                nemo.server.max_body_size = 64 KiB
+                nemo.upstream.first_byte_timeout = 400ms
+                """));
+    }
+
+    @AfterAll
+    static void stop() {
+        gw.close();
+        upstream.close();
+    }
+
+    /** Asserts the status and the envelope, and returns {@code error}. */
+    private static JsonNode assertError(HttpResponse<String> r, int status, String code) throws Exception {
+        assertEquals(status, r.statusCode(), r.body());
+        assertTrue(r.headers().firstValue("content-type").orElse("").startsWith("application/json"));
+        JsonNode error = JSON.readTree(r.body()).path("error");
+        assertTrue(error.isObject(), r.body());
+        assertTrue(error.path("message").isTextual() && !error.path("message").asText().isEmpty());
+        assertTrue(error.path("type").isTextual());
+        assertTrue(error.has("param") && error.has("code"));
+        if (code != null) {
+            assertEquals(code, error.path("code").asText());
+        }
+        return error;
+    }
+
+    @Test
+    void malformedJsonIs400() throws Exception {
+        assertError(gw.post("/v1/chat/completions", "{\"model\": \"mock-chat\", "), 400, "invalid_json");
+        assertError(gw.post("/v1/chat/completions", "not json"), 400, "invalid_json");
+        assertError(gw.post("/v1/embeddings", "[1,2]"), 400, "invalid_json");
+    }
+
+    @Test
+    void missingModelIs400() throws Exception {
+        JsonNode e = assertError(gw.post("/v1/chat/completions", "{\"messages\":[]}"), 400, "missing_required_parameter");
+        assertEquals("model", e.path("param").asText());
+    }
+
+    @Test
+    void unknownModelIs404ModelNotFound() throws Exception {
+        JsonNode e = assertError(gw.post("/v1/chat/completions", Gateway.chat("gpt-9", false)), 404, "model_not_found");
+        assertTrue(e.path("message").asText().contains("gpt-9"));
+    }
+
+    @Test
+    void badFieldValueIs400() throws Exception {
+        assertError(gw.post("/v1/chat/completions", "{\"model\":\"mock-chat\",\"stream\":\"yes\",\"messages\":[]}"), 400, "invalid_type");
+        JsonNode e = assertError(gw.post("/v1/chat/completions", "{\"model\":\"mock-chat\",\"messages\":[]}"), 400, null);
+        assertEquals("messages", e.path("param").asText());
+    }
+
+    @Test
+    void bodyOverTheLimitIs413() throws Exception {
+        String big = "{\"model\":\"mock-chat\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "a".repeat(100_000) + "\"}]}";
+        assertError(gw.post("/v1/chat/completions", big), 413, "request_too_large");
+        // the gateway is still fine afterwards
+        assertEquals(200, gw.post("/v1/chat/completions", Gateway.chat("mock-chat", false)).statusCode());
+    }
+
+    @Test
+    void wrongMethodIs405WithAllow() throws Exception {
+        HttpResponse<String> r = gw.get("/v1/chat/completions");
+        assertError(r, 405, "method_not_allowed");
+        assertEquals("POST", r.headers().firstValue("allow").orElseThrow());
+        HttpResponse<String> d = gw.http.send(HttpRequest.newBuilder(URI.create(gw.base + "/v1/models")).DELETE().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertError(d, 405, "method_not_allowed");
+    }
+
+    @Test
+    void unknownPathIs404() throws Exception {
+        assertError(gw.get("/v1/assistants"), 404, "unknown_url");
+        assertError(gw.post("/v2/chat/completions", Gateway.chat("mock-chat", false)), 404, "unknown_url");
+    }
+
+    @Test
+    void upstreamRefusedIs502() throws Exception {
+        assertError(gw.post("/v1/chat/completions", Gateway.chat("nowhere", false)), 502, "upstream_unreachable");
+    }
+
+    @Test
+    void upstreamClosingWithoutAnswerIs502() throws Exception {
+        assertError(gw.post("/v1/chat/completions", Gateway.chat("up-close-at-once", false)), 502, "upstream_closed");
+    }
+
+    @Test
+    void upstreamTimeoutIs504() throws Exception {
+        long t0 = System.nanoTime();
+        assertError(gw.post("/v1/chat/completions", Gateway.chat("up-stall", false)), 504, "upstream_timeout");
+        assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "answered at the configured timeout, not later");
+    }
+
+    @Test
+    void upstream429IsPassedThroughWithItsHeadersAndBody() throws Exception {
+        HttpResponse<String> r = gw.post("/v1/chat/completions", Gateway.chat("up-status-429", false));
+        JsonNode e = assertError(r, 429, "rate_limit_exceeded");
+        assertEquals("Rate limit reached", e.path("message").asText());
+        assertEquals("7", r.headers().firstValue("retry-after").orElseThrow());
+        assertEquals("0", r.headers().firstValue("x-ratelimit-remaining-requests").orElseThrow());
+        assertEquals("openai/status-429", r.headers().firstValue("x-nemo-model").orElseThrow());
+    }
+
+    @Test
+    void upstream500IsPassedThrough() throws Exception {
+        JsonNode e = assertError(gw.post("/v1/chat/completions", Gateway.chat("up-status-500", false)), 500, null);
+        assertEquals("The server had an error", e.path("message").asText());
+    }
+
+    @Test
+    void oversizedHeadersAre431AndTheConnectionCloses() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", gw.server.port())) {
+            OutputStream out = s.getOutputStream();
+            out.write(("GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + "a".repeat(40_000) + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertTrue(answer.startsWith("HTTP/1.1 431"), answer);
+            assertTrue(answer.contains("headers_too_large"), answer);
+        }
+    }
+
+    @Test
+    void badConfigNamesTheFileAndTheKey() throws Exception {
+        Path file = Files.createTempFile("bad", ".conf");
+        try {
+            Files.writeString(file, "nemo.models = [\n  { name = \"x\", provider = nosuch }\n]\n");
+            ConfigError e = assertThrows(ConfigError.class, () -> new GatewayContext(ConfigLoader.load(file, Map.of())));
+            assertTrue(e.getMessage().contains(file.getFileName().toString()) && e.getMessage().contains(":2"), e.getMessage());
+            assertTrue(e.getMessage().contains("unknown provider \"nosuch\""), e.getMessage());
+
+            Files.writeString(file, "nemo.models = [ { name = \"x\", provider = openai, api_base = \"ftp://h\" } ]\n");
+            e = assertThrows(ConfigError.class, () -> ConfigLoader.load(file, Map.of()));
+            assertTrue(e.getMessage().contains("nemo.models[0].api_base"), e.getMessage());
+
+            Files.writeString(file, "nemo.server.port = lots\n");
+            e = assertThrows(ConfigError.class, () -> ConfigLoader.load(file, Map.of()));
+            assertTrue(e.getMessage().contains("port") && e.getMessage().contains(file.getFileName().toString()), e.getMessage());
+
+            Files.writeString(file, "nemo.models = [ { name = \"x\", provider = mock, colour = red } ]\n");
+            e = assertThrows(ConfigError.class, () -> ConfigLoader.load(file, Map.of()));
+            assertTrue(e.getMessage().contains("nemo.models[0].colour: unknown key"), e.getMessage());
+
+            Files.writeString(file, "nemo { models = [ \n");
+            e = assertThrows(ConfigError.class, () -> ConfigLoader.load(file, Map.of()));
+            assertTrue(e.getMessage().contains(file.getFileName().toString()), e.getMessage());
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    @Test
+    void unreadableRequestLineIs400() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", gw.server.port())) {
+            s.getOutputStream().write("BLAH\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            InputStream in = s.getInputStream();
+            String answer = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+            assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
+        }
+    }
+}
