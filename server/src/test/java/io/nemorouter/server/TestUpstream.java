@@ -54,6 +54,11 @@ final class TestUpstream implements AutoCloseable {
     final List<Received> received = new CopyOnWriteArrayList<>();
     final AtomicInteger connections = new AtomicInteger();
     final AtomicInteger closedConnections = new AtomicInteger();
+    private static final io.netty.util.AttributeKey<Boolean> FLOODING = io.netty.util.AttributeKey.valueOf("flooding");
+    /** Bytes {@code stream-flood} has written so far. */
+    final java.util.concurrent.atomic.AtomicLong floodBytes = new java.util.concurrent.atomic.AtomicLong();
+    /** When set, the next request's connection is closed without an answer (once). */
+    volatile boolean dropNextRequest;
     /** Completed by a test to let {@code stream-gated} finish its stream. */
     volatile CompletableFuture<Void> gate = new CompletableFuture<>();
     /** Completed when a {@code stream-forever} connection closes (the gateway cancelled it). */
@@ -111,6 +116,11 @@ final class TestUpstream implements AutoCloseable {
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) throws Exception {
             String body = req.content().toString(StandardCharsets.UTF_8);
             received.add(new Received(req.uri(), req.headers().copy(), body));
+            if (dropNextRequest) {
+                dropNextRequest = false;
+                ctx.close();
+                return;
+            }
             JsonNode json = JSON.readTree(body);
             String model = json.path("model").asText();
             switch (model) {
@@ -140,6 +150,10 @@ final class TestUpstream implements AutoCloseable {
                     ctx.writeAndFlush(streamHead());
                     tick(ctx, 0);
                 }
+                case "stream-flood" -> {
+                    ctx.writeAndFlush(streamHead());
+                    flood(ctx);
+                }
                 case "stream-reset" -> {
                     ctx.writeAndFlush(streamHead());
                     ctx.writeAndFlush(content(chunk("one") + chunk("two"))).addListener(f -> {
@@ -157,6 +171,24 @@ final class TestUpstream implements AutoCloseable {
                     }
                 }
             }
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (ctx.channel().isWritable() && ctx.channel().hasAttr(FLOODING)) {
+                flood(ctx);
+            }
+        }
+
+        /** Writes 16 KiB events as fast as the gateway reads them, counting the bytes. */
+        private void flood(ChannelHandlerContext ctx) {
+            ctx.channel().attr(FLOODING).set(Boolean.TRUE);
+            String event = "data: " + "f".repeat(16 * 1024 - 8) + "\n\n";
+            while (ctx.channel().isActive() && ctx.channel().isWritable() && floodBytes.get() < (1L << 30)) {
+                ctx.write(content(event));
+                floodBytes.addAndGet(event.length());
+            }
+            ctx.flush();
         }
 
         private void tick(ChannelHandlerContext ctx, int n) {

@@ -1,0 +1,135 @@
+package io.nemorouter.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpResponse;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** What the openai provider sends upstream, and what comes back, through a real upstream server. */
+class ProxyTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private TestUpstream upstream;
+    private Gateway gw;
+
+    @BeforeEach
+    void start() throws Exception {
+        upstream = new TestUpstream();
+        gw = Gateway.start(Gateway.config(upstream, ""));
+    }
+
+    @AfterEach
+    void stop() {
+        gw.close();
+        upstream.close();
+    }
+
+    @Test
+    void forwardsTheBodyWithOnlyTheModelRenamedAndGatewayFieldsRemoved() throws Exception {
+        String sent = "{\"model\":\"up-echo\",\"nemo_cache\":false,\"messages\":[{\"role\":\"user\",\"content\":\"héllo\"}],"
+                + "\"temperature\":0.2,\"tags\":[\"vision\"]}";
+        HttpResponse<String> r = gw.post("/v1/chat/completions", sent);
+        assertEquals(200, r.statusCode(), r.body());
+        TestUpstream.Received got = upstream.last();
+        assertEquals("/v1/chat/completions", got.uri());
+        assertEquals("{\"model\":\"echo\",\"messages\":[{\"role\":\"user\",\"content\":\"héllo\"}],\"temperature\":0.2}", got.body());
+        assertEquals("Bearer sk-upstream-secret", got.headers().get("authorization"));
+        assertEquals("127.0.0.1:" + upstream.port(), got.headers().get("host"));
+        assertEquals(r.headers().firstValue("x-request-id").orElseThrow(), got.headers().get("x-request-id"));
+    }
+
+    @Test
+    void passesTheAnswerThroughUnchangedWithGatewayHeadersAndCost() throws Exception {
+        HttpResponse<String> r = gw.post("/v1/chat/completions", Gateway.chat("up-echo", false));
+        assertEquals(TestUpstream.chatJson("echo", "hello from upstream"), r.body());
+        assertEquals("openai/echo", r.headers().firstValue("x-nemo-model").orElseThrow());
+        // usage 1000 prompt + 500 completion at $2.5 / $10 per million tokens
+        assertEquals(0.0075, Double.parseDouble(r.headers().firstValue("x-nemo-response-cost").orElseThrow()), 1e-12);
+        assertTrue(r.headers().firstValue("x-nemo-overhead-ms").isPresent());
+    }
+
+    @Test
+    void theClientsKeyNeverReachesTheUpstream() throws Exception {
+        gw.http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.base + "/v1/chat/completions"))
+                        .header("authorization", "Bearer sk-client-virtual-key")
+                        .header("openai-organization", "org-1")
+                        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(Gateway.chat("up-echo", false))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        TestUpstream.Received got = upstream.last();
+        assertEquals("Bearer sk-upstream-secret", got.headers().get("authorization"));
+        assertEquals("org-1", got.headers().get("openai-organization"));
+    }
+
+    @Test
+    void embeddingsGoToTheEmbeddingsPath() throws Exception {
+        gw.post("/v1/embeddings", "{\"model\":\"up-echo\",\"input\":\"x\"}");
+        assertEquals("/v1/embeddings", upstream.last().uri());
+    }
+
+    @Test
+    void reusesUpstreamConnections() throws Exception {
+        for (int i = 0; i < 20; i++) {
+            assertEquals(200, gw.post("/v1/chat/completions", Gateway.chat("up-echo", false)).statusCode());
+        }
+        // one per event loop at most, not one per request
+        assertTrue(upstream.connections.get() <= 2, "connections: " + upstream.connections.get());
+    }
+
+    @Test
+    void retriesOnceWhenAPooledConnectionIsClosedInsteadOfAnswered() throws Exception {
+        assertEquals(200, gw.post("/v1/chat/completions", Gateway.chat("up-echo", false)).statusCode());
+        int before = upstream.connections.get();
+        // the race every keep-alive pool meets: the server closes an idle connection as we reuse it
+        upstream.dropNextRequest = true;
+        HttpResponse<String> r = gw.post("/v1/chat/completions", Gateway.chat("up-echo", false));
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(before + 1, upstream.connections.get(), "retried on a new connection");
+        assertEquals(3, upstream.received.size());
+    }
+
+    @Test
+    void aFreshConnectionClosedWithoutAnswerIsNotRetried() throws Exception {
+        assertEquals(502, gw.post("/v1/chat/completions", Gateway.chat("up-close-at-once", false)).statusCode());
+        assertEquals(1, upstream.received.size());
+    }
+
+    @Test
+    void largeAnswersAreRelayedWithoutTheCostHeader() throws Exception {
+        HttpResponse<String> r = gw.post("/v1/chat/completions", Gateway.chat("up-big", false));
+        assertEquals(200, r.statusCode());
+        JsonNode body = JSON.readTree(r.body());
+        assertEquals(6 * 1024 * 1024, body.at("/choices/0/message/content").asText().length());
+        assertFalse(r.headers().firstValue("x-nemo-response-cost").isPresent());
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.server.port())) {
+            String one = Gateway.chat("up-echo", false);
+            String two = Gateway.chat("mock-chat", false);
+            String req = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+                    + one.length() + "\r\n\r\n" + one
+                    + "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: "
+                    + two.length() + "\r\n\r\n" + two;
+            s.getOutputStream().write(req.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            String answer = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            int first = answer.indexOf("x-nemo-model: openai/echo");
+            int second = answer.indexOf("x-nemo-model: mock/mock-chat");
+            assertTrue(first > 0 && second > first, answer);
+        }
+    }
+
+    @Test
+    void metadataIsForwardedUntouched() throws Exception {
+        gw.post("/v1/chat/completions", "{\"model\":\"up-echo\",\"metadata\":{\"job_id\":\"j1\"},\"messages\":[]}");
+        assertEquals("{\"model\":\"echo\",\"metadata\":{\"job_id\":\"j1\"},\"messages\":[]}", upstream.last().body());
+        assertNull(upstream.last().headers().get("x-nemo-model"));
+    }
+}
