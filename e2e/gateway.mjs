@@ -1,0 +1,44 @@
+// Starts the real gateway jar on a free port with the default config (mock models only, provider
+// keys removed from its environment so no traffic leaves the machine), or uses NEMO_BASE_URL.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export async function startGateway() {
+  if (process.env.NEMO_BASE_URL) {
+    return { baseURL: process.env.NEMO_BASE_URL, stop: async () => {} };
+  }
+  const jar = path.join(root, 'server/target/nemo-router.jar');
+  if (!existsSync(jar)) {
+    throw new Error(`${jar} is missing: build it with "mvn -B -DskipTests package" first`);
+  }
+  const env = { ...process.env };
+  delete env.OPENAI_API_KEY;
+  delete env.GEMINI_API_KEY;
+  const child = spawn('java', ['-jar', jar, '--config', path.join(root, 'conf/nemo-router.conf'), '--port', '0'],
+    { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const baseURL = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('gateway did not start in 30s:\n' + log)), 30_000);
+    const onData = (d) => {
+      log += d;
+      const m = /ready on (http:\/\/[^\s]+)/.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1].replace('localhost', '127.0.0.1'));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}:\n${log}`)));
+  });
+  const stop = () => new Promise((resolve) => {
+    child.removeAllListeners('exit');
+    child.on('exit', (code) => resolve(code));
+    child.kill('SIGTERM');
+  });
+  return { baseURL, stop };
+}

@@ -1,0 +1,104 @@
+package io.nemorouter.server;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.ConnectException;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Shutdown: stop accepting, let in-flight streams finish, exit 0 on SIGTERM. */
+class DrainTest {
+    private static final String SLOW_MOCK = "nemo.models = [ { name = \"slow\", provider = mock,"
+            + " mock { chunks = 10, chunk_delay = 100ms } } ]\n";
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    private CompletableFuture<HttpResponse<String>> startStream(int port) {
+        return http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+                .POST(HttpRequest.BodyPublishers.ofString(Gateway.chat("slow", true))).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void drainLetsInFlightStreamsFinishAndRefusesNewConnections() throws Exception {
+        Gateway gw = Gateway.start(SLOW_MOCK);
+        int port = gw.server.port();
+        CompletableFuture<HttpResponse<String>> stream = startStream(port);
+        Thread.sleep(250); // the stream is under way
+        CompletableFuture<Boolean> drained = CompletableFuture.supplyAsync(() -> {
+            try {
+                return gw.server.drainAndStop(Duration.ofSeconds(10));
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(200);
+        assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", port).close());
+        HttpResponse<String> r = stream.get(10, TimeUnit.SECONDS);
+        assertEquals(200, r.statusCode());
+        assertTrue(r.body().endsWith("data: [DONE]\n\n"), r.body());
+        assertTrue(drained.get(10, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void sigtermDrainsAndExitsZero() throws Exception {
+        Path conf = Files.createTempFile("drain", ".conf");
+        Files.writeString(conf, SLOW_MOCK + "nemo.server.host = \"127.0.0.1\"\n");
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "io.nemorouter.server.Main", "--config", conf.toString(), "--port", "0"));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        try {
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            int port = -1;
+            for (String line; (line = out.readLine()) != null; ) {
+                int at = line.indexOf("ready on http://");
+                if (at >= 0) {
+                    String rest = line.substring(line.indexOf(':', at + 16) + 1);
+                    port = Integer.parseInt(rest.substring(0, rest.indexOf('/')));
+                    break;
+                }
+            }
+            assertTrue(port > 0, "the gateway announced its port");
+            CompletableFuture<HttpResponse<String>> stream = startStream(port);
+            Thread.sleep(300);
+            p.destroy(); // SIGTERM
+            HttpResponse<String> r = stream.get(10, TimeUnit.SECONDS);
+            assertTrue(r.body().endsWith("data: [DONE]\n\n"), "the in-flight stream completed: " + r.body());
+            assertTrue(p.waitFor(15, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue());
+        } finally {
+            p.destroyForcibly();
+            Files.delete(conf);
+        }
+    }
+
+    @Test
+    void aBadConfigStopsStartWithOneLineAndExit2() throws Exception {
+        Path conf = Files.createTempFile("bad", ".conf");
+        Files.writeString(conf, "nemo.models = [ { provider = mock } ]\n");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), "io.nemorouter.server.Main", "--config", conf.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(15, TimeUnit.SECONDS));
+        Files.delete(conf);
+        assertEquals(2, p.exitValue());
+        assertTrue(out.contains("nemo-router: bad config: ") && out.contains("nemo.models[0].name: is required"), out);
+        assertTrue(!out.contains("\tat "), "no stack trace: " + out);
+    }
+}
