@@ -1,0 +1,217 @@
+package io.nemorouter.bench;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.Promise;
+import org.HdrHistogram.Histogram;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An open-model load: requests start at a fixed rate whatever the server does, and each latency
+ * is measured from when the request was due, not when it was sent, so a stall shows up in the
+ * percentiles instead of hiding (no coordinated omission). Everything runs on one event loop:
+ * keep-alive connections are reused, and opened on demand up to {@code maxConnections}.
+ */
+final class FixedRateLoad {
+    record Result(String name, Histogram total, Histogram firstByte, long completed, long failed, double seconds) {
+        double rps() {
+            return completed / seconds;
+        }
+    }
+
+    private final EventLoop loop;
+    private final Class<? extends Channel> channelType;
+    private final InetSocketAddress address;
+    private final String path;
+    private final byte[] body;
+    private final int rate;
+    private final long warmupNanos;
+    private final long measureNanos;
+    private final int maxConnections;
+
+    private final Histogram total = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+    private final Histogram firstByte = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+    private final ArrayDeque<Conn> idle = new ArrayDeque<>();
+    private final ArrayDeque<Long> waiting = new ArrayDeque<>();
+    private long start;
+    private long issued;
+    private long outstanding;
+    private int open;
+    private long completed;
+    private long failed;
+    private Promise<Void> done;
+
+    FixedRateLoad(EventLoop loop, Class<? extends Channel> channelType, InetSocketAddress address, String path, byte[] body,
+                  int rate, long warmupNanos, long measureNanos, int maxConnections) {
+        this.loop = loop;
+        this.channelType = channelType;
+        this.address = address;
+        this.path = path;
+        this.body = body;
+        this.rate = rate;
+        this.warmupNanos = warmupNanos;
+        this.measureNanos = measureNanos;
+        this.maxConnections = maxConnections;
+    }
+
+    Result run(String name) throws InterruptedException {
+        done = loop.newPromise();
+        loop.execute(() -> {
+            start = System.nanoTime();
+            scheduleNext();
+        });
+        done.await();
+        for (Conn c : idle) {
+            c.channel.close();
+        }
+        return new Result(name, total, firstByte, completed, failed, measureNanos / 1e9);
+    }
+
+    private long due(long i) {
+        return start + i * 1_000_000_000L / rate;
+    }
+
+    private void scheduleNext() {
+        long end = start + warmupNanos + measureNanos;
+        long now = System.nanoTime();
+        while (due(issued) <= now && due(issued) < end) {
+            issue(due(issued++));
+        }
+        if (due(issued) < end) {
+            loop.schedule(this::scheduleNext, Math.max(0, due(issued) - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } else if (outstanding == 0) {
+            done.trySuccess(null);
+        }
+    }
+
+    private void issue(long dueAt) {
+        outstanding++;
+        Conn c = idle.pollFirst();
+        if (c != null) {
+            c.send(dueAt);
+        } else if (open < maxConnections) {
+            open++;
+            connect(dueAt);
+        } else {
+            waiting.add(dueAt);
+        }
+    }
+
+    private void connect(long dueAt) {
+        Conn conn = new Conn();
+        new Bootstrap().group(loop).channel(channelType)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .handler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new HttpClientCodec(), conn);
+                    }
+                })
+                .connect(address).addListener((ChannelFuture f) -> {
+                    if (f.isSuccess()) {
+                        conn.channel = f.channel();
+                        conn.send(dueAt);
+                    } else {
+                        open--;
+                        finished(dueAt, false, 0);
+                    }
+                });
+    }
+
+    private void finished(long dueAt, boolean ok, long firstByteAt) {
+        outstanding--;
+        long now = System.nanoTime();
+        boolean measured = dueAt >= start + warmupNanos;
+        if (measured) {
+            if (ok) {
+                completed++;
+                total.recordValue(Math.max(0, now - dueAt));
+                if (firstByteAt > 0) {
+                    firstByte.recordValue(Math.max(0, firstByteAt - dueAt));
+                }
+            } else {
+                failed++;
+            }
+        }
+        if (outstanding == 0 && due(issued) >= start + warmupNanos + measureNanos) {
+            done.trySuccess(null);
+        }
+    }
+
+    private final class Conn extends SimpleChannelInboundHandler<HttpObject> {
+        Channel channel;
+        long dueAt;
+        long firstByteAt;
+        boolean ok;
+        boolean busy;
+
+        void send(long due) {
+            busy = true;
+            dueAt = due;
+            firstByteAt = 0;
+            ByteBuf content = Unpooled.wrappedBuffer(body);
+            FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, path, content);
+            req.headers().set(HttpHeaderNames.HOST, address.getHostString() + ":" + address.getPort())
+                    .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                    .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+            channel.writeAndFlush(req, channel.voidPromise());
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, HttpObject msg) {
+            if (msg instanceof HttpResponse r) {
+                ok = r.status().code() == 200;
+            }
+            if (msg instanceof HttpContent c && firstByteAt == 0 && c.content().isReadable()) {
+                firstByteAt = System.nanoTime();
+            }
+            if (msg instanceof LastHttpContent) {
+                busy = false;
+                finished(dueAt, ok, firstByteAt);
+                Long next = waiting.poll();
+                if (next != null) {
+                    send(next);
+                } else {
+                    idle.addFirst(this);
+                }
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            idle.remove(this);
+            open--;
+            if (busy) {
+                busy = false;
+                finished(dueAt, false, 0);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+}

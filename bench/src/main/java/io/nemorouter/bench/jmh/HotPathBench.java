@@ -1,0 +1,70 @@
+package io.nemorouter.bench.jmh;
+
+import io.nemorouter.core.http.BodyEdits;
+import io.nemorouter.core.http.RequestFields;
+import io.nemorouter.core.usage.UsageScanner;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The per-request work the gateway does on the event loop, piece by piece:
+ * {@code java -cp bench/target/nemo-bench.jar org.openjdk.jmh.Main HotPathBench}.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(1)
+public class HotPathBench {
+    private ByteBuf request;
+    private ByteBuf response;
+
+    @Setup
+    public void setup() {
+        String req = "{\"model\":\"bench\",\"stream\":false,\"messages\":[{\"role\":\"system\",\"content\":\"You are a concise assistant.\"},"
+                + "{\"role\":\"user\",\"content\":\"Summarise the benefits of an LLM gateway in one line.\"}],\"temperature\":0.2}";
+        request = Unpooled.directBuffer().writeBytes(req.getBytes(StandardCharsets.UTF_8));
+        String resp = "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"bench\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"" + "word ".repeat(60) + "\"},\"finish_reason\":\"stop\"}],"
+                + "\"usage\":{\"prompt_tokens\":31,\"completion_tokens\":60,\"total_tokens\":91}}";
+        response = Unpooled.directBuffer().writeBytes(resp.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Benchmark
+    public Object parseRequestFields() {
+        RequestFields f = new RequestFields();
+        f.parse(request);
+        return f;
+    }
+
+    @Benchmark
+    public Object scanUsage() {
+        return UsageScanner.scan(response);
+    }
+
+    @Benchmark
+    public int rewriteModel() {
+        RequestFields f = new RequestFields();
+        f.parse(request);
+        ByteBuf out = new BodyEdits().replaceWithString(f.modelStart, f.modelEnd, "gpt-4o-mini-2024-07-18")
+                .apply(ByteBufAllocator.DEFAULT, request);
+        int n = out.readableBytes();
+        out.release();
+        return n;
+    }
+}
