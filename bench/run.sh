@@ -83,7 +83,7 @@ cat "$out/throughput.md"
 
 if [ "$gatling" = 1 ]; then
   echo "== gatling (chat scenario through the gateway)"
-  mvn -q -B -Pbench -pl bench gatling:test -Dgateway.url="http://127.0.0.1:$gw" -Dgatling.seconds="$seconds" \
+  mvn -q -B -Pbench -pl bench gatling:test -Dgateway.url="http://127.0.0.1:$gw" -Dbench.seconds="$seconds" \
     > "$out/gatling.log" 2>&1 || { tail -30 "$out/gatling.log"; exit 1; }
   report="$(ls -td bench/target/gatling/*/ | head -1)"
   cp -r "$report" "$out/gatling"

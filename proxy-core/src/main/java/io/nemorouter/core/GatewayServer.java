@@ -79,7 +79,7 @@ public final class GatewayServer {
                         connections.add(ch);
                         ChannelPipeline p = ch.pipeline();
                         p.addLast("http", new HttpServerCodec(cfg.maxInitialLineLength, cfg.maxHeaderBytes, 64 * 1024));
-                        p.addLast("idle", new IdleStateHandler(0, 0, cfg.clientIdleTimeout.toMillis(), TimeUnit.MILLISECONDS));
+                        p.addLast("idle", new IdleStateHandler(cfg.clientIdleTimeout.toMillis(), 0, 0, TimeUnit.MILLISECONDS));
                         p.addLast("aggregator", new BodyLimitAggregator(cfg.maxBodyBytes));
                         p.addLast("decoder", new RequestDecoder(context, observers, () -> draining));
                         List<FilterFactory> factories = context.pipeline();

@@ -88,6 +88,21 @@ class DrainTest {
     }
 
     @Test
+    void idleKeepAliveConnectionsAreClosedAfterTheIdleTimeout() throws Exception {
+        try (Gateway gw = Gateway.start(SLOW_MOCK + "nemo.server.idle_timeout = 300ms\n");
+             Socket s = new Socket("127.0.0.1", gw.server.port())) {
+            s.getOutputStream().write("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            s.setSoTimeout(5000);
+            byte[] buf = new byte[1024];
+            int n = s.getInputStream().read(buf);
+            assertTrue(new String(buf, 0, n, StandardCharsets.US_ASCII).startsWith("HTTP/1.1 200"));
+            long t0 = System.nanoTime();
+            assertEquals(-1, s.getInputStream().read(buf), "the gateway closed the idle connection");
+            assertTrue(System.nanoTime() - t0 < 4_000_000_000L);
+        }
+    }
+
+    @Test
     void aBadConfigStopsStartWithOneLineAndExit2() throws Exception {
         Path conf = Files.createTempFile("bad", ".conf");
         Files.writeString(conf, "nemo.models = [ { provider = mock } ]\n");

@@ -12,6 +12,8 @@ public enum Endpoint {
     /** Any path we do not serve; answered 404 or 405 by the decoder. */
     UNKNOWN("", null, "unknown", false);
 
+    private static final Endpoint[] ROUTES = values();
+
     public final String path;
     public final HttpMethod method;
     public final String label;
@@ -34,7 +36,7 @@ public enum Endpoint {
         if (end > 1 && uri.charAt(end - 1) == '/') {
             end--;
         }
-        for (Endpoint e : values()) {
+        for (Endpoint e : ROUTES) {
             if (e != UNKNOWN && e.path.length() == end && uri.regionMatches(0, e.path, 0, end)) {
                 return e;
             }

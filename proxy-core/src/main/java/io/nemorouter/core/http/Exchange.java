@@ -373,8 +373,24 @@ public final class Exchange {
         return b.append(frac).toString();
     }
 
+    /** USD with up to 8 decimals, trailing zeros dropped: 0.0075, 0.00000123, 12. */
     static String formatCost(double usd) {
-        return new java.math.BigDecimal(usd).setScale(8, java.math.RoundingMode.HALF_UP).stripTrailingZeros().toPlainString();
+        long units = Math.round(usd * 1e8);
+        long whole = units / 100_000_000L;
+        long frac = units % 100_000_000L;
+        if (frac == 0) {
+            return Long.toString(whole);
+        }
+        StringBuilder b = new StringBuilder(20).append(whole).append('.');
+        String digits = Long.toString(frac);
+        for (int i = digits.length(); i < 8; i++) {
+            b.append('0');
+        }
+        int end = digits.length();
+        while (digits.charAt(end - 1) == '0') {
+            end--;
+        }
+        return b.append(digits, 0, end).toString();
     }
 
     /** A bodyless answer with the body given, for local endpoints. */

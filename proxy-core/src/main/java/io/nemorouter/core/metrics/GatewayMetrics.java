@@ -1,5 +1,6 @@
 package io.nemorouter.core.metrics;
 
+import io.nemorouter.core.http.Endpoint;
 import io.nemorouter.core.http.Exchange;
 import io.nemorouter.core.http.ExchangeObserver;
 import io.prometheus.client.CollectorRegistry;
@@ -49,20 +50,33 @@ public final class GatewayMetrics implements ExchangeObserver {
         inFlight.inc();
     }
 
+    /** Histogram children per route, resolved once: label lookups allocate, and routes are few. */
+    private final Histogram.Child[][] byRoute = new Histogram.Child[Endpoint.values().length][];
+
+    private Histogram.Child[] children(Endpoint e) {
+        Histogram.Child[] c = byRoute[e.ordinal()];
+        if (c == null) {
+            c = new Histogram.Child[]{total.labels(e.label), upstream.labels(e.label), firstByte.labels(e.label),
+                    overhead.labels(e.label)};
+            byRoute[e.ordinal()] = c; // a racing duplicate resolves to the same children
+        }
+        return c;
+    }
+
     @Override
     public void onComplete(Exchange ex) {
         inFlight.dec();
-        String route = ex.endpoint.label;
         String model = ex.fields.model != null && ex.deployment() != null ? ex.deployment().name() : "";
-        requests.labels(route, model, Integer.toString(ex.statusCode())).inc();
-        total.labels(route).observe((ex.finishedNanos() - ex.receivedNanos) / 1e9);
+        requests.labels(ex.endpoint.label, model, Integer.toString(ex.statusCode())).inc();
+        Histogram.Child[] h = children(ex.endpoint);
+        h[0].observe((ex.finishedNanos() - ex.receivedNanos) / 1e9);
         if (ex.upstreamSentNanos() != 0) {
-            upstream.labels(route).observe((ex.finishedNanos() - ex.upstreamSentNanos()) / 1e9);
+            h[1].observe((ex.finishedNanos() - ex.upstreamSentNanos()) / 1e9);
             if (ex.upstreamFirstByteNanos() != 0) {
-                firstByte.labels(route).observe((ex.upstreamFirstByteNanos() - ex.upstreamSentNanos()) / 1e9);
+                h[2].observe((ex.upstreamFirstByteNanos() - ex.upstreamSentNanos()) / 1e9);
             }
         }
-        overhead.labels(route).observe(ex.overheadNanos() / 1e9);
+        h[3].observe(ex.overheadNanos() / 1e9);
     }
 
     public double inFlight() {

@@ -131,7 +131,7 @@ public final class UpstreamClient {
                             p.addLast("tls", tls);
                         }
                         p.addLast("http", new HttpClientCodec(4096, 64 * 1024, 16 * 1024, false, false));
-                        p.addLast("idle", new IdleStateHandler(0, 0, config.upstreamIdleTimeout.toMillis(), TimeUnit.MILLISECONDS));
+                        p.addLast("idle", new IdleStateHandler(config.upstreamIdleTimeout.toMillis(), 0, 0, TimeUnit.MILLISECONDS));
                         p.addLast("relay", new UpstreamRelay(UpstreamClient.this, origin.key(), config));
                     }
                 });

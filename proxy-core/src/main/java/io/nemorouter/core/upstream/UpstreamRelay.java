@@ -53,8 +53,11 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     private boolean keepAlive;
     private HttpResponse heldHead;
     private CompositeByteBuf held;
-    private ScheduledFuture<?> firstByteTimer;
-    private ScheduledFuture<?> totalTimer;
+    /** One timer per exchange: due at the first-byte deadline, then re-armed for the total deadline. */
+    private ScheduledFuture<?> timer;
+    private final Runnable onTimer = this::onTimer;
+    private long firstByteDeadline;
+    private long totalDeadline;
     private Throwable lastError;
 
     UpstreamRelay(UpstreamClient client, Origin pool, GatewayConfig config) {
@@ -74,10 +77,10 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         this.retry = retryCopy;
         this.answerStarted = false;
         this.lastError = null;
-        firstByteTimer = ctx.executor().schedule(() -> timeout("first byte", config.firstByteTimeout.toMillis()),
-                config.firstByteTimeout.toMillis(), TimeUnit.MILLISECONDS);
-        totalTimer = ctx.executor().schedule(() -> timeout("complete answer", config.totalTimeout.toMillis()),
-                config.totalTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        long now = System.nanoTime();
+        firstByteDeadline = now + config.firstByteTimeout.toNanos();
+        totalDeadline = now + config.totalTimeout.toNanos();
+        timer = ctx.executor().schedule(onTimer, Math.min(firstByteDeadline, totalDeadline) - now, TimeUnit.NANOSECONDS);
     }
 
     @Override
@@ -104,7 +107,6 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
 
     private void onHead(HttpResponse head) {
         answerStarted = true;
-        firstByteTimer.cancel(false);
         if (retry != null) {
             retry.release();
             retry = null;
@@ -233,10 +235,22 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         ctx.fireUserEventTriggered(evt);
     }
 
-    private void timeout(String what, long millis) {
+    private void onTimer() {
+        timer = null;
         if (ex == null) {
             return;
         }
+        long now = System.nanoTime();
+        if (!answerStarted && now - firstByteDeadline >= 0) {
+            timeout("first byte", config.firstByteTimeout.toMillis());
+        } else if (now - totalDeadline >= 0) {
+            timeout("complete answer", config.totalTimeout.toMillis());
+        } else {
+            timer = ctx.executor().schedule(onTimer, totalDeadline - now, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void timeout(String what, long millis) {
         failAndClose(OpenAiError.upstream(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_timeout",
                 "The upstream did not send its " + what + " within " + millis + " ms."));
     }
@@ -253,11 +267,9 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
 
     /** Ends this connection's part in the exchange; the connection goes back to the pool or closes. */
     private void unbind(boolean reusable) {
-        if (firstByteTimer != null) {
-            firstByteTimer.cancel(false);
-            totalTimer.cancel(false);
-            firstByteTimer = null;
-            totalTimer = null;
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
         }
         if (held != null) {
             held.release();

@@ -37,20 +37,18 @@ public final class UsageScanner {
         return null;
     }
 
+    /** Last index of {@code needle} in the readable bytes, or -1; one pass from the end, no per-byte bounds checks. */
     static int lastIndexOf(ByteBuf buf, byte[] needle) {
-        int start = buf.readerIndex();
-        for (int i = buf.writerIndex() - needle.length; i >= start; i--) {
-            if (buf.getByte(i) == needle[0]) {
-                int j = 1;
-                while (j < needle.length && buf.getByte(i + j) == needle[j]) {
-                    j++;
-                }
-                if (j == needle.length) {
-                    return i;
-                }
+        int[] matched = {0};
+        int at = buf.forEachByteDesc(b -> {
+            int want = needle[needle.length - 1 - matched[0]];
+            if (b == want) {
+                return ++matched[0] < needle.length;
             }
-        }
-        return -1;
+            matched[0] = b == needle[needle.length - 1] ? 1 : 0;
+            return true;
+        });
+        return at; // the index of the needle's first byte, where the match completed
     }
 
     private static Usage parseAfterKey(ByteBuf body, int from) {

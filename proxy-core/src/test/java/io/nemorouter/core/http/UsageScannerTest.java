@@ -1,0 +1,48 @@
+package io.nemorouter.core.http;
+
+import io.nemorouter.core.usage.Usage;
+import io.nemorouter.core.usage.UsageScanner;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.buffer.Unpooled;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+class UsageScannerTest {
+    private static ByteBuf buf(String s) {
+        return Unpooled.copiedBuffer(s, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void findsTheUsageOfACompletion() {
+        assertEquals(new Usage(12, 34, 46), UsageScanner.scan(buf(
+                "{\"id\":\"x\",\"choices\":[{\"message\":{\"content\":\"the word \\\"usage\\\" here\"}}],\"usage\":{\"prompt_tokens\":12,"
+                        + "\"completion_tokens\":34,\"total_tokens\":46,\"prompt_tokens_details\":{\"cached_tokens\":0}}}")));
+    }
+
+    @Test
+    void skipsNullUsageAndTakesTheRealOneBeforeIt() {
+        assertEquals(new Usage(5, 0, 5), UsageScanner.scan(buf(
+                "{\"usage\": {\"prompt_tokens\": 5, \"total_tokens\": 5}, \"x\": {\"usage\": null}}")));
+    }
+
+    @Test
+    void readsAcrossCompositeComponents() {
+        CompositeByteBuf c = Unpooled.compositeBuffer();
+        c.addComponent(true, buf("{\"choices\":[],\"us"));
+        c.addComponent(true, buf("age\":{\"prompt_tokens\":7,\"comp"));
+        c.addComponent(true, buf("letion_tokens\":3}}"));
+        assertEquals(new Usage(7, 3, 10), UsageScanner.scan(c));
+    }
+
+    @Test
+    void noUsageIsNull() {
+        assertNull(UsageScanner.scan(buf("{\"choices\":[]}")));
+        assertNull(UsageScanner.scan(buf("{\"usage\":null}")));
+        assertNull(UsageScanner.scan(buf("")));
+    }
+}
