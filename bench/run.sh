@@ -9,10 +9,10 @@ set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 cd "$root"
 
-warmup=10; seconds=20; wrk_seconds=15; gatling=1
+warmup=10; seconds=20; wrk_seconds=15; warm_seconds=20; gatling=1
 for a in "$@"; do
   case "$a" in
-    --quick) warmup=3; seconds=5; wrk_seconds=5 ;;
+    --quick) warmup=3; seconds=5; wrk_seconds=5; warm_seconds=6 ;;
     --no-gatling) gatling=0 ;;
     *) echo "usage: bench/run.sh [--quick] [--no-gatling]" >&2; exit 2 ;;
   esac
@@ -54,6 +54,14 @@ sed -e "s#__DIR__#$out/nginx#g" -e "s#__UPSTREAM__#$up#" -e "s#__PORT__#$ngx#" -
   bench/nginx.conf.template > "$out/nginx/nginx.conf"
 nginx -p "$out/nginx" -c "$out/nginx/nginx.conf" -g 'daemon off;' 2> "$out/nginx/stderr.log" & pids+=($!)
 wait_port $up; wait_port $gw; wait_port $ngx
+
+# The JVMs compile their hot paths in the first tens of thousands of requests; measure after that,
+# as a long-running gateway would be. Every target gets the same warm-up.
+echo "== warm-up: ${warm_seconds}s of plain and streamed requests through each target"
+for port in $up $ngx $gw; do
+  wrk -t1 -c16 -d${warm_seconds}s -s bench/post.lua "http://127.0.0.1:$port/v1/chat/completions" >/dev/null
+  wrk -t1 -c16 -d$((warm_seconds / 2))s -s bench/stream.lua "http://127.0.0.1:$port/v1/chat/completions" >/dev/null
+done
 
 echo "== added latency ($warmup s warm-up + $seconds s per target)"
 java -Xms512m -Xmx512m -jar bench/target/nemo-bench.jar \

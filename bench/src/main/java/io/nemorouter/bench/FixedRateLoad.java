@@ -76,16 +76,19 @@ final class FixedRateLoad {
         this.maxConnections = maxConnections;
     }
 
-    Result run(String name) throws InterruptedException {
+    /** Starts the load at {@code startAt} (a {@link System#nanoTime()} instant); {@link #result} waits for its end. */
+    FixedRateLoad start(long startAt) {
         done = loop.newPromise();
         loop.execute(() -> {
-            start = System.nanoTime();
+            start = startAt;
             scheduleNext();
         });
+        return this;
+    }
+
+    Result result(String name) throws InterruptedException {
         done.await();
-        for (Conn c : idle) {
-            c.channel.close();
-        }
+        loop.submit(() -> idle.forEach(c -> c.channel.close())).await();
         return new Result(name, total, firstByte, completed, failed, measureNanos / 1e9);
     }
 

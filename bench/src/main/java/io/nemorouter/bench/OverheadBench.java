@@ -1,6 +1,7 @@
 package io.nemorouter.bench;
 
 import io.nemorouter.core.Transport;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import org.HdrHistogram.Histogram;
@@ -25,7 +26,7 @@ import java.util.Map;
  * to the first byte (what a user waiting on tokens feels).
  *
  * <pre>OverheadBench --target direct=127.0.0.1:9000 --target gateway=127.0.0.1:4000 [--target nginx=...]
- *     [--rate 1000] [--stream-rate 200] [--warmup 10] [--seconds 20] [--model bench] [--out FILE]</pre>
+ *     [--rate 1000] [--stream-rate 200] [--warmup 10] [--seconds 20] [--model bench] [--only plain|stream] [--out FILE]</pre>
  */
 public final class OverheadBench {
     private static final String CHAT = "{\"model\":\"%s\",\"stream\":%s,\"messages\":[{\"role\":\"system\",\"content\":"
@@ -39,6 +40,7 @@ public final class OverheadBench {
         int seconds = 20;
         String model = "bench";
         Path out = null;
+        String only = "";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--target" -> {
@@ -52,6 +54,7 @@ public final class OverheadBench {
                 case "--seconds" -> seconds = Integer.parseInt(args[++i]);
                 case "--model" -> model = args[++i];
                 case "--out" -> out = Path.of(args[++i]);
+                case "--only" -> only = args[++i];
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -67,33 +70,54 @@ public final class OverheadBench {
 
         StringBuilder report = new StringBuilder();
         report.append(String.format("# Nemo Router overhead (%s)%n%n", java.time.Instant.now()));
-        report.append(String.format("Open-model load, %d s warm-up then %d s measured per target; latency from when each request was due.%n%n",
+        report.append(String.format("Open-model load sent to all targets at once (each target at the stated rate, staggered within the period), %d s warm-up then %d s measured; latency from when each request was due.%n%n",
                 warmup, seconds));
 
-        List<FixedRateLoad.Result> plainResults = new ArrayList<>();
-        for (var t : targets.entrySet()) {
-            System.err.printf("non-streaming at %d/s -> %s%n", rate, t.getKey());
-            plainResults.add(new FixedRateLoad(group.next().next(), transport.socketChannel(), t.getValue(),
-                    "/v1/chat/completions", plain, rate, warm, measure, 256).run(t.getKey()));
-        }
-        List<FixedRateLoad.Result> streamResults = new ArrayList<>();
-        for (var t : targets.entrySet()) {
-            System.err.printf("streaming at %d/s -> %s%n", streamRate, t.getKey());
-            streamResults.add(new FixedRateLoad(group.next().next(), transport.socketChannel(), t.getValue(),
-                    "/v1/chat/completions", stream, streamRate, warm, measure, 256).run(t.getKey()));
-        }
+        EventLoop loop = group.next();
+        List<FixedRateLoad.Result> plainResults = only.equals("stream") ? List.of()
+                : together(loop, transport, targets, plain, rate, warm, measure);
+        List<FixedRateLoad.Result> streamResults = only.equals("plain") ? List.of()
+                : together(loop, transport, targets, stream, streamRate, warm, measure);
         group.shutdownGracefully().sync();
 
-        report.append(String.format("## Non-streaming chat at %d requests/s (time to last byte)%n%n", rate));
-        table(report, plainResults, false);
-        report.append(String.format("%n## Streaming chat at %d requests/s (time to first byte)%n%n", streamRate));
-        table(report, streamResults, true);
+        if (!plainResults.isEmpty()) {
+            report.append(String.format("## Non-streaming chat at %d requests/s (time to last byte)%n%n", rate));
+            table(report, plainResults, false);
+        }
+        if (!streamResults.isEmpty()) {
+            report.append(String.format("%n## Streaming chat at %d requests/s (time to first byte)%n%n", streamRate));
+            table(report, streamResults, true);
+        }
         report.append("\n").append(gatewaySelfReport(targets.get("gateway")));
         System.out.print(report);
         if (out != null) {
             Files.createDirectories(out.toAbsolutePath().getParent());
             Files.writeString(out, report.toString());
         }
+    }
+
+    /**
+     * Runs the same load against every target at once, each target's requests offset by an even
+     * share of the period, so all of them meet the same machine (same noise, same moment) and
+     * their difference is the hop, not the minute they ran in.
+     */
+    private static List<FixedRateLoad.Result> together(EventLoop loop, Transport transport, Map<String, InetSocketAddress> targets,
+                                                       byte[] body, int rate, long warm, long measure) throws InterruptedException {
+        System.err.printf("%d requests/s to each of %s, %s%n", rate, targets.keySet(), new String(body, StandardCharsets.UTF_8).contains("\"stream\":true") ? "streaming" : "non-streaming");
+        long period = 1_000_000_000L / rate;
+        long t0 = System.nanoTime() + 50_000_000L;
+        List<FixedRateLoad> loads = new ArrayList<>();
+        int k = 0;
+        for (var t : targets.entrySet()) {
+            loads.add(new FixedRateLoad(loop, transport.socketChannel(), t.getValue(), "/v1/chat/completions", body, rate,
+                    warm, measure, 256).start(t0 + period * k++ / targets.size()));
+        }
+        List<FixedRateLoad.Result> results = new ArrayList<>();
+        k = 0;
+        for (String name : targets.keySet()) {
+            results.add(loads.get(k++).result(name));
+        }
+        return results;
     }
 
     private static void table(StringBuilder b, List<FixedRateLoad.Result> results, boolean firstByte) {
