@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures what Nemo Router adds, in one run on this machine:
 #  1. added latency: a fixed-rate load straight at a fast upstream (the mock LLM server), through nginx
-#     proxy_pass, and through the gateway; non-streaming (to last byte) and streaming (to first byte)
+#     proxy_pass, through a raw Netty TCP relay (the JVM floor), and through the gateway;
+#     non-streaming (to last byte) and streaming (to first byte)
 #  2. throughput: wrk at full speed, direct / nginx / gateway
 #  3. a Gatling simulation of the chat scenario, with its HTML report
 # Usage: bench/run.sh [--quick] [--no-gatling]     Results: bench/results/<time>/
@@ -20,7 +21,7 @@ done
 rate="${BENCH_RATE:-1000}"
 stream_rate="${BENCH_STREAM_RATE:-200}"
 workers="${BENCH_PROXY_THREADS:-2}"
-up=19100; gw=19400; ngx=19500
+up=19100; gw=19400; ngx=19500; raw=19600
 
 if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light wrk >/dev/null
@@ -53,30 +54,32 @@ BENCH_UPSTREAM_PORT=$up NEMO_PORT=$gw NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysP
 sed -e "s#__DIR__#$out/nginx#g" -e "s#__UPSTREAM__#$up#" -e "s#__PORT__#$ngx#" -e "s#__WORKERS__#$workers#" \
   bench/nginx.conf.template > "$out/nginx/nginx.conf"
 nginx -p "$out/nginx" -c "$out/nginx/nginx.conf" -g 'daemon off;' 2> "$out/nginx/stderr.log" & pids+=($!)
-wait_port $up; wait_port $gw; wait_port $ngx
+java -Xms256m -Xmx256m -cp bench/target/nemo-bench.jar io.nemorouter.bench.RawTcpProxy $raw $up "$workers" \
+  > "$out/netty-raw.log" 2>&1 & pids+=($!)
+wait_port $up; wait_port $gw; wait_port $ngx; wait_port $raw
 
 # The JVMs compile their hot paths in the first tens of thousands of requests; measure after that,
 # as a long-running gateway would be. Every target gets the same warm-up.
 echo "== warm-up: ${warm_seconds}s of plain and streamed requests through each target"
-for port in $up $ngx $gw; do
+for port in $up $ngx $raw $gw; do
   wrk -t1 -c16 -d${warm_seconds}s -s bench/post.lua "http://127.0.0.1:$port/v1/chat/completions" >/dev/null
   wrk -t1 -c16 -d$((warm_seconds / 2))s -s bench/stream.lua "http://127.0.0.1:$port/v1/chat/completions" >/dev/null
 done
 
 echo "== added latency ($warmup s warm-up + $seconds s per target)"
 java -Xms512m -Xmx512m -jar bench/target/nemo-bench.jar \
-  --target direct=127.0.0.1:$up --target gateway=127.0.0.1:$gw --target nginx=127.0.0.1:$ngx \
+  --target direct=127.0.0.1:$up --target gateway=127.0.0.1:$gw --target nginx=127.0.0.1:$ngx --target netty-raw=127.0.0.1:$raw \
   --rate "$rate" --stream-rate "$stream_rate" --warmup "$warmup" --seconds "$seconds" --out "$out/overhead.md"
 
 echo "== throughput (wrk, 1 thread, 64 connections, $wrk_seconds s)"
 {
-  echo "# Throughput: wrk -t1 -c64 -d${wrk_seconds}s, non-streaming chat"
+  echo "# Throughput: wrk -t1 -c64 -d${wrk_seconds}s, non-streaming chat, one target at a time"
   echo
   echo "| target | requests/s | p50 | p99 |"
   echo "|---|---:|---:|---:|"
 } > "$out/throughput.md"
 declare -A rps
-for t in direct:$up nginx:$ngx gateway:$gw; do
+for t in direct:$up nginx:$ngx netty-raw:$raw gateway:$gw; do
   name=${t%%:*}; port=${t##*:}
   wrk -t1 -c64 -d2s -s bench/post.lua "http://127.0.0.1:$port/v1/chat/completions" >/dev/null  # warm
   res="$(wrk -t1 -c64 -d${wrk_seconds}s --latency -s bench/post.lua "http://127.0.0.1:$port/v1/chat/completions")"

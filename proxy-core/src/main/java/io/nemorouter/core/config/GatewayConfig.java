@@ -36,6 +36,8 @@ public final class GatewayConfig {
     public final Duration upstreamIdleTimeout;
     public final int maxIdlePerOrigin;
     public final int maxBufferedResponseBytes;
+    /** PEM bundle of the CAs trusted for https upstreams instead of the JDK's; null for the JDK's. */
+    public final String upstreamCaFile;
     public final List<String> pipeline;
     public final List<Deployment> deployments;
     /** Entries dropped because they are {@code optional} and their key is unset; logged at start. */
@@ -62,6 +64,11 @@ public final class GatewayConfig {
         upstreamIdleTimeout = positive(upstream, "idle_timeout", "nemo.upstream.idle_timeout");
         maxIdlePerOrigin = intIn(upstream, "max_idle_per_origin", 0, 100_000, "nemo.upstream.max_idle_per_origin");
         maxBufferedResponseBytes = bytesIn(upstream, "max_buffered_response", "nemo.upstream.max_buffered_response");
+        String ca = upstream.getString("ca_file");
+        if (!ca.isEmpty() && !java.nio.file.Files.isReadable(java.nio.file.Path.of(ca))) {
+            throw ConfigError.at(upstream.getValue("ca_file").origin(), "nemo.upstream.ca_file", "cannot read \"" + ca + "\"");
+        }
+        upstreamCaFile = ca.isEmpty() ? null : ca;
         pipeline = List.copyOf(nemo.getStringList("pipeline"));
         deployments = readModels(nemo);
     }

@@ -67,9 +67,14 @@ public final class UpstreamClient {
         this.config = config;
         this.transport = transport;
         try {
-            this.ssl = SslContextBuilder.forClient().endpointIdentificationAlgorithm("HTTPS").build();
-        } catch (SSLException e) {
-            throw new IllegalStateException("cannot initialise TLS for upstream connections", e);
+            SslContextBuilder tls = SslContextBuilder.forClient().endpointIdentificationAlgorithm("HTTPS");
+            if (config.upstreamCaFile != null) {
+                tls.trustManager(new java.io.File(config.upstreamCaFile));
+            }
+            this.ssl = tls.build();
+        } catch (SSLException | IllegalArgumentException e) {
+            throw new io.nemorouter.core.config.ConfigError("cannot set up TLS for upstreams"
+                    + (config.upstreamCaFile != null ? " with nemo.upstream.ca_file " + config.upstreamCaFile : "") + ": " + e.getMessage());
         }
         this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
                 .datagramChannelType(transport.datagramChannel())

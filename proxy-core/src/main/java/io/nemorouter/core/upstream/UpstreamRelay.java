@@ -212,6 +212,11 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         if (again != null) {
             again.release();
         }
+        if (tlsFailure(lastError) != null) {
+            e.fail(OpenAiError.upstream(HttpResponseStatus.BAD_GATEWAY, "upstream_tls_error",
+                    "TLS with the upstream " + origin.hostHeader() + " failed: " + tlsFailure(lastError).getMessage() + "."));
+            return;
+        }
         String why = lastError != null ? ": " + lastError.getMessage() : "";
         e.fail(OpenAiError.upstream(HttpResponseStatus.BAD_GATEWAY, started ? "upstream_disconnected" : "upstream_closed",
                 (started ? "The upstream connection ended before the answer was complete" : "The upstream closed the connection without answering") + why + "."));
@@ -224,8 +229,21 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         ctx.close(); // channelInactive reports it to the exchange
     }
 
+    private static javax.net.ssl.SSLException tlsFailure(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof javax.net.ssl.SSLException ssl) {
+                return ssl;
+            }
+        }
+        return null;
+    }
+
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof io.netty.handler.ssl.SslHandshakeCompletionEvent done && !done.isSuccess()) {
+            lastError = done.cause(); // the handler closes the channel; channelInactive reports it
+            return;
+        }
         if (evt instanceof IdleStateEvent) {
             if (ex == null) {
                 ctx.close(); // idle in the pool for too long
