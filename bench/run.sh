@@ -10,7 +10,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 cd "$root"
 
-warmup=10; seconds=20; wrk_seconds=15; warm_seconds=20; gatling=1
+warmup=10; seconds=20; wrk_seconds=15; warm_seconds=30; gatling=1
 for a in "$@"; do
   case "$a" in
     --quick) warmup=3; seconds=5; wrk_seconds=5; warm_seconds=6 ;;

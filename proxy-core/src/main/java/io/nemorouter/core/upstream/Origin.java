@@ -3,8 +3,9 @@ package io.nemorouter.core.upstream;
 import java.net.URI;
 
 /**
- * Where upstream connections go: scheme, host and port. Connections are pooled per origin;
- * {@code basePath} is the path prefix of the configured {@code api_base} (e.g. {@code /v1}).
+ * Where upstream connections go: scheme, host and port. Connections are pooled per origin
+ * (equality ignores the path); {@code basePath} is the path prefix of the configured
+ * {@code api_base} (e.g. {@code /v1}).
  */
 public record Origin(boolean tls, String host, int port, String basePath) {
 
@@ -29,8 +30,14 @@ public record Origin(boolean tls, String host, int port, String basePath) {
         return port == (tls ? 443 : 80) ? h : h + ":" + port;
     }
 
-    /** Pool key: two api_bases on the same server share connections whatever their paths. */
-    public Origin key() {
-        return basePath.isEmpty() ? this : new Origin(tls, host, port, "");
+    /** Equal origins share pooled connections: the path is not part of it. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Origin other && tls == other.tls && port == other.port && host.equals(other.host);
+    }
+
+    @Override
+    public int hashCode() {
+        return host.hashCode() * 31 + port + (tls ? 1 : 0);
     }
 }

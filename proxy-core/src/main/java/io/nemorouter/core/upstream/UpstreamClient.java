@@ -112,7 +112,7 @@ public final class UpstreamClient {
 
     /** Sends {@code request} for {@code ex}; the answer is relayed to the client by {@link UpstreamRelay}. */
     public void send(Exchange ex, Origin origin, FullHttpRequest request) {
-        Channel pooled = pollIdle(origin.key());
+        Channel pooled = pollIdle(origin);
         if (pooled != null) {
             dispatch(ex, origin, request, pooled, true);
         } else {
@@ -137,14 +137,14 @@ public final class UpstreamClient {
                         }
                         p.addLast("http", new HttpClientCodec(4096, 64 * 1024, 16 * 1024, false, false));
                         p.addLast("idle", new IdleStateHandler(config.upstreamIdleTimeout.toMillis(), 0, 0, TimeUnit.MILLISECONDS));
-                        p.addLast("relay", new UpstreamRelay(UpstreamClient.this, origin.key(), config));
+                        p.addLast("relay", new UpstreamRelay(UpstreamClient.this, origin, config));
                     }
                 });
         b.connect(origin.host(), origin.port()).addListener((ChannelFuture f) -> {
             if (ex.finished()) {
                 request.release();
                 if (f.isSuccess()) {
-                    release(origin.key(), f.channel()); // the client left while we connected: keep the connection
+                    release(origin, f.channel()); // the client left while we connected: keep the connection
                 }
                 return;
             }
