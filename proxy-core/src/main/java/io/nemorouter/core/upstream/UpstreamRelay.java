@@ -52,6 +52,9 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     private boolean answerStarted;
     private boolean keepAlive;
     private HttpResponse heldHead;
+    /** Contents of the current read not yet handed to the client (see {@link #sendBurst}). */
+    private HttpContent burstFirst;
+    private CompositeByteBuf burst;
     private CompositeByteBuf held;
     /** One timer per exchange: due at the first-byte deadline, then re-armed for the total deadline. */
     private ScheduledFuture<?> timer;
@@ -153,10 +156,37 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             }
         }
         if (last) {
+            sendBurst();
             ex.respondLast((LastHttpContent) content);
             finishAnswer();
+        } else if (!content.content().isReadable()) {
+            content.release();
+        } else if (burstFirst == null && burst == null) {
+            burstFirst = content;
         } else {
-            ex.respondContent(content);
+            if (burst == null) {
+                burst = ctx.alloc().compositeBuffer(16);
+                burst.addComponent(true, burstFirst.content()); // takes the buffer's reference
+                burstFirst = null;
+            }
+            burst.addComponent(true, content.content());
+        }
+    }
+
+    /**
+     * Hands the client everything this read brought, as one piece: an SSE upstream often sends
+     * several events per read, and one chunk for them all saves the client pipeline a pass per
+     * event. Nothing waits: this runs at the end of every read, and the buffers are not copied.
+     */
+    private void sendBurst() {
+        if (burst != null) {
+            CompositeByteBuf b = burst;
+            burst = null;
+            ex.respondContent(new DefaultHttpContent(b));
+        } else if (burstFirst != null) {
+            HttpContent c = burstFirst;
+            burstFirst = null;
+            ex.respondContent(c);
         }
     }
 
@@ -190,6 +220,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         if (ex != null && held == null) {
+            sendBurst();
             ex.flush();
         }
     }
@@ -198,6 +229,9 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         if (ex == null) {
             return;
+        }
+        if (held == null) {
+            sendBurst(); // what arrived before the end still reaches the client, ahead of the error event
         }
         Exchange e = ex;
         FullHttpRequest again = retry;
@@ -293,6 +327,14 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             held.release();
             held = null;
             heldHead = null;
+        }
+        if (burstFirst != null) {
+            burstFirst.release();
+            burstFirst = null;
+        }
+        if (burst != null) {
+            burst.release();
+            burst = null;
         }
         if (ex != null) {
             ex.detachUpstream();
