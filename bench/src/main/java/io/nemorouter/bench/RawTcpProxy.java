@@ -36,12 +36,39 @@ public final class RawTcpProxy {
                 }).bind("127.0.0.1", listen).sync().channel().closeFuture().sync();
     }
 
-    private static final class Frontend extends ChannelInboundHandlerAdapter {
+    /** Copies what one side reads to the other side, flushing at the end of each read. */
+    private static class Relay extends ChannelInboundHandlerAdapter {
+        protected Channel other;
+
+        Relay(Channel other) {
+            this.other = other;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            other.write(msg, other.voidPromise());
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            other.flush();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (other != null) {
+                other.close();
+            }
+        }
+    }
+
+    /** The client side: opens the upstream connection on the same event loop, then relays. */
+    private static final class Frontend extends Relay {
         private final Transport transport;
         private final int upstreamPort;
-        private Channel upstream;
 
         Frontend(Transport transport, int upstreamPort) {
+            super(null);
             this.transport = transport;
             this.upstreamPort = upstreamPort;
         }
@@ -54,52 +81,12 @@ public final class RawTcpProxy {
                     .handler(new Relay(client))
                     .connect("127.0.0.1", upstreamPort).addListener((ChannelFutureListener) f -> {
                         if (f.isSuccess()) {
-                            upstream = f.channel();
+                            other = f.channel();
                             client.config().setAutoRead(true);
                         } else {
                             client.close();
                         }
                     });
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            upstream.write(msg, upstream.voidPromise());
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            upstream.flush();
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            if (upstream != null) {
-                upstream.close();
-            }
-        }
-    }
-
-    private static final class Relay extends ChannelInboundHandlerAdapter {
-        private final Channel client;
-
-        Relay(Channel client) {
-            this.client = client;
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            client.write(msg, client.voidPromise());
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            client.flush();
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            client.close();
         }
     }
 }

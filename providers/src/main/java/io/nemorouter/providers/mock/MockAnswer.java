@@ -26,7 +26,39 @@ public sealed interface MockAnswer {
     record Complete(FullHttpResponse response, Usage usage) implements MockAnswer {
     }
 
+    /** Where a stream's events go: the exchange in the gateway, a channel in the standalone server. */
+    interface EventSink {
+        /** False once nobody is listening any more (the client left); the stream stops. */
+        boolean open();
+
+        void event(byte[] event);
+
+        void flush();
+
+        void end();
+    }
+
     record Stream(List<byte[]> events, Usage usage) implements MockAnswer {
+        /**
+         * Sends the events from {@code from} on, pausing {@code delayNanos} between them on
+         * {@code loop} (scheduled, never slept), then ends the stream.
+         */
+        public void play(io.netty.channel.EventLoop loop, long delayNanos, EventSink sink, int from) {
+            int i = from;
+            while (i < events.size() && sink.open()) {
+                sink.event(events.get(i++));
+                if (delayNanos > 0 && i < events.size()) {
+                    sink.flush();
+                    int next = i;
+                    loop.schedule(() -> play(loop, delayNanos, sink, next), delayNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+                    return;
+                }
+            }
+            if (sink.open()) {
+                sink.end();
+            }
+        }
+
         public HttpResponse head() {
             HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
             head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8")

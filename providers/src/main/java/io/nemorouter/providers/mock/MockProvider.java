@@ -3,11 +3,9 @@ package io.nemorouter.providers.mock;
 import io.nemorouter.core.http.Endpoint;
 import io.nemorouter.core.http.Exchange;
 import io.nemorouter.core.provider.Provider;
-import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.LastHttpContent;
 
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -45,26 +43,27 @@ final class MockProvider implements Provider {
         } else if (a instanceof MockAnswer.Stream s) {
             ex.usage(s.usage());
             ex.respondHead(s.head());
-            sendFrom(ex, s.events(), 0);
-        }
-    }
+            s.play(ex.client.eventLoop(), llm.settings().chunkDelay().toNanos(), new MockAnswer.EventSink() {
+                @Override
+                public boolean open() {
+                    return !ex.finished();
+                }
 
-    private void sendFrom(Exchange ex, List<byte[]> events, int index) {
-        long delay = llm.settings().chunkDelay().toNanos();
-        EventLoop loop = ex.client.eventLoop();
-        int i = index;
-        while (i < events.size() && !ex.finished()) {
-            byte[] e = events.get(i++);
-            ex.respondContent(new DefaultHttpContent(ex.client.alloc().buffer(e.length).writeBytes(e)));
-            if (delay > 0 && i < events.size()) {
-                ex.flush();
-                int next = i;
-                loop.schedule(() -> sendFrom(ex, events, next), delay, TimeUnit.NANOSECONDS);
-                return;
-            }
-        }
-        if (!ex.finished()) {
-            ex.respondLast(LastHttpContent.EMPTY_LAST_CONTENT);
+                @Override
+                public void event(byte[] e) {
+                    ex.respondContent(new DefaultHttpContent(ex.client.alloc().buffer(e.length).writeBytes(e)));
+                }
+
+                @Override
+                public void flush() {
+                    ex.flush();
+                }
+
+                @Override
+                public void end() {
+                    ex.respondLast(LastHttpContent.EMPTY_LAST_CONTENT);
+                }
+            }, 0);
         }
     }
 }

@@ -31,7 +31,6 @@ import io.netty.handler.codec.http.LastHttpContent;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -104,26 +103,30 @@ public final class MockUpstreamServer implements AutoCloseable {
                 HttpResponse head = s.head();
                 HttpUtil.setKeepAlive(head, keepAlive);
                 ctx.write(head);
-                stream(ctx, s.events(), 0, keepAlive);
-            }
-        }
+                s.play(ctx.channel().eventLoop(), llm.settings().chunkDelay().toNanos(), new MockAnswer.EventSink() {
+                    @Override
+                    public boolean open() {
+                        return ctx.channel().isActive();
+                    }
 
-        private void stream(ChannelHandlerContext ctx, List<byte[]> events, int from, boolean keepAlive) {
-            long delay = llm.settings().chunkDelay().toNanos();
-            int i = from;
-            while (i < events.size()) {
-                byte[] ev = events.get(i++);
-                ctx.write(new DefaultHttpContent(ctx.alloc().buffer(ev.length).writeBytes(ev)));
-                if (delay > 0 && i < events.size()) {
-                    ctx.flush();
-                    int next = i;
-                    ctx.executor().schedule(() -> stream(ctx, events, next, keepAlive), delay, TimeUnit.NANOSECONDS);
-                    return;
-                }
-            }
-            var f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
-            if (!keepAlive) {
-                f.addListener(ChannelFutureListener.CLOSE);
+                    @Override
+                    public void event(byte[] ev) {
+                        ctx.write(new DefaultHttpContent(ctx.alloc().buffer(ev.length).writeBytes(ev)));
+                    }
+
+                    @Override
+                    public void flush() {
+                        ctx.flush();
+                    }
+
+                    @Override
+                    public void end() {
+                        var f = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+                        if (!keepAlive) {
+                            f.addListener(ChannelFutureListener.CLOSE);
+                        }
+                    }
+                }, 0);
             }
         }
 
