@@ -393,7 +393,7 @@ public final class Exchange {
         return b.append(digits, 0, end).toString();
     }
 
-    /** A bodyless answer with the body given, for local endpoints. */
+    /** The body of a small local answer (health, metrics). */
     public static ByteBuf utf8(String s) {
         return Unpooled.copiedBuffer(s, StandardCharsets.UTF_8);
     }
