@@ -61,6 +61,22 @@ public final class UsageScanner {
         if (i >= end || body.getByte(i) != '{') {
             return null; // "usage": null, as in streamed chunks before the last
         }
+        int len = end - i;
+        if (len <= FAST_LIMIT) {
+            byte[] copy = new byte[len];
+            body.getBytes(i, copy);
+            Usage fast = FlatUsage.parse(copy);
+            if (fast != FlatUsage.UNREADABLE) {
+                return fast;
+            }
+        }
+        return parseWithJackson(body, i, end);
+    }
+
+    /** Usage objects are a few hundred bytes at most; longer tails go to Jackson without a copy. */
+    private static final int FAST_LIMIT = 1024;
+
+    private static Usage parseWithJackson(ByteBuf body, int i, int end) {
         try (JsonParser p = JSON.createNonBlockingByteBufferParser()) {
             ByteBufferFeeder feeder = (ByteBufferFeeder) p.getNonBlockingInputFeeder();
             feeder.feedInput(body.nioBuffer(i, end - i));

@@ -40,6 +40,19 @@ class UsageScannerTest {
     }
 
     @Test
+    void readsAnthropicStyleNamesAndSkipsNestedDetails() {
+        assertEquals(new Usage(10, 20, 30), UsageScanner.scan(buf(
+                "{\"usage\":{\"input_tokens\":10,\"cache\":{\"a\":[1,{\"b\":\"}\"}]},\"note\":\"x,\\\"y\",\"output_tokens\":20,\"flag\":true}}")));
+    }
+
+    @Test
+    void fallsBackToJacksonForWhatTheFastPathDoesNotRead() {
+        // an escaped key and a float are outside the flat reader; Jackson still finds the counts
+        assertEquals(new Usage(3, 4, 7), UsageScanner.scan(buf(
+                "{\"usage\":{\"pro\\u006dpt\":1.5,\"prompt_tokens\":3,\"completion_tokens\":4}}")));
+    }
+
+    @Test
     void noUsageIsNull() {
         assertNull(UsageScanner.scan(buf("{\"choices\":[]}")));
         assertNull(UsageScanner.scan(buf("{\"usage\":null}")));
