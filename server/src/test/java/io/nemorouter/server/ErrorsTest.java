@@ -128,6 +128,17 @@ class ErrorsTest {
     }
 
     @Test
+    void aReusedUpstreamConnectionTimesOutOnItsOwnDeadline() throws Exception {
+        // the first exchange arms the connection's timer; the stalled one after it must get its own full 400 ms
+        assertEquals(200, gw.post("/v1/chat/completions", Gateway.chat("up-echo", false)).statusCode());
+        Thread.sleep(250);
+        long t0 = System.nanoTime();
+        assertError(gw.post("/v1/chat/completions", Gateway.chat("up-stall", false)), 504, "upstream_timeout");
+        long ms = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(ms >= 380 && ms < 5_000, "timed out after " + ms + " ms");
+    }
+
+    @Test
     void upstream429IsPassedThroughWithItsHeadersAndBody() throws Exception {
         HttpResponse<String> r = gw.post("/v1/chat/completions", Gateway.chat("up-status-429", false));
         JsonNode e = assertError(r, 429, "rate_limit_exceeded");

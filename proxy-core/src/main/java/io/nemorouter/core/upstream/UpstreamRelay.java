@@ -56,8 +56,13 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     private HttpContent burstFirst;
     private CompositeByteBuf burst;
     private CompositeByteBuf held;
-    /** One timer per exchange: due at the first-byte deadline, then re-armed for the total deadline. */
+    /**
+     * One timer per connection, armed lazily: an exchange that ends before its deadline leaves it
+     * running (no cancel, no re-schedule per request), and when it fires it checks whatever exchange
+     * is bound then and re-arms for that one's next deadline, or stops while the connection is idle.
+     */
     private ScheduledFuture<?> timer;
+    private long timerAt;
     private final Runnable onTimer = this::onTimer;
     private long firstByteDeadline;
     private long totalDeadline;
@@ -83,7 +88,14 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         long now = System.nanoTime();
         firstByteDeadline = now + config.firstByteTimeout.toNanos();
         totalDeadline = now + config.totalTimeout.toNanos();
-        timer = ctx.executor().schedule(onTimer, Math.min(firstByteDeadline, totalDeadline) - now, TimeUnit.NANOSECONDS);
+        long next = Math.min(firstByteDeadline, totalDeadline);
+        if (timer != null && timerAt - next > 0) {
+            timer.cancel(false); // armed for a later deadline (a long stream before): this one is due sooner
+            timer = null;
+        }
+        if (timer == null) {
+            arm(next, now);
+        }
     }
 
     @Override
@@ -301,10 +313,15 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         ctx.fireUserEventTriggered(evt);
     }
 
+    private void arm(long at, long now) {
+        timerAt = at;
+        timer = ctx.executor().schedule(onTimer, Math.max(0, at - now), TimeUnit.NANOSECONDS);
+    }
+
     private void onTimer() {
         timer = null;
-        if (ex == null) {
-            return;
+        if (ex == null || !ctx.channel().isActive()) {
+            return; // idle in the pool: the next exchange arms it again
         }
         long now = System.nanoTime();
         if (!answerStarted && now - firstByteDeadline >= 0) {
@@ -312,7 +329,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         } else if (now - totalDeadline >= 0) {
             timeout("complete answer", config.totalTimeout.toMillis());
         } else {
-            timer = ctx.executor().schedule(onTimer, totalDeadline - now, TimeUnit.NANOSECONDS);
+            arm(answerStarted ? totalDeadline : Math.min(firstByteDeadline, totalDeadline), now);
         }
     }
 
@@ -333,8 +350,8 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
 
     /** Ends this connection's part in the exchange; the connection goes back to the pool or closes. */
     private void unbind(boolean reusable) {
-        if (timer != null) {
-            timer.cancel(false);
+        if (timer != null && !reusable) {
+            timer.cancel(false); // the connection closes; a pooled one keeps its timer (see the field)
             timer = null;
         }
         if (held != null) {
