@@ -254,6 +254,10 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (ex == null) {
+            if (timer != null) {
+                timer.cancel(false); // a pooled connection closed while idle: drop its lazily armed timer
+                timer = null;
+            }
             return;
         }
         if (held == null) {
@@ -272,9 +276,10 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         if (again != null) {
             again.release();
         }
-        if (tlsFailure(lastError) != null) {
+        javax.net.ssl.SSLException tls = tlsFailure(lastError);
+        if (tls != null) {
             e.fail(OpenAiError.upstream(HttpResponseStatus.BAD_GATEWAY, "upstream_tls_error",
-                    "TLS with the upstream " + origin.hostHeader() + " failed: " + tlsFailure(lastError).getMessage() + "."));
+                    "TLS with the upstream " + origin.hostHeader() + " failed: " + tls.getMessage() + "."));
             return;
         }
         String why = lastError != null ? ": " + lastError.getMessage() : "";
