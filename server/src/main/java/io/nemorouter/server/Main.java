@@ -59,10 +59,13 @@ public final class Main {
             die("bad config: " + e.getMessage());
             return;
         } catch (Exception e) {
-            if (rootCause(e) instanceof java.net.BindException) {
+            if (portInUse(e)) {
                 die("cannot listen: " + rootCause(e).getMessage() + " (is another process on that port? use --port)");
             }
-            throw e;
+            // the event loops are non-daemon threads: without an explicit exit a failed start would hang, alive and deaf
+            LOG.error("start-up failed", e);
+            System.exit(1);
+            return;
         }
         for (Deployment d : context.catalog.all()) {
             LOG.info("model {} -> {} ({})", d.name(), d.id(), d.apiBase() == null ? "built-in" : d.apiBase());
@@ -77,7 +80,14 @@ public final class Main {
         Signal.handle(new Signal("INT"), s -> stop.countDown());
         stop.await();
         LOG.info("stopping: no new connections; draining in-flight requests for up to {}", context.config.drainGrace);
-        boolean clean = server.drainAndStop(context.config.drainGrace);
+        boolean clean;
+        try {
+            clean = server.drainAndStop(context.config.drainGrace);
+        } catch (RuntimeException | Error e) {
+            LOG.error("drain failed", e);
+            System.exit(1);
+            return;
+        }
         LOG.info(clean ? "stopped cleanly" : "stopped after the drain grace period");
         System.exit(0);
     }
@@ -100,6 +110,20 @@ public final class Main {
         }
         die("--port must be a number from 0 to 65535, got \"" + s + "\"");
         return -1;
+    }
+
+    /** NIO reports a taken port as BindException; native epoll as an IOException carrying EADDRINUSE's text. */
+    private static boolean portInUse(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof java.net.BindException
+                    || (c instanceof java.io.IOException && String.valueOf(c.getMessage()).contains("Address already in use"))) {
+                return true;
+            }
+            if (c.getCause() == c) {
+                break;
+            }
+        }
+        return false;
     }
 
     private static Throwable rootCause(Throwable t) {

@@ -142,4 +142,25 @@ class DrainTest {
         assertTrue(out.contains("nemo-router: bad config: ") && out.contains("nemo.models[0].name: is required"), out);
         assertTrue(!out.contains("\tat "), "no stack trace: " + out);
     }
+
+    @Test
+    void aTakenPortStopsStartWithOneLineAndExit2() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+            Path conf = Files.createTempFile("taken", ".conf");
+            Files.writeString(conf, SLOW_MOCK + "nemo.server.host = \"127.0.0.1\"\n");
+            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp", System.getProperty("java.class.path"), "io.nemorouter.server.Main", "--config", conf.toString(),
+                    "--port", Integer.toString(taken.getLocalPort()))
+                    .redirectErrorStream(true).start();
+            try {
+                assertTrue(p.waitFor(15, TimeUnit.SECONDS), "the gateway exits instead of hanging on its event loops");
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertEquals(2, p.exitValue(), out);
+                assertTrue(out.contains("nemo-router: cannot listen: ") && out.contains("use --port"), out);
+            } finally {
+                p.destroyForcibly();
+                Files.delete(conf);
+            }
+        }
+    }
 }
