@@ -19,7 +19,7 @@ for a in "$@"; do
   esac
 done
 rate="${BENCH_RATE:-1000}"
-stream_rate="${BENCH_STREAM_RATE:-200}"
+stream_rate="${BENCH_STREAM_RATE:-1000,200}"
 workers="${BENCH_PROXY_THREADS:-2}"
 up=19100; gw=19400; ngx=19500; raw=19600
 
@@ -71,25 +71,46 @@ java -Xms512m -Xmx512m -jar bench/target/nemo-bench.jar \
   --target direct=127.0.0.1:$up --target gateway=127.0.0.1:$gw --target nginx=127.0.0.1:$ngx --target netty-raw=127.0.0.1:$raw \
   --rate "$rate" --stream-rate "$stream_rate" --warmup "$warmup" --seconds "$seconds" --out "$out/overhead.md"
 
-echo "== throughput (wrk, 1 thread, 64 connections, $wrk_seconds s)"
+echo "== throughput (wrk, 1 thread, 64 connections)"
+# nginx and the gateway alternate in rounds, so a drift of the machine between minutes hits both alike
+rounds=3; round_seconds=$(( (wrk_seconds + rounds - 1) / rounds ))
 {
-  echo "# Throughput: wrk -t1 -c64 -d${wrk_seconds}s, non-streaming chat, one target at a time"
+  echo "# Throughput: wrk -t1 -c64, non-streaming chat, one target at a time"
+  echo
+  echo "direct and netty-raw: ${wrk_seconds}s each; nginx and gateway: $rounds alternating rounds of ${round_seconds}s each (requests/s of each round in brackets)."
   echo
   echo "| target | requests/s | p50 | p99 |"
   echo "|---|---:|---:|---:|"
 } > "$out/throughput.md"
-declare -A rps
-for t in direct:$up nginx:$ngx netty-raw:$raw gateway:$gw; do
-  name=${t%%:*}; port=${t##*:}
-  wrk -t1 -c64 -d2s -s bench/post.lua "http://127.0.0.1:$port/v1/chat/completions" >/dev/null  # warm
-  res="$(wrk -t1 -c64 -d${wrk_seconds}s --latency -s bench/post.lua "http://127.0.0.1:$port/v1/chat/completions")"
-  echo "$res" > "$out/wrk-$name.txt"
-  rps[$name]="$(awk '/Requests\/sec/ {print $2}' <<<"$res")"
-  p50="$(awk '$1=="50%" {print $2}' <<<"$res")"; p99="$(awk '$1=="99%" {print $2}' <<<"$res")"
-  echo "| $name | ${rps[$name]} | $p50 | $p99 |" >> "$out/throughput.md"
+declare -A rps rounds_of
+wrk_once() { # name port seconds -> appends to rounds_of[name], writes the last wrk output
+  local res
+  res="$(wrk -t1 -c64 -d"$3"s --latency -s bench/post.lua "http://127.0.0.1:$2/v1/chat/completions")"
+  echo "$res" >> "$out/wrk-$1.txt"
+  rounds_of[$1]="${rounds_of[$1]:-} $(awk '/Requests\/sec/ {print $2}' <<<"$res")"
+  last_p50="$(awk '$1=="50%" {print $2}' <<<"$res")"; last_p99="$(awk '$1=="99%" {print $2}' <<<"$res")"
+}
+for t in direct:$up netty-raw:$raw nginx:$ngx gateway:$gw; do
+  wrk -t1 -c64 -d2s -s bench/post.lua "http://127.0.0.1:${t##*:}/v1/chat/completions" >/dev/null  # warm
+done
+for t in direct:$up netty-raw:$raw; do
+  wrk_once "${t%%:*}" "${t##*:}" "$wrk_seconds"
+  rps[${t%%:*}]="${rounds_of[${t%%:*}]# }"
+  echo "| ${t%%:*} | ${rps[${t%%:*}]} | $last_p50 | $last_p99 |" >> "$out/throughput.md"
+done
+declare -A p50s p99s
+for _ in $(seq "$rounds"); do
+  for t in nginx:$ngx gateway:$gw; do
+    wrk_once "${t%%:*}" "${t##*:}" "$round_seconds"
+    p50s[${t%%:*}]="$last_p50"; p99s[${t%%:*}]="$last_p99"
+  done
+done
+for name in nginx gateway; do
+  rps[$name]="$(awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.0f", s / NF }' <<<"${rounds_of[$name]}")"
+  echo "| $name | ${rps[$name]} (${rounds_of[$name]# }) | ${p50s[$name]} | ${p99s[$name]} |" >> "$out/throughput.md"
 done
 ratio="$(awk -v g="${rps[gateway]}" -v n="${rps[nginx]}" 'BEGIN { printf "%.0f", 100 * g / n }')"
-printf '\nGateway throughput is **%s%%** of nginx proxy_pass in front of the same upstream.\n' "$ratio" >> "$out/throughput.md"
+printf '\nGateway throughput is **%s%%** of nginx proxy_pass in front of the same upstream (mean of the rounds; p50/p99 of the last round).\n' "$ratio" >> "$out/throughput.md"
 cat "$out/throughput.md"
 
 if [ "$gatling" = 1 ]; then

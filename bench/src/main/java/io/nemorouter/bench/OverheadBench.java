@@ -26,7 +26,7 @@ import java.util.Map;
  * to the first byte (what a user waiting on tokens feels).
  *
  * <pre>OverheadBench --target direct=127.0.0.1:9000 --target gateway=127.0.0.1:4000 [--target nginx=...]
- *     [--rate 1000] [--stream-rate 200] [--warmup 10] [--seconds 20] [--model bench] [--only plain|stream] [--out FILE]</pre>
+ *     [--rate 1000] [--stream-rate 1000,200] [--warmup 10] [--seconds 20] [--model bench] [--only plain|stream] [--out FILE]</pre>
  */
 public final class OverheadBench {
     private static final String CHAT = "{\"model\":\"%s\",\"stream\":%s,\"messages\":[{\"role\":\"system\",\"content\":"
@@ -35,7 +35,7 @@ public final class OverheadBench {
     public static void main(String[] args) throws Exception {
         Map<String, InetSocketAddress> targets = new LinkedHashMap<>();
         int rate = 1000;
-        int streamRate = 200;
+        int[] streamRates = {1000, 200};
         int warmup = 10;
         int seconds = 20;
         String model = "bench";
@@ -49,7 +49,7 @@ public final class OverheadBench {
                     targets.put(kv[0], new InetSocketAddress(hp[0], Integer.parseInt(hp[1])));
                 }
                 case "--rate" -> rate = Integer.parseInt(args[++i]);
-                case "--stream-rate" -> streamRate = Integer.parseInt(args[++i]);
+                case "--stream-rate" -> streamRates = java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
                 case "--warmup" -> warmup = Integer.parseInt(args[++i]);
                 case "--seconds" -> seconds = Integer.parseInt(args[++i]);
                 case "--model" -> model = args[++i];
@@ -76,17 +76,20 @@ public final class OverheadBench {
         EventLoop loop = group.next();
         List<FixedRateLoad.Result> plainResults = only.equals("stream") ? List.of()
                 : together(loop, transport, targets, plain, rate, warm, measure);
-        List<FixedRateLoad.Result> streamResults = only.equals("plain") ? List.of()
-                : together(loop, transport, targets, stream, streamRate, warm, measure);
+        // streams at the one fixed rate, and at a low rate too: an idle machine pays more per hop
+        Map<Integer, List<FixedRateLoad.Result>> streamResults = new LinkedHashMap<>();
+        for (int streamRate : only.equals("plain") ? new int[0] : streamRates) {
+            streamResults.put(streamRate, together(loop, transport, targets, stream, streamRate, warm, measure));
+        }
         group.shutdownGracefully().sync();
 
         if (!plainResults.isEmpty()) {
             report.append(String.format("## Non-streaming chat at %d requests/s (time to last byte)%n%n", rate));
             table(report, plainResults, false);
         }
-        if (!streamResults.isEmpty()) {
-            report.append(String.format("%n## Streaming chat at %d requests/s (time to first byte)%n%n", streamRate));
-            table(report, streamResults, true);
+        for (var e : streamResults.entrySet()) {
+            report.append(String.format("%n## Streaming chat at %d requests/s (time to first byte)%n%n", e.getKey()));
+            table(report, e.getValue(), true);
         }
         report.append("\n").append(gatewaySelfReport(targets.get("gateway")));
         System.out.print(report);

@@ -55,14 +55,28 @@ class ProxyTest {
         assertTrue(r.headers().firstValue("x-nemo-overhead-ms").isPresent());
     }
 
-    @Test
-    void theClientsKeyNeverReachesTheUpstream() throws Exception {
+    /** Sends a chat request with these extra headers (name, value, ...) and returns what the upstream received. */
+    private TestUpstream.Received chatWithHeaders(String... headers) throws Exception {
         gw.http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.base + "/v1/chat/completions"))
-                        .header("authorization", "Bearer sk-client-virtual-key")
-                        .header("openai-organization", "org-1")
+                        .headers(headers)
                         .POST(java.net.http.HttpRequest.BodyPublishers.ofString(Gateway.chat("up-echo", false))).build(),
                 HttpResponse.BodyHandlers.ofString());
-        TestUpstream.Received got = upstream.last();
+        return upstream.last();
+    }
+
+    @Test
+    void theUpstreamGetsOneContentTypeAndLengthWhateverTheClientSent() throws Exception {
+        TestUpstream.Received got = chatWithHeaders("content-type", "application/json; charset=utf-8", "x-trace", "t-1");
+        assertEquals(java.util.List.of("application/json"), got.headers().getAll("content-type"));
+        assertEquals(java.util.List.of(Integer.toString(got.body().getBytes(java.nio.charset.StandardCharsets.UTF_8).length)),
+                got.headers().getAll("content-length"));
+        assertEquals(1, got.headers().getAll("host").size());
+        assertEquals("t-1", got.headers().get("x-trace"));
+    }
+
+    @Test
+    void theClientsKeyNeverReachesTheUpstream() throws Exception {
+        TestUpstream.Received got = chatWithHeaders("authorization", "Bearer sk-client-virtual-key", "openai-organization", "org-1");
         assertEquals("Bearer sk-upstream-secret", got.headers().get("authorization"));
         assertEquals("org-1", got.headers().get("openai-organization"));
     }

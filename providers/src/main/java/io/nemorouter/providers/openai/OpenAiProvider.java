@@ -1,5 +1,6 @@
 package io.nemorouter.providers.openai;
 
+import io.nemorouter.core.config.ConfigError;
 import io.nemorouter.core.config.Deployment;
 import io.nemorouter.core.http.BodyEdits;
 import io.nemorouter.core.http.Endpoint;
@@ -8,8 +9,8 @@ import io.nemorouter.core.http.RequestFields;
 import io.nemorouter.core.provider.Provider;
 import io.nemorouter.core.upstream.Origin;
 import io.nemorouter.core.upstream.UpstreamClient;
+import io.nemorouter.core.upstream.UpstreamRequest;
 import io.netty.buffer.ByteBuf;
-import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 
 /**
@@ -22,21 +23,28 @@ final class OpenAiProvider implements Provider {
     private final Origin origin;
     private final UpstreamClient client;
     private final String authorization;
+    private final byte[] chatPreamble;
+    private final byte[] embeddingsPreamble;
 
     OpenAiProvider(Deployment deployment, UpstreamClient client) {
         this.deployment = deployment;
         this.origin = Origin.parse(deployment.apiBase());
         this.client = client;
         this.authorization = deployment.apiKey() == null ? null : "Bearer " + deployment.apiKey();
+        if (authorization != null && !UpstreamRequest.isHeaderText(authorization)) {
+            throw new ConfigError("the api_key of model " + deployment.name() + " contains a control or non-Latin-1 character");
+        }
+        this.chatPreamble = UpstreamRequest.preamble(origin, "/chat/completions");
+        this.embeddingsPreamble = UpstreamRequest.preamble(origin, "/embeddings");
     }
 
     @Override
     public void handle(Exchange exchange) {
         ByteBuf body = upstreamBody(exchange);
-        String path = exchange.endpoint == Endpoint.EMBEDDINGS ? "/embeddings" : "/chat/completions";
-        FullHttpRequest request = client.newRequest(exchange, origin, path, body);
+        byte[] preamble = exchange.endpoint == Endpoint.EMBEDDINGS ? embeddingsPreamble : chatPreamble;
+        UpstreamRequest request = client.newRequest(exchange, preamble, body);
         if (authorization != null) {
-            request.headers().set(HttpHeaderNames.AUTHORIZATION, authorization);
+            request.header(HttpHeaderNames.AUTHORIZATION, authorization);
         }
         client.send(exchange, origin, request);
     }

@@ -13,6 +13,7 @@ import io.prometheus.client.hotspot.DefaultExports;
 import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The Prometheus series the gateway exports. simpleclient's collectors are thread-safe
@@ -63,11 +64,43 @@ public final class GatewayMetrics implements ExchangeObserver {
         return c;
     }
 
+    /**
+     * requests_total children by route, model and status, resolved once each: a label lookup builds a
+     * list and a status string per request. Models come from the catalog and statuses are three
+     * digits, so this stays small.
+     */
+    @SuppressWarnings("unchecked")
+    private final ConcurrentHashMap<String, Counter.Child[]>[] requestsByRoute = new ConcurrentHashMap[Endpoint.values().length];
+
+    {
+        for (int i = 0; i < requestsByRoute.length; i++) {
+            requestsByRoute[i] = new ConcurrentHashMap<>();
+        }
+    }
+
+    private Counter.Child requests(Endpoint e, String model, int status) {
+        ConcurrentHashMap<String, Counter.Child[]> byModel = requestsByRoute[e.ordinal()];
+        Counter.Child[] byStatus = byModel.get(model);
+        if (byStatus == null) {
+            byModel.putIfAbsent(model, new Counter.Child[600]);
+            byStatus = byModel.get(model);
+        }
+        if (status < 0 || status >= byStatus.length) {
+            return requests.labels(e.label, model, Integer.toString(status));
+        }
+        Counter.Child c = byStatus[status];
+        if (c == null) {
+            c = requests.labels(e.label, model, Integer.toString(status));
+            byStatus[status] = c; // a racing duplicate resolves to the same child
+        }
+        return c;
+    }
+
     @Override
     public void onComplete(Exchange ex) {
         inFlight.dec();
         String model = ex.fields.model != null && ex.deployment() != null ? ex.deployment().name() : "";
-        requests.labels(ex.endpoint.label, model, Integer.toString(ex.statusCode())).inc();
+        requests(ex.endpoint, model, ex.statusCode()).inc();
         Histogram.Child[] h = children(ex.endpoint);
         h[0].observe((ex.finishedNanos() - ex.receivedNanos) / 1e9);
         if (ex.upstreamSentNanos() != 0) {

@@ -11,15 +11,11 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.codec.http.DefaultFullHttpRequest;
-import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
@@ -49,7 +45,7 @@ public final class UpstreamClient {
             AsciiString.cached("proxy-connection"), AsciiString.cached("transfer-encoding"), AsciiString.cached("te"),
             AsciiString.cached("trailer"), AsciiString.cached("upgrade"), AsciiString.cached("content-length"),
             AsciiString.cached("authorization"), AsciiString.cached("api-key"), AsciiString.cached("x-api-key"),
-            AsciiString.cached("accept-encoding"), AsciiString.cached("cookie"), AsciiString.cached("expect"),
+            AsciiString.cached("accept-encoding"), AsciiString.cached("content-type"), AsciiString.cached("cookie"), AsciiString.cached("expect"),
             AsciiString.cached("proxy-authorization"), AsciiString.cached("x-request-id")};
 
     private final GatewayConfig config;
@@ -82,23 +78,20 @@ public final class UpstreamClient {
     }
 
     /**
-     * A POST to {@code origin.basePath + path} carrying {@code body} (ownership passes to the request),
-     * with the client's end-to-end headers; the provider adds its own credentials.
+     * A POST of {@code body} (ownership passes to the request) whose request line and Host header are
+     * {@code preamble} ({@link UpstreamRequest#preamble}), with the client's end-to-end headers; the
+     * provider adds its own credentials before {@link #send}.
      */
-    public FullHttpRequest newRequest(Exchange ex, Origin origin, String path, ByteBuf body) {
-        FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, origin.basePath() + path, body);
-        HttpHeaders out = req.headers();
+    public UpstreamRequest newRequest(Exchange ex, byte[] preamble, ByteBuf body) {
+        UpstreamRequest req = new UpstreamRequest(ex.client.alloc(), preamble, body);
         for (var it = ex.request.headers().iteratorCharSequence(); it.hasNext(); ) {
             Map.Entry<CharSequence, CharSequence> h = it.next();
             if (forwarded(h.getKey())) {
-                out.add(h.getKey(), h.getValue());
+                req.headerTrusted(h.getKey(), h.getValue());
             }
         }
-        out.set(HttpHeaderNames.HOST, origin.hostHeader())
-                .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes())
-                .set(Exchange.X_REQUEST_ID, ex.requestId);
-        return req;
+        return req.headerTrusted(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                .headerTrusted(Exchange.X_REQUEST_ID, ex.requestId);
     }
 
     private static boolean forwarded(CharSequence name) {
@@ -111,7 +104,8 @@ public final class UpstreamClient {
     }
 
     /** Sends {@code request} for {@code ex}; the answer is relayed to the client by {@link UpstreamRelay}. */
-    public void send(Exchange ex, Origin origin, FullHttpRequest request) {
+    public void send(Exchange ex, Origin origin, UpstreamRequest upstreamRequest) {
+        ByteBuf request = upstreamRequest.finish(ex.client.alloc());
         Channel pooled = pollIdle(origin);
         if (pooled != null) {
             dispatch(ex, origin, request, pooled, true);
@@ -120,7 +114,7 @@ public final class UpstreamClient {
         }
     }
 
-    void connect(Exchange ex, Origin origin, FullHttpRequest request) {
+    void connect(Exchange ex, Origin origin, ByteBuf request) {
         Bootstrap b = new Bootstrap()
                 .group(ex.client.eventLoop())
                 .channel(transport.socketChannel())
@@ -135,7 +129,9 @@ public final class UpstreamClient {
                             SslHandler tls = ssl.newHandler(ch.alloc(), origin.host(), origin.port());
                             p.addLast("tls", tls);
                         }
-                        p.addLast("http", new HttpClientCodec(4096, 64 * 1024, 16 * 1024, false, false));
+                        // requests go out as bytes (UpstreamRequest): only answers need the codec
+                        p.addLast("http", new HttpResponseDecoder(new HttpDecoderConfig().setMaxInitialLineLength(4096)
+                                .setMaxHeaderSize(64 * 1024).setMaxChunkSize(16 * 1024).setValidateHeaders(false)));
                         p.addLast("idle", new IdleStateHandler(config.upstreamIdleTimeout.toMillis(), 0, 0, TimeUnit.MILLISECONDS));
                         p.addLast("relay", new UpstreamRelay(UpstreamClient.this, origin, config));
                     }
@@ -157,7 +153,7 @@ public final class UpstreamClient {
         });
     }
 
-    private void dispatch(Exchange ex, Origin origin, FullHttpRequest request, Channel ch, boolean reused) {
+    private void dispatch(Exchange ex, Origin origin, ByteBuf request, Channel ch, boolean reused) {
         UpstreamRelay relay = (UpstreamRelay) ch.pipeline().get("relay");
         // a pooled connection may have been closed by the server a moment ago: keep a copy to retry once
         relay.bind(ex, origin, reused ? request.retainedDuplicate() : null);

@@ -4,12 +4,12 @@ import io.nemorouter.core.config.GatewayConfig;
 import io.nemorouter.core.http.Exchange;
 import io.nemorouter.core.http.OpenAiError;
 import io.nemorouter.core.usage.UsageScanner;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -48,7 +48,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     private ChannelHandlerContext ctx;
     private Exchange ex;
     private Origin origin;
-    private FullHttpRequest retry;
+    private ByteBuf retry;
     private boolean answerStarted;
     private boolean keepAlive;
     private HttpResponse heldHead;
@@ -79,7 +79,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         this.ctx = ctx;
     }
 
-    void bind(Exchange exchange, Origin origin, FullHttpRequest retryCopy) {
+    void bind(Exchange exchange, Origin origin, ByteBuf retryCopy) {
         this.ex = exchange;
         this.origin = origin;
         this.retry = retryCopy;
@@ -264,7 +264,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             sendBurst(); // what arrived before the end still reaches the client, ahead of the error event
         }
         Exchange e = ex;
-        FullHttpRequest again = retry;
+        ByteBuf again = retry;
         retry = null;
         boolean started = answerStarted;
         unbind(false);

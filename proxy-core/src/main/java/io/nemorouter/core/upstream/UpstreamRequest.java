@@ -1,0 +1,107 @@
+package io.nemorouter.core.upstream;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.CompositeByteBuf;
+import io.netty.util.AsciiString;
+import io.netty.util.CharsetUtil;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * An upstream request written straight to bytes: request line and headers into one pooled buffer,
+ * the body appended without a copy. The gateway only ever sends a POST of known length, so
+ * building a header map and running Netty's generic encoder over it (validation, a second pass
+ * to serialise) would be work without purpose on the hot path.
+ *
+ * <p>Header bytes are written as ISO-8859-1, one byte per char, which is how the server codec
+ * decoded the client's headers: a forwarded value reaches the upstream byte for byte.
+ */
+public final class UpstreamRequest {
+    private static final byte[] CRLF = {'\r', '\n'};
+    private static final byte[] COLON = {':', ' '};
+    private static final byte[] CONTENT_LENGTH = "content-length: ".getBytes(StandardCharsets.US_ASCII);
+
+    private final ByteBuf head;
+    private ByteBuf body;
+
+    UpstreamRequest(ByteBufAllocator alloc, byte[] requestLine, ByteBuf body) {
+        this.head = alloc.directBuffer(512);
+        this.head.writeBytes(requestLine);
+        this.body = body;
+    }
+
+    /**
+     * The request line and {@code Host} header for POSTs to {@code path} under {@code origin}'s base
+     * path; constant per provider and endpoint, so providers compute it once.
+     */
+    public static byte[] preamble(Origin origin, String path) {
+        return ("POST " + origin.basePath() + path + " HTTP/1.1\r\nhost: " + origin.hostHeader() + "\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /**
+     * Adds a header the gateway sets itself (credentials, API versions). Refuses control characters,
+     * so a value from config or code can never split the request.
+     */
+    public UpstreamRequest header(CharSequence name, CharSequence value) {
+        requireNoControlChars(name);
+        requireNoControlChars(value);
+        return headerTrusted(name, value);
+    }
+
+    /** Adds a header already validated (the client's, as the server codec decoded them). */
+    UpstreamRequest headerTrusted(CharSequence name, CharSequence value) {
+        write(name);
+        head.writeBytes(COLON);
+        write(value);
+        head.writeBytes(CRLF);
+        return this;
+    }
+
+    private void write(CharSequence s) {
+        if (s instanceof AsciiString a) {
+            ByteBufUtil.copy(a, head);
+        } else {
+            head.writeCharSequence(s, CharsetUtil.ISO_8859_1);
+        }
+    }
+
+    private static void requireNoControlChars(CharSequence s) {
+        if (!isHeaderText(s)) {
+            throw new IllegalArgumentException("header text may not contain control or non-Latin-1 characters");
+        }
+    }
+
+    /** Whether {@code s} can be a header name or value as is: no control characters, nothing beyond Latin-1. */
+    public static boolean isHeaderText(CharSequence s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if ((c < 0x20 && c != '\t') || c == 0x7f || c > 0xff) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The whole request, ready to write; ownership of the head and body passes to the result. */
+    ByteBuf finish(ByteBufAllocator alloc) {
+        head.writeBytes(CONTENT_LENGTH);
+        ByteBufUtil.writeAscii(head, Integer.toString(body.readableBytes()));
+        head.writeBytes(CRLF).writeBytes(CRLF);
+        CompositeByteBuf whole = alloc.compositeDirectBuffer(2);
+        whole.addComponent(true, head).addComponent(true, body);
+        body = null;
+        return whole;
+    }
+
+    /** Frees the buffers of a request that will not be sent. */
+    void release() {
+        head.release();
+        if (body != null) {
+            body.release();
+            body = null;
+        }
+    }
+}
