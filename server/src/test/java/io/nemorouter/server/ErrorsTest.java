@@ -187,6 +187,12 @@ class ErrorsTest {
             e = assertThrows(ConfigError.class, () -> ConfigLoader.load(file, Map.of()));
             assertTrue(e.getMessage().contains("nemo.models[0].colour: unknown key"), e.getMessage());
 
+            // a key pasted with its line break must fail at start, not split every upstream request
+            Files.writeString(file, "nemo.models = [ { name = \"x\", provider = openai, api_base = \"http://h/v1\","
+                    + " api_key = \"sk-1\\r\\nx-injected: 1\" } ]\n");
+            e = assertThrows(ConfigError.class, () -> new GatewayContext(ConfigLoader.load(file, Map.of())));
+            assertTrue(e.getMessage().contains("api_key of model x"), e.getMessage());
+
             Files.writeString(file, "nemo { models = [ \n");
             e = assertThrows(ConfigError.class, () -> ConfigLoader.load(file, Map.of()));
             assertTrue(e.getMessage().contains(file.getFileName().toString()), e.getMessage());

@@ -22,7 +22,8 @@ final class OpenAiProvider implements Provider {
     private final Deployment deployment;
     private final Origin origin;
     private final UpstreamClient client;
-    private final String authorization;
+    /** The {@code Authorization} header line, or null when the deployment has no key. */
+    private final byte[] authorization;
     private final byte[] chatPreamble;
     private final byte[] embeddingsPreamble;
 
@@ -30,8 +31,10 @@ final class OpenAiProvider implements Provider {
         this.deployment = deployment;
         this.origin = Origin.parse(deployment.apiBase());
         this.client = client;
-        this.authorization = deployment.apiKey() == null ? null : "Bearer " + deployment.apiKey();
-        if (authorization != null && !UpstreamRequest.isHeaderText(authorization)) {
+        try {
+            this.authorization = deployment.apiKey() == null ? null
+                    : UpstreamRequest.headerLine(HttpHeaderNames.AUTHORIZATION, "Bearer " + deployment.apiKey());
+        } catch (IllegalArgumentException e) {
             throw new ConfigError("the api_key of model " + deployment.name() + " contains a control or non-Latin-1 character");
         }
         this.chatPreamble = UpstreamRequest.preamble(origin, "/chat/completions");
@@ -44,7 +47,7 @@ final class OpenAiProvider implements Provider {
         byte[] preamble = exchange.endpoint == Endpoint.EMBEDDINGS ? embeddingsPreamble : chatPreamble;
         UpstreamRequest request = client.newRequest(exchange, preamble, body);
         if (authorization != null) {
-            request.header(HttpHeaderNames.AUTHORIZATION, authorization);
+            request.header(authorization);
         }
         client.send(exchange, origin, request);
     }

@@ -11,8 +11,8 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -45,8 +45,8 @@ public final class UpstreamClient {
             AsciiString.cached("proxy-connection"), AsciiString.cached("transfer-encoding"), AsciiString.cached("te"),
             AsciiString.cached("trailer"), AsciiString.cached("upgrade"), AsciiString.cached("content-length"),
             AsciiString.cached("authorization"), AsciiString.cached("api-key"), AsciiString.cached("x-api-key"),
-            AsciiString.cached("accept-encoding"), AsciiString.cached("content-type"), AsciiString.cached("cookie"), AsciiString.cached("expect"),
-            AsciiString.cached("proxy-authorization"), AsciiString.cached("x-request-id")};
+            AsciiString.cached("accept-encoding"), AsciiString.cached("content-type"), AsciiString.cached("cookie"),
+            AsciiString.cached("expect"), AsciiString.cached("proxy-authorization"), AsciiString.cached("x-request-id")};
 
     private final GatewayConfig config;
     private final Transport transport;

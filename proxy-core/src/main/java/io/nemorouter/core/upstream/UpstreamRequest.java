@@ -24,7 +24,7 @@ public final class UpstreamRequest {
     private static final byte[] CONTENT_LENGTH = "content-length: ".getBytes(StandardCharsets.US_ASCII);
 
     private final ByteBuf head;
-    private ByteBuf body;
+    private final ByteBuf body;
 
     UpstreamRequest(ByteBufAllocator alloc, byte[] requestLine, ByteBuf body) {
         this.head = alloc.directBuffer(512);
@@ -42,13 +42,23 @@ public final class UpstreamRequest {
     }
 
     /**
-     * Adds a header the gateway sets itself (credentials, API versions). Refuses control characters,
-     * so a value from config or code can never split the request.
+     * A header line the gateway sets itself (credentials, API versions), as bytes: providers build
+     * it once, when they are created, and add it to every request with {@link #header(byte[])}.
+     * Refuses control characters, so a value from config can never split the request.
+     *
+     * @throws IllegalArgumentException if the name or value has a control or non-Latin-1 character
      */
-    public UpstreamRequest header(CharSequence name, CharSequence value) {
-        requireNoControlChars(name);
-        requireNoControlChars(value);
-        return headerTrusted(name, value);
+    public static byte[] headerLine(CharSequence name, CharSequence value) {
+        if (!isHeaderText(name) || !isHeaderText(value)) {
+            throw new IllegalArgumentException("header text may not contain control or non-Latin-1 characters");
+        }
+        return (name + ": " + value + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    /** Adds a line made by {@link #headerLine}. */
+    public UpstreamRequest header(byte[] line) {
+        head.writeBytes(line);
+        return this;
     }
 
     /** Adds a header already validated (the client's, as the server codec decoded them). */
@@ -68,14 +78,8 @@ public final class UpstreamRequest {
         }
     }
 
-    private static void requireNoControlChars(CharSequence s) {
-        if (!isHeaderText(s)) {
-            throw new IllegalArgumentException("header text may not contain control or non-Latin-1 characters");
-        }
-    }
-
     /** Whether {@code s} can be a header name or value as is: no control characters, nothing beyond Latin-1. */
-    public static boolean isHeaderText(CharSequence s) {
+    private static boolean isHeaderText(CharSequence s) {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if ((c < 0x20 && c != '\t') || c == 0x7f || c > 0xff) {
@@ -91,17 +95,7 @@ public final class UpstreamRequest {
         ByteBufUtil.writeAscii(head, Integer.toString(body.readableBytes()));
         head.writeBytes(CRLF).writeBytes(CRLF);
         CompositeByteBuf whole = alloc.compositeDirectBuffer(2);
-        whole.addComponent(true, head).addComponent(true, body);
-        body = null;
-        return whole;
+        return whole.addComponent(true, head).addComponent(true, body);
     }
 
-    /** Frees the buffers of a request that will not be sent. */
-    void release() {
-        head.release();
-        if (body != null) {
-            body.release();
-            body = null;
-        }
-    }
 }
