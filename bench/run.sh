@@ -72,7 +72,7 @@ java -Xms512m -Xmx512m -jar bench/target/nemo-bench.jar \
   --rate "$rate" --stream-rate "$stream_rate" --warmup "$warmup" --seconds "$seconds" --out "$out/overhead.md"
 
 echo "== throughput (wrk, 1 thread, 64 connections)"
-# nginx and the gateway alternate in rounds, so a drift of the machine between minutes hits both alike
+# nginx and the gateway alternate in rounds (and in who goes first), so a drift of the machine between minutes hits both alike
 rounds=3; round_seconds=$(( (wrk_seconds + rounds - 1) / rounds ))
 {
   echo "# Throughput: wrk -t1 -c64, non-streaming chat, one target at a time"
@@ -99,8 +99,9 @@ for t in direct:$up netty-raw:$raw; do
   echo "| ${t%%:*} | ${rps[${t%%:*}]} | $last_p50 | $last_p99 |" >> "$out/throughput.md"
 done
 declare -A p50s p99s
-for _ in $(seq "$rounds"); do
-  for t in nginx:$ngx gateway:$gw; do
+for r in $(seq "$rounds"); do
+  order="nginx:$ngx gateway:$gw"; [ $((r % 2)) = 0 ] && order="gateway:$gw nginx:$ngx"  # who goes first alternates too
+  for t in $order; do
     wrk_once "${t%%:*}" "${t##*:}" "$round_seconds"
     p50s[${t%%:*}]="$last_p50"; p99s[${t%%:*}]="$last_p99"
   done

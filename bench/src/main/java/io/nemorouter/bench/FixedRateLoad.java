@@ -56,6 +56,8 @@ final class FixedRateLoad {
     private final ArrayDeque<Conn> idle = new ArrayDeque<>();
     private final ArrayDeque<Long> waiting = new ArrayDeque<>();
     private long start;
+    private int slot;
+    private int slots = 1;
     private long issued;
     private long outstanding;
     private int open;
@@ -78,6 +80,19 @@ final class FixedRateLoad {
 
     /** Starts the load at {@code startAt} (a {@link System#nanoTime()} instant); {@link #result} waits for its end. */
     FixedRateLoad start(long startAt) {
+        return start(startAt, 0, 1);
+    }
+
+    /**
+     * Starts the load at {@code startAt} as one of {@code slots} loads sharing each period: this one's
+     * request of period i goes out in sub-slot {@code (slot + i) % slots}. The order rotates every
+     * period because a fixed order is not fair: a request that follows another target's closely
+     * finds the machine awake, one that follows an idle gap pays to wake it (an A/A test of two
+     * identical gateways in fixed slots differed by 28 µs at p50, every round).
+     */
+    FixedRateLoad start(long startAt, int slot, int slots) {
+        this.slot = slot;
+        this.slots = slots;
         done = loop.newPromise();
         loop.execute(() -> {
             start = startAt;
@@ -93,7 +108,8 @@ final class FixedRateLoad {
     }
 
     private long due(long i) {
-        return start + i * 1_000_000_000L / rate;
+        long period = 1_000_000_000L / rate;
+        return start + i * period + (slot + i) % slots * period / slots;
     }
 
     private void scheduleNext() {

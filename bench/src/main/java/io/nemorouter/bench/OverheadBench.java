@@ -70,7 +70,7 @@ public final class OverheadBench {
 
         StringBuilder report = new StringBuilder();
         report.append(String.format("# Nemo Router overhead (%s)%n%n", java.time.Instant.now()));
-        report.append(String.format("Open-model load sent to all targets at once (each target at the stated rate, staggered within the period), %d s warm-up then %d s measured; latency from when each request was due.%n%n",
+        report.append(String.format("Open-model load sent to all targets at once (each target at the stated rate, staggered within the period in an order that rotates every period), %d s warm-up then %d s measured; latency from when each request was due.%n%n",
                 warmup, seconds));
 
         EventLoop loop = group.next();
@@ -101,19 +101,19 @@ public final class OverheadBench {
 
     /**
      * Runs the same load against every target at once, each target's requests offset by an even
-     * share of the period, so all of them meet the same machine (same noise, same moment) and
-     * their difference is the hop, not the minute they ran in.
+     * share of the period (in an order that rotates every period, see {@link FixedRateLoad#start(long, int, int)}),
+     * so all of them meet the same machine (same noise, same moment) and their difference is the
+     * hop, not the minute they ran in.
      */
     private static List<FixedRateLoad.Result> together(EventLoop loop, Transport transport, Map<String, InetSocketAddress> targets,
                                                        byte[] body, int rate, long warm, long measure) throws InterruptedException {
         System.err.printf("%d requests/s to each of %s, %s%n", rate, targets.keySet(), new String(body, StandardCharsets.UTF_8).contains("\"stream\":true") ? "streaming" : "non-streaming");
-        long period = 1_000_000_000L / rate;
         long t0 = System.nanoTime() + 50_000_000L;
         List<FixedRateLoad> loads = new ArrayList<>();
         int k = 0;
         for (var t : targets.entrySet()) {
             loads.add(new FixedRateLoad(loop, transport.socketChannel(), t.getValue(), "/v1/chat/completions", body, rate,
-                    warm, measure, 256).start(t0 + period * k++ / targets.size()));
+                    warm, measure, 256).start(t0, k++, targets.size()));
         }
         List<FixedRateLoad.Result> results = new ArrayList<>();
         k = 0;

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# A/B of two gateway builds under the same load at the same time: for changes worth less than the
+# machine's drift between runs (tens of microseconds, a few percent of throughput).
+#  - latency: OverheadBench sends one open-model load to direct, A and B at once, ROUNDS times
+#  - throughput: wrk alternates A and B for ROUNDS rounds
+# Usage: bench/ab.sh A.jar B.jar [rounds]        e.g. cp server/target/nemo-router.jar /tmp/a.jar; (change, build); bench/ab.sh /tmp/a.jar server/target/nemo-router.jar
+set -euo pipefail
+root="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
+[ $# -ge 2 ] || { echo "usage: bench/ab.sh A.jar B.jar [rounds]" >&2; exit 2; }
+a="$(readlink -f "$1")"; b="$(readlink -f "$2")"; rounds="${3:-4}"
+cd "$root"
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+[ -f bench/target/nemo-bench.jar ] || mvn -q -B -Pbench -DskipTests package
+up=19100; pa=19400; pb=19401
+out="$root/bench/results/ab-$(date +%Y%m%d-%H%M%S)"; mkdir -p "$out"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+flags=(--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED --add-exports=java.base/sun.nio.ch=ALL-UNNAMED
+  --add-exports=jdk.unsupported/sun.misc=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED
+  -Dchronicle.analytics.disable=true -Xms1g -Xmx1g -XX:+AlwaysPreTouch)
+java -Xms256m -Xmx256m -cp "$a" io.nemorouter.providers.mock.MockUpstreamServer --port $up --threads 1 --chunks 8 \
+  > "$out/upstream.log" 2>&1 & pids+=($!)
+BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN java "${flags[@]}" -jar "$a" --config bench/bench.conf --port $pa > "$out/a.log" 2>&1 & pids+=($!)
+BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN java "${flags[@]}" -jar "$b" --config bench/bench.conf --port $pb > "$out/b.log" 2>&1 & pids+=($!)
+for p in $up $pa $pb; do
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done
+done
+echo "== warm-up (A and B alternately, 2 x 15 s each)"
+for _ in 1 2; do for p in $pa $pb; do
+  wrk -t1 -c16 -d10s -s bench/post.lua "http://127.0.0.1:$p/v1/chat/completions" >/dev/null
+  wrk -t1 -c16 -d5s -s bench/stream.lua "http://127.0.0.1:$p/v1/chat/completions" >/dev/null
+done; done
+echo "== added latency, non-streaming at 1000/s, $rounds rounds of 10 s (A = gateway, B = b)"
+for i in $(seq "$rounds"); do
+  java -Xms512m -Xmx512m -jar bench/target/nemo-bench.jar --target direct=127.0.0.1:$up --target gateway=127.0.0.1:$pa \
+    --target b=127.0.0.1:$pb --rate 1000 --only plain --warmup 3 --seconds 10 --out "$out/overhead-$i.md" 2>/dev/null \
+    | awk '/Added by/ { gsub(/\*/, ""); print $3, $9 }' | tr '\n' ' ' | awk -v i="$i" '{ printf "round %d: A p50 +%s µs, B p50 +%s µs\n", i, $2, $4 }'
+done | tee "$out/latency.txt"
+awk '{ gsub(/[+,]/, ""); a += $5; b += $9; n++ } END { printf "mean added p50: A %.1f µs, B %.1f µs (B - A = %+.1f)\n", a / n, b / n, (b - a) / n }' \
+  "$out/latency.txt" | tee -a "$out/latency.txt"
+echo "== throughput, wrk -t1 -c64, $rounds alternating rounds of 5 s"
+for r in $(seq "$rounds"); do
+  order="A:$pa B:$pb"; [ $((r % 2)) = 0 ] && order="B:$pb A:$pa"  # who goes first alternates too
+  for t in $order; do
+  echo "${t%%:*} $(wrk -t1 -c64 -d5s -s bench/post.lua "http://127.0.0.1:${t##*:}/v1/chat/completions" | awk '/Requests\/sec/ {print $2}')"
+done; done | tee "$out/throughput.txt" | awk '{ s[$1] += $2; n[$1]++ } END { printf "mean requests/s: A %.0f, B %.0f (B/A = %.1f%%)\n", s["A"] / n["A"], s["B"] / n["B"], 100 * s["B"] / n["B"] / (s["A"] / n["A"]) }'
+echo "Results in $out"
