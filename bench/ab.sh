@@ -3,7 +3,7 @@
 # machine's drift between runs (tens of microseconds, a few percent of throughput).
 #  - latency: OverheadBench sends one open-model load to direct, A and B at once, ROUNDS times
 #  - throughput: wrk alternates A and B for ROUNDS rounds
-# Usage: bench/ab.sh A.jar B.jar [rounds]        e.g. cp server/target/nemo-router.jar /tmp/a.jar; (change, build); bench/ab.sh /tmp/a.jar server/target/nemo-router.jar
+# Usage: [A_OPTS=...] [B_OPTS=...] bench/ab.sh A.jar B.jar [rounds]   (A_OPTS/B_OPTS: extra JVM flags per side) e.g. cp server/target/nemo-router.jar /tmp/a.jar; (change, build); bench/ab.sh /tmp/a.jar server/target/nemo-router.jar
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 [ $# -ge 2 ] || { echo "usage: bench/ab.sh A.jar B.jar [rounds]" >&2; exit 2; }
@@ -21,8 +21,8 @@ flags=(--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED --add-exports=java.b
   -Dchronicle.analytics.disable=true -Xms1g -Xmx1g -XX:+AlwaysPreTouch)
 java -Xms256m -Xmx256m -cp "$a" io.nemorouter.providers.mock.MockUpstreamServer --port $up --threads 1 --chunks 8 \
   > "$out/upstream.log" 2>&1 & pids+=($!)
-BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN java "${flags[@]}" -jar "$a" --config bench/bench.conf --port $pa > "$out/a.log" 2>&1 & pids+=($!)
-BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN java "${flags[@]}" -jar "$b" --config bench/bench.conf --port $pb > "$out/b.log" 2>&1 & pids+=($!)
+BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN java "${flags[@]}" ${A_OPTS:-} -jar "$a" --config bench/bench.conf --port $pa > "$out/a.log" 2>&1 & pids+=($!)
+BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN java "${flags[@]}" ${B_OPTS:-} -jar "$b" --config bench/bench.conf --port $pb > "$out/b.log" 2>&1 & pids+=($!)
 for p in $up $pa $pb; do
   for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done
 done
