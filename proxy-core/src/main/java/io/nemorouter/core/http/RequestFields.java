@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufInputStream;
+import io.netty.util.concurrent.FastThreadLocal;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -42,7 +43,7 @@ public final class RequestFields {
         }
         // The blocking parser reports exact token start offsets; value ends are derived from the
         // start of the token that follows (see valueEndBefore).
-        try (JsonParser p = JSON.createParser((InputStream) new ByteBufInputStream(body.duplicate()))) {
+        try (JsonParser p = parserFor(body)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return OpenAiError.badRequest("invalid_json", null, "The request body must be a JSON object.");
             }
@@ -103,6 +104,33 @@ public final class RequestFields {
         }
         return null;
     }
+
+    /**
+     * A parser over the body's bytes. Bodies up to {@link #SCRATCH_MAX} are copied into a buffer the
+     * thread keeps, which Jackson reads as an array: cheaper than feeding it through an InputStream,
+     * which copies into its own buffer anyway. Larger ones (images) are streamed.
+     */
+    private static JsonParser parserFor(ByteBuf body) throws IOException {
+        int n = body.readableBytes();
+        if (n > SCRATCH_MAX) {
+            return JSON.createParser((InputStream) new ByteBufInputStream(body.duplicate()));
+        }
+        byte[] scratch = SCRATCH.get();
+        if (scratch.length < n) {
+            scratch = new byte[Math.max(n, scratch.length * 2)];
+            SCRATCH.set(scratch);
+        }
+        body.getBytes(body.readerIndex(), scratch, 0, n);
+        return JSON.createParser(scratch, 0, n);
+    }
+
+    private static final int SCRATCH_MAX = 64 * 1024;
+    private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
+        @Override
+        protected byte[] initialValue() {
+            return new byte[4096];
+        }
+    };
 
     /** End of the value that precedes the token at {@code next}: back over white space and one comma. */
     private static int valueEndBefore(ByteBuf body, int next) {

@@ -46,6 +46,18 @@ class RequestFieldsTest {
     }
 
     @Test
+    void largeAndSmallBodiesGiveTheSameSpans() {
+        // small bodies are parsed from a per-thread array, large ones (images) streamed: both must agree
+        String image = "x".repeat(100_000);
+        for (String content : new String[]{"hi", image}) {
+            String json = "{\"tags\":[\"a\"], \"model\": \"m\" ,\"messages\":[{\"role\":\"user\",\"content\":\"" + content
+                    + "\"}],\"nemo_cache\":true}";
+            assertEquals("{\"model\": \"renamed\" ,\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}]}",
+                    rewritten(json, "renamed"));
+        }
+    }
+
+    @Test
     void readsTheFieldsRoutingNeeds() {
         RequestFields f = new RequestFields();
         assertNull(f.parse(buf("{\"model\":\"m1\",\"stream\":true,\"stream_options\":{\"include_usage\":true},"
