@@ -20,6 +20,14 @@ import java.util.List;
  */
 public final class RequestFields {
     private static final JsonFactory JSON = new JsonFactory();
+    /** Bodies up to this size are parsed from {@link #SCRATCH}, a copy the thread keeps; larger ones are streamed. */
+    private static final int SCRATCH_MAX = 64 * 1024;
+    private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
+        @Override
+        protected byte[] initialValue() {
+            return new byte[4096];
+        }
+    };
 
     public String model;
     /** Byte span of the {@code model} value (with quotes), relative to the body's reader index. */
@@ -123,14 +131,6 @@ public final class RequestFields {
         body.getBytes(body.readerIndex(), scratch, 0, n);
         return JSON.createParser(scratch, 0, n);
     }
-
-    private static final int SCRATCH_MAX = 64 * 1024;
-    private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
-        @Override
-        protected byte[] initialValue() {
-            return new byte[4096];
-        }
-    };
 
     /** End of the value that precedes the token at {@code next}: back over white space and one comma. */
     private static int valueEndBefore(ByteBuf body, int next) {
