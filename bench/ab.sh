@@ -16,13 +16,13 @@ out="$root/bench/results/ab-$(date +%Y%m%d-%H%M%S)"; mkdir -p "$out"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-flags=(--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED --add-exports=java.base/sun.nio.ch=ALL-UNNAMED
-  --add-exports=jdk.unsupported/sun.misc=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED
-  -Dchronicle.analytics.disable=true -Xms1g -Xmx1g -XX:+AlwaysPreTouch)
 java -Xms256m -Xmx256m -cp "$a" io.nemorouter.providers.mock.MockUpstreamServer --port $up --threads 1 --chunks 8 \
   > "$out/upstream.log" 2>&1 & pids+=($!)
-BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN java "${flags[@]}" ${A_OPTS:-} -jar "$a" --config bench/bench.conf --port $pa > "$out/a.log" 2>&1 & pids+=($!)
-BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN java "${flags[@]}" ${B_OPTS:-} -jar "$b" --config bench/bench.conf --port $pb > "$out/b.log" 2>&1 & pids+=($!)
+# both through the real launcher (its JVM flags, NEMO_JAR picks the build), as bench/run.sh starts the gateway
+BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN NEMO_JAR="$a" NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch ${A_OPTS:-}" \
+  scripts/nemo-router --config bench/bench.conf --port $pa > "$out/a.log" 2>&1 & pids+=($!)
+BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN NEMO_JAR="$b" NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch ${B_OPTS:-}" \
+  scripts/nemo-router --config bench/bench.conf --port $pb > "$out/b.log" 2>&1 & pids+=($!)
 for p in $up $pa $pb; do
   for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done
 done

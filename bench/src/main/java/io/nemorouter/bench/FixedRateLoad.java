@@ -78,13 +78,8 @@ final class FixedRateLoad {
         this.maxConnections = maxConnections;
     }
 
-    /** Starts the load at {@code startAt} (a {@link System#nanoTime()} instant); {@link #result} waits for its end. */
-    FixedRateLoad start(long startAt) {
-        return start(startAt, 0, 1);
-    }
-
     /**
-     * Starts the load at {@code startAt} as one of {@code slots} loads sharing each period: this one's
+     * Starts the load at {@code startAt} (a {@link System#nanoTime()} instant; {@link #result} waits for its end) as one of {@code slots} loads sharing each period: this one's
      * request of period i goes out in sub-slot {@code (slot + i) % slots}. The order rotates every
      * period because a fixed order is not fair: a request that follows another target's closely
      * finds the machine awake, one that follows an idle gap pays to wake it (an A/A test of two
