@@ -119,9 +119,6 @@ public final class Main {
                     || (c instanceof java.io.IOException && String.valueOf(c.getMessage()).contains("Address already in use"))) {
                 return true;
             }
-            if (c.getCause() == c) {
-                break;
-            }
         }
         return false;
     }

@@ -79,12 +79,7 @@ public final class GatewayMetrics implements ExchangeObserver {
     }
 
     private Counter.Child requests(Endpoint e, String model, int status) {
-        ConcurrentHashMap<String, Counter.Child[]> byModel = requestsByRoute[e.ordinal()];
-        Counter.Child[] byStatus = byModel.get(model);
-        if (byStatus == null) {
-            byModel.putIfAbsent(model, new Counter.Child[600]);
-            byStatus = byModel.get(model);
-        }
+        Counter.Child[] byStatus = requestsByRoute[e.ordinal()].computeIfAbsent(model, m -> new Counter.Child[600]);
         if (status < 0 || status >= byStatus.length) {
             return requests.labels(e.label, model, Integer.toString(status));
         }
