@@ -4,6 +4,7 @@ import io.nemorouter.core.filter.FilterFactory;
 import io.nemorouter.core.http.BodyLimitAggregator;
 import io.nemorouter.core.http.DispatchHandler;
 import io.nemorouter.core.http.ExchangeObserver;
+import io.nemorouter.core.http.GatewayResponseEncoder;
 import io.nemorouter.core.http.RequestDecoder;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -16,7 +17,8 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.slf4j.Logger;
@@ -30,7 +32,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The HTTP front: binds the port, builds each connection's pipeline
- * (codec, idle timer, body limit, {@link RequestDecoder}, the configured filters, dispatch)
+ * (request decoder, response encoder, idle timer, body limit, {@link RequestDecoder}, the configured filters, dispatch)
  * and drains in-flight requests on shutdown.
  */
 public final class GatewayServer {
@@ -78,7 +80,10 @@ public final class GatewayServer {
                     protected void initChannel(Channel ch) {
                         connections.add(ch);
                         ChannelPipeline p = ch.pipeline();
-                        p.addLast("http", new HttpServerCodec(cfg.maxInitialLineLength, cfg.maxHeaderBytes, 64 * 1024));
+                        p.addLast("http", new HttpRequestDecoder(new HttpDecoderConfig()
+                                .setMaxInitialLineLength(cfg.maxInitialLineLength).setMaxHeaderSize(cfg.maxHeaderBytes)
+                                .setMaxChunkSize(64 * 1024)));
+                        p.addLast("encoder", new GatewayResponseEncoder());
                         p.addLast("idle", new IdleStateHandler(cfg.clientIdleTimeout.toMillis(), 0, 0, TimeUnit.MILLISECONDS));
                         p.addLast("aggregator", new BodyLimitAggregator(cfg.maxBodyBytes));
                         p.addLast("decoder", new RequestDecoder(context, observers, () -> draining));

@@ -44,7 +44,7 @@ final class Gateway implements AutoCloseable {
         b.append("  { name = \"mock-embed\", provider = mock, mock { dimensions = 8 }, input_cost_per_mtok = 1 }\n");
         if (upstream != null) {
             for (String m : new String[]{"echo", "stall", "status-429", "status-500", "big", "stream-gated",
-                    "stream-forever", "stream-reset", "stream-flood", "close-at-once"}) {
+                    "stream-forever", "stream-reset", "stream-flood", "close-at-once", "raw-whole", "raw-split"}) {
                 b.append("  { name = \"up-").append(m).append("\", provider = openai, api_base = \"").append(upstream.apiBase())
                         .append("\", model = \"").append(m).append("\", api_key = \"sk-upstream-secret\",")
                         .append(" input_cost_per_mtok = 2.5, output_cost_per_mtok = 10 }\n");

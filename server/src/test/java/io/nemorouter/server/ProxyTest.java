@@ -55,6 +55,32 @@ class ProxyTest {
         assertTrue(r.headers().firstValue("x-nemo-overhead-ms").isPresent());
     }
 
+    /**
+     * Whether an answer arrives in one read (the fast way, copied as bytes) or in pieces (through the
+     * general decoder), the client gets the same thing: the upstream's headers and body, hop-by-hop
+     * headers and the upstream's request id and x-nemo-* headers replaced by the gateway's own.
+     */
+    @Test
+    void anAnswerReadWholeOrInPiecesReachesTheClientTheSame() throws Exception {
+        for (String model : new String[]{"raw-whole", "raw-split", "raw-whole"}) {
+            HttpResponse<String> r = gw.post("/v1/chat/completions", Gateway.chat("up-" + model, false));
+            assertEquals(200, r.statusCode(), model);
+            assertEquals(TestUpstream.chatJson(model, "hello from upstream"), r.body(), model);
+            var h = r.headers();
+            assertEquals("application/json", h.firstValue("content-type").orElseThrow(), model);
+            assertEquals("kept", h.firstValue("x-upstream").orElseThrow(), model);
+            assertEquals("12", h.firstValue("openai-processing-ms").orElseThrow(), model);
+            assertEquals(java.util.List.of("openai/" + model), h.allValues("x-nemo-model"), model);
+            assertEquals(java.util.List.of("0.0075"), h.allValues("x-nemo-response-cost"), model);
+            assertEquals(1, h.allValues("x-request-id").size(), model);
+            assertFalse(h.firstValue("x-request-id").orElseThrow().equals("upstream-id"), model);
+            assertFalse(h.firstValue("keep-alive").isPresent(), model);
+            assertEquals(String.valueOf(r.body().getBytes(java.nio.charset.StandardCharsets.UTF_8).length),
+                    h.firstValue("content-length").orElseThrow(), model);
+        }
+        assertEquals(1, upstream.connections.get(), "the upstream connection is reused after either way");
+    }
+
     /** Sends a chat request with these extra headers (name, value, ...) and returns what the upstream received. */
     private TestUpstream.Received chatWithHeaders(String... headers) throws Exception {
         gw.http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.base + "/v1/chat/completions"))

@@ -42,7 +42,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A scriptable OpenAI-compatible upstream for tests. What it does is chosen by the {@code model}
  * the gateway asks for, so one upstream serves every scenario:
  * {@code echo}, {@code stall}, {@code status-429}, {@code status-500}, {@code stream-gated},
- * {@code stream-forever}, {@code stream-reset}, {@code close-at-once}, {@code big}.
+ * {@code stream-forever}, {@code stream-reset}, {@code close-at-once}, {@code big}, {@code raw-whole}, {@code raw-split}.
  * It records what it received so tests can check what the gateway forwarded.
  */
 final class TestUpstream implements AutoCloseable {
@@ -134,6 +134,7 @@ final class TestUpstream implements AutoCloseable {
                 }
                 case "status-500" -> ctx.writeAndFlush(full(HttpResponseStatus.INTERNAL_SERVER_ERROR,
                         "{\"error\":{\"message\":\"The server had an error\",\"type\":\"server_error\",\"param\":null,\"code\":null}}"));
+                case "raw-whole", "raw-split" -> writeRaw(ctx, rawAnswer(model), model.equals("raw-split"));
                 case "big" -> ctx.writeAndFlush(full(HttpResponseStatus.OK,
                         chatJson(model, "x".repeat(6 * 1024 * 1024))));
                 case "stream-gated" -> {
@@ -180,6 +181,23 @@ final class TestUpstream implements AutoCloseable {
             }
         }
 
+        /**
+         * Writes an answer as bytes, past the codec: whole in one write, or in three (inside the status
+         * line, inside the body) 30 ms apart, so the gateway reads it in pieces.
+         */
+        private void writeRaw(ChannelHandlerContext ctx, byte[] answer, boolean split) {
+            ChannelHandlerContext wire = ctx.pipeline().context(HttpServerCodec.class);
+            if (!split) {
+                wire.writeAndFlush(Unpooled.wrappedBuffer(answer));
+                return;
+            }
+            int a = 6;
+            int b = answer.length - 10;
+            wire.writeAndFlush(Unpooled.wrappedBuffer(answer, 0, a));
+            ctx.executor().schedule(() -> wire.writeAndFlush(Unpooled.wrappedBuffer(answer, a, b - a)), 30, TimeUnit.MILLISECONDS);
+            ctx.executor().schedule(() -> wire.writeAndFlush(Unpooled.wrappedBuffer(answer, b, answer.length - b)), 60, TimeUnit.MILLISECONDS);
+        }
+
         /** Writes 16 KiB events as fast as the gateway reads them, counting the bytes. */
         private void flood(ChannelHandlerContext ctx) {
             ctx.channel().attr(FLOODING).set(Boolean.TRUE);
@@ -198,6 +216,21 @@ final class TestUpstream implements AutoCloseable {
             ctx.writeAndFlush(content(chunk("tick" + n)));
             ctx.executor().schedule(() -> tick(ctx, n + 1), 20, TimeUnit.MILLISECONDS);
         }
+    }
+
+    /**
+     * A plain chat answer with the headers a gateway must not pass on as they are: hop-by-hop ones,
+     * an upstream request id and the gateway's own {@code x-nemo-*} names, in mixed case.
+     */
+    static byte[] rawAnswer(String model) {
+        byte[] body = chatJson(model, "hello from upstream").getBytes(StandardCharsets.UTF_8);
+        String head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Request-Id: upstream-id\r\n"
+                + "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-Upstream:  kept \r\nx-nemo-model: upstream/fake\r\n"
+                + "X-Nemo-Response-Cost: 9\r\nOpenAI-Processing-Ms: 12\r\nContent-Length: " + body.length + "\r\n\r\n";
+        byte[] h = head.getBytes(StandardCharsets.US_ASCII);
+        byte[] all = java.util.Arrays.copyOf(h, h.length + body.length);
+        System.arraycopy(body, 0, all, h.length, body.length);
+        return all;
     }
 
     private static HttpResponse streamHead() {

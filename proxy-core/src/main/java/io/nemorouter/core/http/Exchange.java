@@ -3,6 +3,8 @@ package io.nemorouter.core.http;
 import io.nemorouter.core.config.Deployment;
 import io.nemorouter.core.usage.Usage;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -13,6 +15,7 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
@@ -39,6 +42,12 @@ public final class Exchange {
     public static final AsciiString X_NEMO_OVERHEAD = AsciiString.cached("x-nemo-overhead-ms");
     public static final AsciiString X_NEMO_FALLBACKS = AsciiString.cached("x-nemo-fallbacks");
     private static final String EVENT_STREAM = "text/event-stream";
+    /** Up to this size a passed-through body is copied behind its head (one buffer, one iovec); larger ones are not copied. */
+    private static final int INLINE_BODY_BYTES = 16 * 1024;
+    private static final byte[] HTTP_1_1 = "HTTP/1.1 ".getBytes(StandardCharsets.US_ASCII);
+    private static final short CRLF_SHORT = ('\r' << 8) | '\n';
+    private static final short COLON_SP_SHORT = (':' << 8) | ' ';
+    private static final int CRLF_CRLF_INT = (CRLF_SHORT << 16) | CRLF_SHORT;
 
     /** What the owner of the connection needs to hear when an exchange ends. */
     public interface Owner {
@@ -217,7 +226,50 @@ public final class Exchange {
         }
         decorate(response);
         response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+        if (HttpMethod.HEAD.equals(request.method())) {
+            // the head of the answer a GET would get, without its body (RFC 9110, 9.3.2)
+            FullHttpResponse headOnly = response.replace(Unpooled.EMPTY_BUFFER);
+            response.release();
+            response = headOnly;
+        }
         finish(client.writeAndFlush(response));
+    }
+
+    /**
+     * A complete upstream answer sent on in one write: its status line and header lines as they
+     * came, the gateway's headers, the length and the body. The caller keeps ownership of {@code answer}.
+     */
+    public void respondPassthrough(PassthroughAnswer answer) {
+        if (finished || headSent) {
+            return;
+        }
+        ByteBuf body = answer.body();
+        int bodyBytes = body.readableBytes();
+        boolean inline = bodyBytes <= INLINE_BODY_BYTES;
+        ByteBuf out = client.alloc().directBuffer(answer.headBytes() + 384 + (inline ? bodyBytes : 0));
+        out.writeBytes(HTTP_1_1);
+        answer.writeStatus(out);
+        out.writeShort(CRLF_SHORT);
+        answer.writeHeaderLines(out);
+        status = HttpResponseStatus.valueOf(answer.status());
+        gatewayHeaders((name, value) -> {
+            ByteBufUtil.copy(name, out);
+            out.writeShort(COLON_SP_SHORT);
+            ByteBufUtil.writeAscii(out, value);
+            out.writeShort(CRLF_SHORT);
+        });
+        ByteBufUtil.copy(HttpHeaderNames.CONTENT_LENGTH, out);
+        out.writeShort(COLON_SP_SHORT);
+        ByteBufUtil.writeAscii(out, Integer.toString(bodyBytes));
+        out.writeInt(CRLF_CRLF_INT);
+        if (inline) {
+            out.writeBytes(body);
+            finish(client.writeAndFlush(out));
+        } else {
+            CompositeByteBuf whole = client.alloc().compositeDirectBuffer(2);
+            whole.addComponent(true, out).addComponent(true, body.retain());
+            finish(client.writeAndFlush(whole));
+        }
     }
 
     public void respond(OpenAiError error) {
@@ -314,24 +366,35 @@ public final class Exchange {
     }
 
     private void decorate(HttpResponse response) {
-        headSent = true;
-        headSentNanos = System.nanoTime();
         status = response.status();
         HttpHeaders h = response.headers();
-        h.set(X_REQUEST_ID, requestId);
+        h.remove(X_NEMO_COST); // an upstream's own (another gateway's) is not ours; ours is set when known
+        gatewayHeaders(h::set);
+    }
+
+    /** Where {@link #gatewayHeaders} puts each header: a header map, or bytes of an encoded answer. */
+    private interface HeaderSink {
+        void header(AsciiString name, CharSequence value);
+    }
+
+    /** Marks the head as sent and gives every header the gateway adds to an answer. */
+    private void gatewayHeaders(HeaderSink out) {
+        headSent = true;
+        headSentNanos = System.nanoTime();
+        out.header(X_REQUEST_ID, requestId);
         if (deployment != null) {
-            h.set(X_NEMO_MODEL, deployment.id());
-            h.set(X_NEMO_CACHE, cacheDecision);
-            h.set(X_NEMO_FALLBACKS, fallbacks);
+            out.header(X_NEMO_MODEL, deployment.id());
+            out.header(X_NEMO_CACHE, cacheDecision);
+            out.header(X_NEMO_FALLBACKS, Integer.toString(fallbacks));
             if (cost >= 0) {
-                h.set(X_NEMO_COST, formatCost(cost));
+                out.header(X_NEMO_COST, formatCost(cost));
             }
         }
-        h.set(X_NEMO_OVERHEAD, formatMillis(overheadNanos()));
+        out.header(X_NEMO_OVERHEAD, formatMillis(overheadNanos()));
         if (!keepAlive()) {
-            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            out.header(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         } else if (!request.protocolVersion().isKeepAliveDefault()) {
-            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            out.header(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
     }
 

@@ -129,11 +129,14 @@ public final class UpstreamClient {
                             SslHandler tls = ssl.newHandler(ch.alloc(), origin.host(), origin.port());
                             p.addLast("tls", tls);
                         }
+                        UpstreamRelay relay = new UpstreamRelay(UpstreamClient.this, origin, config);
+                        // ahead of both decoders: every read counts as activity, whichever way it is decoded
+                        p.addLast("idle", new IdleStateHandler(config.upstreamIdleTimeout.toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+                        p.addLast("whole", new WholeAnswerDecoder(relay, config.maxBufferedResponseBytes));
                         // requests go out as bytes (UpstreamRequest): only answers need the codec
                         p.addLast("http", new HttpResponseDecoder(new HttpDecoderConfig().setMaxInitialLineLength(4096)
                                 .setMaxHeaderSize(64 * 1024).setMaxChunkSize(16 * 1024).setValidateHeaders(false)));
-                        p.addLast("idle", new IdleStateHandler(config.upstreamIdleTimeout.toMillis(), 0, 0, TimeUnit.MILLISECONDS));
-                        p.addLast("relay", new UpstreamRelay(UpstreamClient.this, origin, config));
+                        p.addLast("relay", relay);
                     }
                 });
         b.connect(origin.host(), origin.port()).addListener((ChannelFuture f) -> {

@@ -34,7 +34,9 @@ import java.util.concurrent.TimeUnit;
  * <p>Streams and large bodies are relayed piece by piece as they arrive, never copied: each
  * {@link HttpContent} is handed to the client channel and flushed when the read completes.
  * A small non-streaming answer is held (as a composite of the received buffers) until its end,
- * so its usage can be read and {@code x-nemo-response-cost} set before the head goes out.
+ * so its usage can be read and {@code x-nemo-response-cost} set before the head goes out; when it
+ * arrives whole in one read (the usual case) {@link WholeAnswerDecoder} skips the decoding and it
+ * goes to the client as bytes ({@link #onWholeAnswer}).
  * First-byte and total timeouts, and an upstream that dies, end the exchange with 504/502 or,
  * mid-stream, a final error event.
  */
@@ -67,6 +69,8 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     private long firstByteDeadline;
     private long totalDeadline;
     private Throwable lastError;
+    /** Counts the exchanges bound to this connection, so {@link WholeAnswerDecoder} can tell answers apart. */
+    private int answerNumber;
 
     UpstreamRelay(UpstreamClient client, Origin pool, GatewayConfig config) {
         this.client = client;
@@ -85,6 +89,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         this.retry = retryCopy;
         this.answerStarted = false;
         this.lastError = null;
+        this.answerNumber++;
         long now = System.nanoTime();
         firstByteDeadline = now + config.firstByteTimeout.toNanos();
         totalDeadline = now + config.totalTimeout.toNanos();
@@ -96,6 +101,33 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         if (timer == null) {
             arm(next, now);
         }
+    }
+
+    int answerNumber() {
+        return answerNumber;
+    }
+
+    /** Whether an answer that arrives whole may take {@link #onWholeAnswer}: one is awaited and will be held, not streamed. */
+    boolean awaitingWholeAnswer() {
+        return ex != null && !answerStarted && !ex.fields.stream && !ex.finished();
+    }
+
+    /** A whole non-streaming answer (see {@link WholeAnswerDecoder}): to the client in one write. Releases it. */
+    void onWholeAnswer(WholeAnswer answer) {
+        answerStarted = true;
+        if (retry != null) {
+            retry.release();
+            retry = null;
+        }
+        ex.markUpstreamFirstByte();
+        keepAlive = answer.keepAlive;
+        try {
+            ex.usage(UsageScanner.scan(answer.body()));
+            ex.respondPassthrough(answer);
+        } finally {
+            answer.release();
+        }
+        finishAnswer();
     }
 
     @Override

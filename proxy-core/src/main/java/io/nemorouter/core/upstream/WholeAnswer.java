@@ -1,0 +1,266 @@
+package io.nemorouter.core.upstream;
+
+import io.nemorouter.core.http.PassthroughAnswer;
+import io.netty.buffer.ByteBuf;
+import io.netty.util.ByteProcessor;
+
+/**
+ * An upstream answer that arrived whole in one read, in its own bytes: the common case of a
+ * non-streaming answer over a keep-alive connection (a few hundred bytes to a few KiB).
+ * {@link #parse} reads the status and the few headers the gateway acts on in one pass and notes
+ * which header lines go to the client as they are, so the client's answer is written by copying
+ * byte ranges instead of building and re-encoding a header map.
+ *
+ * <p>Only the plain shape is accepted: {@code HTTP/1.x}, a final status with a body, one
+ * {@code content-length}, no {@code transfer-encoding}, no folded lines, not an event stream, and
+ * exactly the buffer's bytes. Anything else is left to Netty's decoder, which handles every case
+ * (and every error); this class only has to be right about what it accepts.
+ *
+ * <p>One per upstream connection, reused: an answer is consumed synchronously in the read that
+ * parsed it. Event-loop confined.
+ */
+final class WholeAnswer implements PassthroughAnswer {
+    /** Header lines the client never gets from the upstream: hop-by-hop, and the ones the gateway writes itself. */
+    private static final byte[][] DROPPED = lower("connection", "keep-alive", "proxy-connection", "proxy-authenticate",
+            "upgrade", "trailer", "content-length", "x-request-id", "x-nemo-model", "x-nemo-cache", "x-nemo-fallbacks",
+            "x-nemo-response-cost", "x-nemo-overhead-ms");
+    private static final byte[] CONTENT_LENGTH = lower("content-length")[0];
+    private static final byte[] TRANSFER_ENCODING = lower("transfer-encoding")[0];
+    private static final byte[] CONTENT_TYPE = lower("content-type")[0];
+    private static final byte[] CONNECTION = lower("connection")[0];
+    private static final byte[] EVENT_STREAM = lower("text/event-stream")[0];
+    private static final byte[] CLOSE = lower("close")[0];
+    private static final byte[] KEEP_ALIVE = lower("keep-alive")[0];
+    private static final int MAX_HEAD_BYTES = 64 * 1024;
+
+    /** The whole answer; owned by this object between a successful parse and {@link #release}. */
+    ByteBuf buf;
+    int status;
+    /** Where the status code starts and the status line ends (before its CRLF) in {@link #buf}. */
+    int statusStart;
+    int statusEnd;
+    /** Start and end (CRLF included) of each header line that goes to the client, in pairs. */
+    int[] kept = new int[32];
+    int keptCount;
+    int bodyStart;
+    int contentLength;
+    boolean keepAlive;
+
+    /**
+     * Whether {@code in} holds exactly one plain answer with a body of at most {@code maxBody}
+     * bytes. On true this object refers to {@code in} (the caller hands its reference over with
+     * it); on false nothing was kept and {@code in} is untouched.
+     */
+    boolean parse(ByteBuf in, long maxBody) {
+        int start = in.readerIndex();
+        int end = in.writerIndex();
+        // "HTTP/1.1 200 OK\r\n": version, space, three digits, then a space or the line's end
+        if (end - start < 14 || in.getByte(start) != 'H' || in.getByte(start + 1) != 'T' || in.getByte(start + 2) != 'T'
+                || in.getByte(start + 3) != 'P' || in.getByte(start + 4) != '/' || in.getByte(start + 5) != '1'
+                || in.getByte(start + 6) != '.' || in.getByte(start + 8) != ' ') {
+            return false;
+        }
+        byte minor = in.getByte(start + 7);
+        if (minor != '0' && minor != '1') {
+            return false;
+        }
+        int code = digit(in, start + 9) * 100 + digit(in, start + 10) * 10 + digit(in, start + 11);
+        if (code < 200 || code > 599 || code == 204 || code == 304) {
+            return false; // 1xx, no-body statuses and garbage go the general way
+        }
+        int lineEnd = lineEnd(in, start + 12, end);
+        if (lineEnd < 0 || (lineEnd > start + 12 && in.getByte(start + 12) != ' ')) {
+            return false;
+        }
+        boolean http11 = minor == '1';
+        boolean closeAsked = false;
+        boolean keepAliveAsked = false;
+        long length = -1;
+        keptCount = 0;
+        int pos = lineEnd + 2;
+        int headLimit = Math.min(end, start + MAX_HEAD_BYTES);
+        while (true) {
+            int eol = lineEnd(in, pos, headLimit);
+            if (eol < 0) {
+                return false; // the head is not all here (or too large)
+            }
+            if (eol == pos) {
+                pos += 2;
+                break; // the empty line: end of the head
+            }
+            int colon = in.indexOf(pos, eol, (byte) ':');
+            byte first = in.getByte(pos);
+            if (colon <= pos || first == ' ' || first == '\t' || in.getByte(colon - 1) == ' ' || in.getByte(colon - 1) == '\t') {
+                return false; // folded line, empty name or space before the colon: not the plain shape
+            }
+            int nameLength = colon - pos;
+            int valueStart = skipSpaces(in, colon + 1, eol);
+            int valueEnd = trimSpaces(in, valueStart, eol);
+            if (nameIs(in, pos, nameLength, TRANSFER_ENCODING)) {
+                return false;
+            } else if (nameIs(in, pos, nameLength, CONTENT_LENGTH)) {
+                if (length >= 0) {
+                    return false; // more than one: let the decoder judge
+                }
+                length = number(in, valueStart, valueEnd);
+                if (length < 0) {
+                    return false;
+                }
+            } else if (nameIs(in, pos, nameLength, CONTENT_TYPE) && startsWithIgnoreCase(in, valueStart, valueEnd, EVENT_STREAM)) {
+                return false;
+            } else if (nameIs(in, pos, nameLength, CONNECTION)) {
+                closeAsked |= containsIgnoreCase(in, valueStart, valueEnd, CLOSE);
+                keepAliveAsked |= containsIgnoreCase(in, valueStart, valueEnd, KEEP_ALIVE);
+            }
+            if (!dropped(in, pos, nameLength)) {
+                keep(pos, eol + 2);
+            }
+            pos = eol + 2;
+        }
+        if (length < 0 || length > maxBody || end - pos != length) {
+            return false; // no length, too large to hold, or not exactly the bytes of this read
+        }
+        this.buf = in;
+        this.status = code;
+        this.statusStart = start + 9;
+        this.statusEnd = lineEnd;
+        this.bodyStart = pos;
+        this.contentLength = (int) length;
+        this.keepAlive = !closeAsked && (http11 || keepAliveAsked);
+        return true;
+    }
+
+    @Override
+    public int status() {
+        return status;
+    }
+
+    @Override
+    public void writeStatus(ByteBuf out) {
+        out.writeBytes(buf, statusStart, statusEnd - statusStart);
+    }
+
+    @Override
+    public void writeHeaderLines(ByteBuf out) {
+        for (int i = 0; i < keptCount * 2; i += 2) {
+            out.writeBytes(buf, kept[i], kept[i + 1] - kept[i]);
+        }
+    }
+
+    @Override
+    public int headBytes() {
+        return bodyStart - statusStart;
+    }
+
+    @Override
+    public ByteBuf body() {
+        return buf.slice(bodyStart, contentLength);
+    }
+
+    void release() {
+        if (buf != null) {
+            buf.release();
+            buf = null;
+        }
+    }
+
+    private void keep(int from, int to) {
+        if (keptCount * 2 == kept.length) {
+            kept = java.util.Arrays.copyOf(kept, kept.length * 2);
+        }
+        kept[keptCount * 2] = from;
+        kept[keptCount * 2 + 1] = to;
+        keptCount++;
+    }
+
+    /** Index of the CR of the next CRLF at or after {@code from}, or -1 (none before {@code limit}, or a bare LF). */
+    private static int lineEnd(ByteBuf in, int from, int limit) {
+        int lf = in.forEachByte(from, limit - from, ByteProcessor.FIND_LF);
+        if (lf <= from || in.getByte(lf - 1) != '\r') {
+            return -1;
+        }
+        return lf - 1;
+    }
+
+    private static int digit(ByteBuf in, int at) {
+        int d = in.getByte(at) - '0';
+        return d >= 0 && d <= 9 ? d : -1000;
+    }
+
+    private static long number(ByteBuf in, int from, int to) {
+        if (from == to || to - from > 12) {
+            return -1;
+        }
+        long n = 0;
+        for (int i = from; i < to; i++) {
+            int d = in.getByte(i) - '0';
+            if (d < 0 || d > 9) {
+                return -1;
+            }
+            n = n * 10 + d;
+        }
+        return n;
+    }
+
+    private static int skipSpaces(ByteBuf in, int from, int to) {
+        while (from < to && (in.getByte(from) == ' ' || in.getByte(from) == '\t')) {
+            from++;
+        }
+        return from;
+    }
+
+    private static int trimSpaces(ByteBuf in, int from, int to) {
+        while (to > from && (in.getByte(to - 1) == ' ' || in.getByte(to - 1) == '\t')) {
+            to--;
+        }
+        return to;
+    }
+
+    private static boolean dropped(ByteBuf in, int at, int length) {
+        for (byte[] name : DROPPED) {
+            if (nameIs(in, at, length, name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Case-insensitive equality of {@code length} bytes at {@code at} with a lower-case ASCII name. */
+    private static boolean nameIs(ByteBuf in, int at, int length, byte[] lowerName) {
+        return length == lowerName.length && regionMatches(in, at, lowerName);
+    }
+
+    private static boolean startsWithIgnoreCase(ByteBuf in, int from, int to, byte[] lowerPrefix) {
+        return to - from >= lowerPrefix.length && regionMatches(in, from, lowerPrefix);
+    }
+
+    private static boolean containsIgnoreCase(ByteBuf in, int from, int to, byte[] lowerWord) {
+        for (int i = from; i + lowerWord.length <= to; i++) {
+            if (regionMatches(in, i, lowerWord)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean regionMatches(ByteBuf in, int at, byte[] lower) {
+        for (int i = 0; i < lower.length; i++) {
+            int b = in.getByte(at + i);
+            if (b >= 'A' && b <= 'Z') {
+                b += 'a' - 'A';
+            }
+            if (b != lower[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static byte[][] lower(String... names) {
+        byte[][] out = new byte[names.length][];
+        for (int i = 0; i < names.length; i++) {
+            out[i] = names[i].getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        }
+        return out;
+    }
+}
