@@ -4,7 +4,10 @@ import io.nemorouter.core.filter.FilterFactory;
 import io.nemorouter.core.http.BodyLimitAggregator;
 import io.nemorouter.core.http.DispatchHandler;
 import io.nemorouter.core.http.ExchangeObserver;
+import io.nemorouter.core.http.GatewayRequestDecoder;
 import io.nemorouter.core.http.GatewayResponseEncoder;
+import io.nemorouter.core.http.WholeRequest;
+import io.nemorouter.core.http.WholeRequestDecoder;
 import io.nemorouter.core.http.RequestDecoder;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -18,7 +21,6 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.slf4j.Logger;
@@ -31,9 +33,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The HTTP front: binds the port, builds each connection's pipeline
- * (request decoder, response encoder, idle timer, body limit, {@link RequestDecoder}, the configured filters, dispatch)
- * and drains in-flight requests on shutdown.
+ * The HTTP front: binds the port, builds each connection's pipeline (idle timer, whole-request
+ * fast path, request decoder, response encoder, body limit, {@link RequestDecoder}, the configured
+ * filters, dispatch) and drains in-flight requests on shutdown.
  */
 public final class GatewayServer {
     private static final Logger LOG = LoggerFactory.getLogger(GatewayServer.class);
@@ -45,6 +47,7 @@ public final class GatewayServer {
     private final List<ExchangeObserver> observers = new ArrayList<>();
     private final List<ChannelHandler> sharedFilters = new ArrayList<>();
     private final DispatchHandler dispatch;
+    private final WholeRequest wholeRequest;
     private volatile boolean draining;
     private Channel listener;
 
@@ -55,6 +58,8 @@ public final class GatewayServer {
         this.loops = new MultiThreadIoEventLoopGroup(threads, context.transport.ioHandlerFactory());
         this.observers.add(context.metrics);
         this.dispatch = new DispatchHandler(context);
+        var cfg = context.config;
+        this.wholeRequest = new WholeRequest(cfg.maxInitialLineLength, cfg.maxHeaderBytes, cfg.maxBodyBytes);
         for (FilterFactory f : context.pipeline()) {
             ChannelHandler h = f.create(context);
             sharedFilters.add(h.getClass().isAnnotationPresent(ChannelHandler.Sharable.class) ? h : null);
@@ -80,11 +85,14 @@ public final class GatewayServer {
                     protected void initChannel(Channel ch) {
                         connections.add(ch);
                         ChannelPipeline p = ch.pipeline();
-                        p.addLast("http", new HttpRequestDecoder(new HttpDecoderConfig()
+                        GatewayRequestDecoder http = new GatewayRequestDecoder(new HttpDecoderConfig()
                                 .setMaxInitialLineLength(cfg.maxInitialLineLength).setMaxHeaderSize(cfg.maxHeaderBytes)
-                                .setMaxChunkSize(64 * 1024)));
-                        p.addLast("encoder", new GatewayResponseEncoder());
+                                .setMaxChunkSize(64 * 1024));
+                        // ahead of both decoders: every read counts as activity, whichever way it is decoded
                         p.addLast("idle", new IdleStateHandler(cfg.clientIdleTimeout.toMillis(), 0, 0, TimeUnit.MILLISECONDS));
+                        p.addLast("whole", new WholeRequestDecoder(wholeRequest, http));
+                        p.addLast("http", http);
+                        p.addLast("encoder", new GatewayResponseEncoder());
                         p.addLast("aggregator", new BodyLimitAggregator(cfg.maxBodyBytes));
                         p.addLast("decoder", new RequestDecoder(context, observers, () -> draining));
                         List<FilterFactory> factories = context.pipeline();

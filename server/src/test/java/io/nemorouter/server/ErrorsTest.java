@@ -218,6 +218,26 @@ class ErrorsTest {
         }
     }
 
+    /** The body of a request whose head came in an earlier read is its body, even when it reads like a request. */
+    @Test
+    void aBodyThatLooksLikeARequestIsReadAsTheBody() throws Exception {
+        String smuggled = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+        try (Socket s = new Socket("127.0.0.1", gw.server.port())) {
+            s.setTcpNoDelay(true);
+            s.setSoTimeout(5000); // a gateway that took the body for a request would leave this waiting
+            OutputStream out = s.getOutputStream();
+            out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: "
+                    + smuggled.length() + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            Thread.sleep(50);
+            out.write(smuggled.getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertTrue(answer.startsWith("HTTP/1.1 400") && answer.contains("invalid_json"), answer);
+            assertFalse(answer.contains("\"status\""), answer);
+        }
+    }
+
     @Test
     void unreadableRequestLineIs400() throws Exception {
         try (Socket s = new Socket("127.0.0.1", gw.server.port())) {

@@ -166,6 +166,32 @@ class ProxyTest {
         }
     }
 
+    /** A request in pieces goes through Netty's decoder; the whole one after it on the same connection must not lose its place. */
+    @Test
+    void aRequestInPiecesThenAWholeOneOnOneConnectionAreBothAnswered() throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.server.port())) {
+            s.setTcpNoDelay(true);
+            s.setSoTimeout(5000);
+            var out = s.getOutputStream();
+            String one = Gateway.chat("up-echo", false);
+            String head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ";
+            out.write((head + one.length() + "\r\n\r\n" + one.substring(0, 10)).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            out.flush();
+            Thread.sleep(50);
+            out.write(one.substring(10).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            out.flush();
+            Thread.sleep(50);
+            String two = Gateway.chat("mock-chat", false);
+            out.write((head.replace("Host: x", "Host: x\r\nConnection: close") + two.length() + "\r\n\r\n" + two)
+                    .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            String answer = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            int first = answer.indexOf("x-nemo-model: openai/echo");
+            int second = answer.indexOf("x-nemo-model: mock/mock-chat");
+            assertTrue(first > 0 && second > first, answer);
+            assertEquals(2, answer.split("HTTP/1.1 200 OK", -1).length - 1, answer);
+        }
+    }
+
     @Test
     void metadataIsForwardedUntouched() throws Exception {
         gw.post("/v1/chat/completions", "{\"model\":\"up-echo\",\"metadata\":{\"job_id\":\"j1\"},\"messages\":[]}");

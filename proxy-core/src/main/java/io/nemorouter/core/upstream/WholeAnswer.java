@@ -2,7 +2,16 @@ package io.nemorouter.core.upstream;
 
 import io.nemorouter.core.http.PassthroughAnswer;
 import io.netty.buffer.ByteBuf;
-import io.netty.util.ByteProcessor;
+
+import static io.nemorouter.core.http.HttpBytes.ascii;
+import static io.nemorouter.core.http.HttpBytes.containsIgnoreCase;
+import static io.nemorouter.core.http.HttpBytes.headerColon;
+import static io.nemorouter.core.http.HttpBytes.lineEnd;
+import static io.nemorouter.core.http.HttpBytes.nameIs;
+import static io.nemorouter.core.http.HttpBytes.number;
+import static io.nemorouter.core.http.HttpBytes.skipSpaces;
+import static io.nemorouter.core.http.HttpBytes.startsWithIgnoreCase;
+import static io.nemorouter.core.http.HttpBytes.trimSpaces;
 
 /**
  * An upstream answer that arrived whole in one read, in its own bytes: the common case of a
@@ -24,13 +33,13 @@ final class WholeAnswer implements PassthroughAnswer {
     private static final byte[][] DROPPED = lower("connection", "keep-alive", "proxy-connection", "proxy-authenticate",
             "upgrade", "trailer", "content-length", "x-request-id", "x-nemo-model", "x-nemo-cache", "x-nemo-fallbacks",
             "x-nemo-response-cost", "x-nemo-overhead-ms");
-    private static final byte[] CONTENT_LENGTH = lower("content-length")[0];
-    private static final byte[] TRANSFER_ENCODING = lower("transfer-encoding")[0];
-    private static final byte[] CONTENT_TYPE = lower("content-type")[0];
-    private static final byte[] CONNECTION = lower("connection")[0];
-    private static final byte[] EVENT_STREAM = lower("text/event-stream")[0];
-    private static final byte[] CLOSE = lower("close")[0];
-    private static final byte[] KEEP_ALIVE = lower("keep-alive")[0];
+    private static final byte[] CONTENT_LENGTH = ascii("content-length");
+    private static final byte[] TRANSFER_ENCODING = ascii("transfer-encoding");
+    private static final byte[] CONTENT_TYPE = ascii("content-type");
+    private static final byte[] CONNECTION = ascii("connection");
+    private static final byte[] EVENT_STREAM = ascii("text/event-stream");
+    private static final byte[] CLOSE = ascii("close");
+    private static final byte[] KEEP_ALIVE = ascii("keep-alive");
     private static final int MAX_HEAD_BYTES = 64 * 1024;
 
     /** The whole answer; owned by this object between a successful parse and {@link #release}. */
@@ -88,10 +97,9 @@ final class WholeAnswer implements PassthroughAnswer {
                 pos += 2;
                 break; // the empty line: end of the head
             }
-            int colon = in.indexOf(pos, eol, (byte) ':');
-            byte first = in.getByte(pos);
-            if (colon <= pos || first == ' ' || first == '\t' || in.getByte(colon - 1) == ' ' || in.getByte(colon - 1) == '\t') {
-                return false; // folded line, empty name or space before the colon: not the plain shape
+            int colon = headerColon(in, pos, eol);
+            if (colon < 0) {
+                return false;
             }
             int nameLength = colon - pos;
             int valueStart = skipSpaces(in, colon + 1, eol);
@@ -173,47 +181,9 @@ final class WholeAnswer implements PassthroughAnswer {
         keptCount++;
     }
 
-    /** Index of the CR of the next CRLF at or after {@code from}, or -1 (none before {@code limit}, or a bare LF). */
-    private static int lineEnd(ByteBuf in, int from, int limit) {
-        int lf = in.forEachByte(from, limit - from, ByteProcessor.FIND_LF);
-        if (lf <= from || in.getByte(lf - 1) != '\r') {
-            return -1;
-        }
-        return lf - 1;
-    }
-
     private static int digit(ByteBuf in, int at) {
         int d = in.getByte(at) - '0';
         return d >= 0 && d <= 9 ? d : -1000;
-    }
-
-    private static long number(ByteBuf in, int from, int to) {
-        if (from == to || to - from > 12) {
-            return -1;
-        }
-        long n = 0;
-        for (int i = from; i < to; i++) {
-            int d = in.getByte(i) - '0';
-            if (d < 0 || d > 9) {
-                return -1;
-            }
-            n = n * 10 + d;
-        }
-        return n;
-    }
-
-    private static int skipSpaces(ByteBuf in, int from, int to) {
-        while (from < to && (in.getByte(from) == ' ' || in.getByte(from) == '\t')) {
-            from++;
-        }
-        return from;
-    }
-
-    private static int trimSpaces(ByteBuf in, int from, int to) {
-        while (to > from && (in.getByte(to - 1) == ' ' || in.getByte(to - 1) == '\t')) {
-            to--;
-        }
-        return to;
     }
 
     private static boolean dropped(ByteBuf in, int at, int length) {
@@ -225,41 +195,10 @@ final class WholeAnswer implements PassthroughAnswer {
         return false;
     }
 
-    /** Case-insensitive equality of {@code length} bytes at {@code at} with a lower-case ASCII name. */
-    private static boolean nameIs(ByteBuf in, int at, int length, byte[] lowerName) {
-        return length == lowerName.length && regionMatches(in, at, lowerName);
-    }
-
-    private static boolean startsWithIgnoreCase(ByteBuf in, int from, int to, byte[] lowerPrefix) {
-        return to - from >= lowerPrefix.length && regionMatches(in, from, lowerPrefix);
-    }
-
-    private static boolean containsIgnoreCase(ByteBuf in, int from, int to, byte[] lowerWord) {
-        for (int i = from; i + lowerWord.length <= to; i++) {
-            if (regionMatches(in, i, lowerWord)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static boolean regionMatches(ByteBuf in, int at, byte[] lower) {
-        for (int i = 0; i < lower.length; i++) {
-            int b = in.getByte(at + i);
-            if (b >= 'A' && b <= 'Z') {
-                b += 'a' - 'A';
-            }
-            if (b != lower[i]) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     private static byte[][] lower(String... names) {
         byte[][] out = new byte[names.length][];
         for (int i = 0; i < names.length; i++) {
-            out[i] = names[i].getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            out[i] = ascii(names[i]);
         }
         return out;
     }

@@ -1,0 +1,111 @@
+package io.nemorouter.core.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.util.ByteProcessor;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Small readers of HTTP/1.1 heads in their bytes, for the fast paths that take a whole request or
+ * answer in one pass ({@link WholeRequest}, and {@code WholeAnswer} upstream). They only ever say
+ * yes to the plain shape; anything they are unsure of is left to Netty's decoders.
+ */
+public final class HttpBytes {
+    private HttpBytes() {
+    }
+
+    /** Index of the CR of the next CRLF at or after {@code from}, or -1 (none before {@code limit}, or a bare LF). */
+    public static int lineEnd(ByteBuf in, int from, int limit) {
+        if (limit <= from) {
+            return -1;
+        }
+        int lf = in.forEachByte(from, limit - from, ByteProcessor.FIND_LF);
+        if (lf <= from || in.getByte(lf - 1) != '\r') {
+            return -1;
+        }
+        return lf - 1;
+    }
+
+    /** A non-negative decimal of at most 12 digits in {@code [from, to)}, or -1. */
+    public static long number(ByteBuf in, int from, int to) {
+        if (from == to || to - from > 12) {
+            return -1;
+        }
+        long n = 0;
+        for (int i = from; i < to; i++) {
+            int d = in.getByte(i) - '0';
+            if (d < 0 || d > 9) {
+                return -1;
+            }
+            n = n * 10 + d;
+        }
+        return n;
+    }
+
+    public static int skipSpaces(ByteBuf in, int from, int to) {
+        while (from < to && (in.getByte(from) == ' ' || in.getByte(from) == '\t')) {
+            from++;
+        }
+        return from;
+    }
+
+    public static int trimSpaces(ByteBuf in, int from, int to) {
+        while (to > from && (in.getByte(to - 1) == ' ' || in.getByte(to - 1) == '\t')) {
+            to--;
+        }
+        return to;
+    }
+
+    /**
+     * Where the colon of the header line {@code [from, eol)} is, or -1 when the line is not a plain
+     * {@code name: value}: folded, an empty name, or white space before the colon.
+     */
+    public static int headerColon(ByteBuf in, int from, int eol) {
+        int colon = in.indexOf(from, eol, (byte) ':');
+        if (colon <= from) {
+            return -1;
+        }
+        byte first = in.getByte(from);
+        byte beforeColon = in.getByte(colon - 1);
+        if (first == ' ' || first == '\t' || beforeColon == ' ' || beforeColon == '\t') {
+            return -1;
+        }
+        return colon;
+    }
+
+    /** Case-insensitive equality of {@code length} bytes at {@code at} with a lower-case ASCII name. */
+    public static boolean nameIs(ByteBuf in, int at, int length, byte[] lowerName) {
+        return length == lowerName.length && regionMatches(in, at, lowerName);
+    }
+
+    public static boolean startsWithIgnoreCase(ByteBuf in, int from, int to, byte[] lowerPrefix) {
+        return to - from >= lowerPrefix.length && regionMatches(in, from, lowerPrefix);
+    }
+
+    public static boolean containsIgnoreCase(ByteBuf in, int from, int to, byte[] lowerWord) {
+        for (int i = from; i + lowerWord.length <= to; i++) {
+            if (regionMatches(in, i, lowerWord)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean regionMatches(ByteBuf in, int at, byte[] lower) {
+        for (int i = 0; i < lower.length; i++) {
+            int b = in.getByte(at + i);
+            if (b >= 'A' && b <= 'Z') {
+                b += 'a' - 'A';
+            }
+            if (b != lower[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** ASCII bytes of a lower-case name, for the matchers above. */
+    public static byte[] ascii(String lowerName) {
+        return lowerName.getBytes(StandardCharsets.US_ASCII);
+    }
+}

@@ -1,0 +1,192 @@
+package io.nemorouter.core.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpHeadersFactory;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
+
+import java.nio.charset.StandardCharsets;
+
+import static io.nemorouter.core.http.HttpBytes.ascii;
+import static io.nemorouter.core.http.HttpBytes.headerColon;
+import static io.nemorouter.core.http.HttpBytes.lineEnd;
+import static io.nemorouter.core.http.HttpBytes.nameIs;
+import static io.nemorouter.core.http.HttpBytes.number;
+import static io.nemorouter.core.http.HttpBytes.skipSpaces;
+import static io.nemorouter.core.http.HttpBytes.trimSpaces;
+
+/**
+ * A client request that arrived whole in one read, turned into the {@link FullHttpRequest} that
+ * Netty's decoder and aggregator would have made, in one pass: what an SDK sends on a keep-alive
+ * connection (a GET, or a POST with a JSON body of known length) nearly always looks like that.
+ *
+ * <p>Only the plain shape is accepted: {@code GET} or {@code POST}, {@code HTTP/1.x}, headers
+ * of visible text, at most one {@code content-length}, no {@code transfer-encoding} or
+ * {@code expect}, within the configured limits, and exactly the bytes of the read. Everything
+ * else (pipelined, split, chunked or invalid requests, and every error answer) is left to Netty's
+ * decoder, so this class only has to be right about what it accepts.
+ */
+public final class WholeRequest {
+    private static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
+    private static final byte[] CONTENT_LENGTH = ascii("content-length");
+    private static final byte[] TRANSFER_ENCODING = ascii("transfer-encoding");
+    private static final byte[] EXPECT = ascii("expect");
+
+    private final int maxInitialLine;
+    private final int maxHeaderBytes;
+    private final long maxBody;
+
+    public WholeRequest(int maxInitialLine, int maxHeaderBytes, long maxBody) {
+        this.maxInitialLine = maxInitialLine;
+        this.maxHeaderBytes = maxHeaderBytes;
+        this.maxBody = maxBody;
+    }
+
+    /**
+     * The request in {@code in}, which it then owns (its body is {@code in} itself), or null when
+     * {@code in} is not exactly one plain request; {@code in} is then untouched.
+     */
+    public FullHttpRequest parse(ByteBuf in) {
+        int start = in.readerIndex();
+        int end = in.writerIndex();
+        HttpMethod method;
+        int uriStart;
+        if (startsWith(in, start, end, "POST ")) {
+            method = HttpMethod.POST;
+            uriStart = start + 5;
+        } else if (startsWith(in, start, end, "GET ")) {
+            method = HttpMethod.GET;
+            uriStart = start + 4;
+        } else {
+            return null;
+        }
+        int lineEnd = lineEnd(in, uriStart, Math.min(end, start + maxInitialLine));
+        if (lineEnd < 0 || lineEnd - uriStart < 10) {
+            return null; // no line end within the limit, or no room for "/ HTTP/1.1"
+        }
+        int versionStart = lineEnd - 8;
+        HttpVersion version;
+        if (startsWith(in, versionStart, lineEnd, "HTTP/1.1")) {
+            version = HttpVersion.HTTP_1_1;
+        } else if (startsWith(in, versionStart, lineEnd, "HTTP/1.0")) {
+            version = HttpVersion.HTTP_1_0;
+        } else {
+            return null;
+        }
+        int uriEnd = versionStart - 1;
+        if (in.getByte(uriEnd) != ' ' || in.getByte(uriStart) != '/' || !visible(in, uriStart, uriEnd)) {
+            return null;
+        }
+        HttpHeaders headers = HEADERS.newHeaders();
+        long length = -1;
+        int pos = lineEnd + 2;
+        int headLimit = Math.min(end, pos + maxHeaderBytes);
+        while (true) {
+            int eol = lineEnd(in, pos, headLimit);
+            if (eol < 0) {
+                return null;
+            }
+            if (eol == pos) {
+                pos += 2;
+                break;
+            }
+            int colon = headerColon(in, pos, eol);
+            if (colon < 0 || !token(in, pos, colon)) {
+                return null;
+            }
+            int nameLength = colon - pos;
+            int valueStart = skipSpaces(in, colon + 1, eol);
+            int valueEnd = trimSpaces(in, valueStart, eol);
+            if (!text(in, valueStart, valueEnd) || nameIs(in, pos, nameLength, TRANSFER_ENCODING)
+                    || nameIs(in, pos, nameLength, EXPECT)) {
+                return null;
+            }
+            if (nameIs(in, pos, nameLength, CONTENT_LENGTH)) {
+                if (length >= 0 || (length = number(in, valueStart, valueEnd)) < 0) {
+                    return null;
+                }
+            }
+            headers.add(new AsciiString(bytes(in, pos, nameLength), false),
+                    in.toString(valueStart, valueEnd - valueStart, StandardCharsets.ISO_8859_1));
+            pos = eol + 2;
+        }
+        long bodyBytes = end - pos;
+        if (bodyBytes != Math.max(length, 0) || bodyBytes > maxBody) {
+            return null; // split, pipelined, or over the limit (whose 413 the aggregator gives)
+        }
+        if (length < 0) {
+            headers.add(HttpHeaderNames.CONTENT_LENGTH, "0"); // as the aggregator sets it
+        }
+        String uri = in.toString(uriStart, uriEnd - uriStart, StandardCharsets.US_ASCII);
+        ByteBuf body;
+        if (bodyBytes == 0) {
+            in.release();
+            body = Unpooled.EMPTY_BUFFER;
+        } else {
+            in.readerIndex(pos);
+            body = in;
+        }
+        return new DefaultFullHttpRequest(version, method, uri, body, headers, EmptyHttpHeaders.INSTANCE);
+    }
+
+    private static boolean startsWith(ByteBuf in, int from, int to, String ascii) {
+        if (to - from < ascii.length()) {
+            return false;
+        }
+        for (int i = 0; i < ascii.length(); i++) {
+            if (in.getByte(from + i) != ascii.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A header name: RFC 9110 token characters only. */
+    private static boolean token(ByteBuf in, int from, int to) {
+        for (int i = from; i < to; i++) {
+            int c = in.getByte(i) & 0xff;
+            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                    || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Printable ASCII, nothing else (the URI). */
+    private static boolean visible(ByteBuf in, int from, int to) {
+        for (int i = from; i < to; i++) {
+            byte c = in.getByte(i);
+            if (c <= 0x20 || c == 0x7f) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A header value: tabs, visible characters and Latin-1 bytes, no other control characters. */
+    private static boolean text(ByteBuf in, int from, int to) {
+        for (int i = from; i < to; i++) {
+            int c = in.getByte(i) & 0xff;
+            if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static byte[] bytes(ByteBuf in, int from, int length) {
+        byte[] b = new byte[length];
+        in.getBytes(from, b);
+        return b;
+    }
+}
