@@ -3,7 +3,6 @@ package io.nemorouter.core.http;
 import io.nemorouter.core.config.Deployment;
 import io.nemorouter.core.usage.Usage;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -45,9 +44,6 @@ public final class Exchange {
     /** Up to this size a passed-through body is copied behind its head (one buffer, one iovec); larger ones are not copied. */
     private static final int INLINE_BODY_BYTES = 16 * 1024;
     private static final byte[] HTTP_1_1 = "HTTP/1.1 ".getBytes(StandardCharsets.US_ASCII);
-    private static final short CRLF_SHORT = ('\r' << 8) | '\n';
-    private static final short COLON_SP_SHORT = (':' << 8) | ' ';
-    private static final int CRLF_CRLF_INT = (CRLF_SHORT << 16) | CRLF_SHORT;
 
     /** What the owner of the connection needs to hear when an exchange ends. */
     public interface Owner {
@@ -249,19 +245,12 @@ public final class Exchange {
         ByteBuf out = client.alloc().directBuffer(answer.headBytes() + 384 + (inline ? bodyBytes : 0));
         out.writeBytes(HTTP_1_1);
         answer.writeStatus(out);
-        out.writeShort(CRLF_SHORT);
+        out.writeShort(HttpBytes.CRLF);
         answer.writeHeaderLines(out);
         status = HttpResponseStatus.valueOf(answer.status());
-        gatewayHeaders((name, value) -> {
-            ByteBufUtil.copy(name, out);
-            out.writeShort(COLON_SP_SHORT);
-            ByteBufUtil.writeAscii(out, value);
-            out.writeShort(CRLF_SHORT);
-        });
-        ByteBufUtil.copy(HttpHeaderNames.CONTENT_LENGTH, out);
-        out.writeShort(COLON_SP_SHORT);
-        ByteBufUtil.writeAscii(out, Integer.toString(bodyBytes));
-        out.writeInt(CRLF_CRLF_INT);
+        gatewayHeaders((name, value) -> HttpBytes.writeHeaderLine(out, name, value));
+        HttpBytes.writeHeaderLine(out, HttpHeaderNames.CONTENT_LENGTH, Integer.toString(bodyBytes));
+        out.writeShort(HttpBytes.CRLF);
         if (inline) {
             out.writeBytes(body);
             finish(client.writeAndFlush(out));

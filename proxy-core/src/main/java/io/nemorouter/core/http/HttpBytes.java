@@ -1,6 +1,8 @@
 package io.nemorouter.core.http;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.util.AsciiString;
 import io.netty.util.ByteProcessor;
 
 import java.nio.charset.StandardCharsets;
@@ -11,6 +13,9 @@ import java.nio.charset.StandardCharsets;
  * yes to the plain shape; anything they are unsure of is left to Netty's decoders.
  */
 public final class HttpBytes {
+    /** CRLF and ": " as big-endian shorts, for {@link ByteBuf#writeShort}. */
+    public static final short CRLF = ('\r' << 8) | '\n';
+    public static final short COLON_SP = (':' << 8) | ' ';
     private HttpBytes() {
     }
 
@@ -102,6 +107,26 @@ public final class HttpBytes {
             }
         }
         return true;
+    }
+
+    /**
+     * Writes {@code name: value} and CRLF, one byte per char (ISO-8859-1), which is how Netty's
+     * decoders read header text: a value passed on reaches the other side byte for byte.
+     * The caller has checked both for control characters.
+     */
+    public static void writeHeaderLine(ByteBuf out, CharSequence name, CharSequence value) {
+        writeLatin1(out, name);
+        out.writeShort(COLON_SP);
+        writeLatin1(out, value);
+        out.writeShort(CRLF);
+    }
+
+    private static void writeLatin1(ByteBuf out, CharSequence s) {
+        if (s instanceof AsciiString a) {
+            ByteBufUtil.copy(a, out);
+        } else {
+            out.writeCharSequence(s, StandardCharsets.ISO_8859_1);
+        }
     }
 
     /** ASCII bytes of a lower-case name, for the matchers above. */

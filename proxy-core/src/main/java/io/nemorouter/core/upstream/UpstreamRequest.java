@@ -1,11 +1,10 @@
 package io.nemorouter.core.upstream;
 
+import io.nemorouter.core.http.HttpBytes;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.CompositeByteBuf;
-import io.netty.util.AsciiString;
-import io.netty.util.CharsetUtil;
+import io.netty.handler.codec.http.HttpHeaderNames;
 
 import java.nio.charset.StandardCharsets;
 
@@ -19,11 +18,8 @@ import java.nio.charset.StandardCharsets;
  * decoded the client's headers: a forwarded value reaches the upstream byte for byte.
  */
 public final class UpstreamRequest {
-    private static final byte[] CRLF = {'\r', '\n'};
-    private static final byte[] COLON = {':', ' '};
     /** Bodies up to this size are copied behind the head; larger ones (images) are sent from their own buffers. */
     private static final int INLINE_BODY_BYTES = 16 * 1024;
-    private static final byte[] CONTENT_LENGTH = "content-length: ".getBytes(StandardCharsets.US_ASCII);
 
     private final ByteBuf head;
     private final ByteBuf body;
@@ -66,19 +62,8 @@ public final class UpstreamRequest {
 
     /** Adds a header already validated (the client's, as the server codec decoded them). */
     UpstreamRequest headerTrusted(CharSequence name, CharSequence value) {
-        write(name);
-        head.writeBytes(COLON);
-        write(value);
-        head.writeBytes(CRLF);
+        HttpBytes.writeHeaderLine(head, name, value);
         return this;
-    }
-
-    private void write(CharSequence s) {
-        if (s instanceof AsciiString a) {
-            ByteBufUtil.copy(a, head);
-        } else {
-            head.writeCharSequence(s, CharsetUtil.ISO_8859_1);
-        }
     }
 
     /** Whether {@code s} can be a header name or value as is: no control characters, nothing beyond Latin-1. */
@@ -95,9 +80,8 @@ public final class UpstreamRequest {
     /** The whole request, ready to write; ownership of the head and body passes to the result. */
     ByteBuf finish(ByteBufAllocator alloc) {
         int bodyBytes = body.readableBytes();
-        head.writeBytes(CONTENT_LENGTH);
-        ByteBufUtil.writeAscii(head, Integer.toString(bodyBytes));
-        head.writeBytes(CRLF).writeBytes(CRLF);
+        HttpBytes.writeHeaderLine(head, HttpHeaderNames.CONTENT_LENGTH, Integer.toString(bodyBytes));
+        head.writeShort(HttpBytes.CRLF);
         if (bodyBytes <= INLINE_BODY_BYTES) {
             // a typical chat body: one copy is cheaper than a composite's bookkeeping and a second iovec
             head.writeBytes(body);
