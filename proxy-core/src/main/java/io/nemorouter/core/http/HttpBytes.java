@@ -16,6 +16,9 @@ public final class HttpBytes {
     /** CRLF and ": " as big-endian shorts, for {@link ByteBuf#writeShort}. */
     public static final short CRLF = ('\r' << 8) | '\n';
     public static final short COLON_SP = (':' << 8) | ' ';
+    /** Header names both fast paths look for, lower-case, for {@link #nameIs}. */
+    public static final byte[] CONTENT_LENGTH = ascii("content-length");
+    public static final byte[] TRANSFER_ENCODING = ascii("transfer-encoding");
     private HttpBytes() {
     }
 

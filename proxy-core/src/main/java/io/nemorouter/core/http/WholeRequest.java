@@ -15,6 +15,8 @@ import io.netty.util.AsciiString;
 
 import java.nio.charset.StandardCharsets;
 
+import static io.nemorouter.core.http.HttpBytes.CONTENT_LENGTH;
+import static io.nemorouter.core.http.HttpBytes.TRANSFER_ENCODING;
 import static io.nemorouter.core.http.HttpBytes.ascii;
 import static io.nemorouter.core.http.HttpBytes.headerColon;
 import static io.nemorouter.core.http.HttpBytes.lineEnd;
@@ -36,8 +38,6 @@ import static io.nemorouter.core.http.HttpBytes.trimSpaces;
  */
 public final class WholeRequest {
     private static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
-    private static final byte[] CONTENT_LENGTH = ascii("content-length");
-    private static final byte[] TRANSFER_ENCODING = ascii("transfer-encoding");
     private static final byte[] EXPECT = ascii("expect");
 
     private final int maxInitialLine;

@@ -114,13 +114,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
 
     /** A whole non-streaming answer (see {@link WholeAnswerDecoder}): to the client in one write. Releases it. */
     void onWholeAnswer(WholeAnswer answer) {
-        answerStarted = true;
-        if (retry != null) {
-            retry.release();
-            retry = null;
-        }
-        ex.markUpstreamFirstByte();
-        keepAlive = answer.keepAlive;
+        answerBegins(answer.keepAlive);
         try {
             ex.usage(UsageScanner.scan(answer.body()));
             ex.respondPassthrough(answer);
@@ -128,6 +122,17 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             answer.release();
         }
         finishAnswer();
+    }
+
+    /** The upstream has started answering: no retry any more, and the first byte is timed. */
+    private void answerBegins(boolean upstreamKeepAlive) {
+        answerStarted = true;
+        if (retry != null) {
+            retry.release();
+            retry = null;
+        }
+        ex.markUpstreamFirstByte();
+        keepAlive = upstreamKeepAlive;
     }
 
     @Override
@@ -153,13 +158,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     }
 
     private void onHead(HttpResponse head) {
-        answerStarted = true;
-        if (retry != null) {
-            retry.release();
-            retry = null;
-        }
-        ex.markUpstreamFirstByte();
-        keepAlive = HttpUtil.isKeepAlive(head);
+        answerBegins(HttpUtil.isKeepAlive(head));
         removeHopByHop(head.headers());
         head.setProtocolVersion(HttpVersion.HTTP_1_1);
         if (shouldHold(head)) {

@@ -3,6 +3,8 @@ package io.nemorouter.core.upstream;
 import io.nemorouter.core.http.PassthroughAnswer;
 import io.netty.buffer.ByteBuf;
 
+import static io.nemorouter.core.http.HttpBytes.CONTENT_LENGTH;
+import static io.nemorouter.core.http.HttpBytes.TRANSFER_ENCODING;
 import static io.nemorouter.core.http.HttpBytes.ascii;
 import static io.nemorouter.core.http.HttpBytes.containsIgnoreCase;
 import static io.nemorouter.core.http.HttpBytes.headerColon;
@@ -33,8 +35,6 @@ final class WholeAnswer implements PassthroughAnswer {
     private static final byte[][] DROPPED = lower("connection", "keep-alive", "proxy-connection", "proxy-authenticate",
             "upgrade", "trailer", "content-length", "x-request-id", "x-nemo-model", "x-nemo-cache", "x-nemo-fallbacks",
             "x-nemo-response-cost", "x-nemo-overhead-ms");
-    private static final byte[] CONTENT_LENGTH = ascii("content-length");
-    private static final byte[] TRANSFER_ENCODING = ascii("transfer-encoding");
     private static final byte[] CONTENT_TYPE = ascii("content-type");
     private static final byte[] CONNECTION = ascii("connection");
     private static final byte[] EVENT_STREAM = ascii("text/event-stream");
