@@ -1,26 +1,22 @@
 package io.nemorouter.core.http;
 
-import com.fasterxml.jackson.core.JsonFactory;
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufInputStream;
 import io.netty.util.concurrent.FastThreadLocal;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 
+import static io.nemorouter.core.http.HttpBytes.ascii;
+
 /**
- * The few top-level fields of a request body that the gateway acts on, read with Jackson's
- * streaming parser straight from the buffer; the rest of the body is tokenised (to reject
- * malformed JSON) but never materialised. Byte spans are kept so that a field can be
- * rewritten or removed without re-serialising the body.
+ * The few top-level fields of a request body that the gateway acts on. The body is walked once
+ * with {@link JsonCursor}: the fields below are read, everything else is validated as it is
+ * skipped (a malformed body is answered with 400 here, not by the upstream) and never
+ * materialised. Byte spans are kept so that a field can be rewritten or removed without
+ * re-serialising the body.
  */
 public final class RequestFields {
-    private static final JsonFactory JSON = new JsonFactory();
-    /** Bodies up to this size are parsed from {@link #SCRATCH}, a copy the thread keeps; larger ones are streamed. */
+    /** Bodies up to this size are read from {@link #SCRATCH}, a copy the thread keeps; larger ones (images) from a copy of their own. */
     private static final int SCRATCH_MAX = 64 * 1024;
     private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
         @Override
@@ -28,6 +24,13 @@ public final class RequestFields {
             return new byte[4096];
         }
     };
+    private static final byte[] MODEL = ascii("model");
+    private static final byte[] STREAM = ascii("stream");
+    private static final byte[] STREAM_OPTIONS = ascii("stream_options");
+    private static final byte[] INCLUDE_USAGE = ascii("include_usage");
+    private static final byte[] NEMO_CACHE = ascii("nemo_cache");
+    private static final byte[] TAGS = ascii("tags");
+    private static final byte[] UTF8_BOM = {(byte) 0xef, (byte) 0xbb, (byte) 0xbf};
 
     public String model;
     /** Byte span of the {@code model} value (with quotes), relative to the body's reader index. */
@@ -41,192 +44,254 @@ public final class RequestFields {
     /** Gateway-only fields ({@code nemo_cache}, {@code tags}) that must not reach the upstream, as removable spans. */
     public final List<int[]> gatewayOnlySpans = new ArrayList<>(0);
 
+    /** The members the gateway reads; names are compared as bytes, or decoded first when they hold escapes. */
+    private enum Member { MODEL, STREAM, STREAM_OPTIONS, NEMO_CACHE, TAGS, OTHER }
+
     /**
      * Parses {@code body}; returns null on success or the error to answer with.
      * Positions are relative to {@code body.readerIndex()}.
      */
     public OpenAiError parse(ByteBuf body) {
-        if (!body.isReadable()) {
+        int n = body.readableBytes();
+        if (n == 0) {
             return OpenAiError.badRequest("invalid_json", null, "The request body is empty; expected a JSON object.");
         }
-        // The blocking parser reports exact token start offsets; value ends are derived from the
-        // start of the token that follows (see valueEndBefore).
-        try (JsonParser p = parserFor(body)) {
-            if (p.nextToken() != JsonToken.START_OBJECT) {
-                return OpenAiError.badRequest("invalid_json", null, "The request body must be a JSON object.");
+        byte[] bytes = n <= SCRATCH_MAX ? scratch(n) : new byte[n];
+        body.getBytes(body.readerIndex(), bytes, 0, n);
+        JsonCursor json = new JsonCursor(bytes, 0, n);
+        try {
+            return readObject(json, bytes, n);
+        } catch (JsonCursor.Malformed e) {
+            return OpenAiError.badRequest("invalid_json", null,
+                    "The request body is not valid JSON: " + e.getMessage() + " at byte " + e.at + ".");
+        }
+    }
+
+    private static byte[] scratch(int n) {
+        byte[] scratch = SCRATCH.get();
+        if (scratch.length < n) {
+            scratch = new byte[Math.max(n, Math.min(SCRATCH_MAX, scratch.length * 2))];
+            SCRATCH.set(scratch);
+        }
+        return scratch;
+    }
+
+    private OpenAiError readObject(JsonCursor json, byte[] bytes, int n) {
+        if (n >= 3 && bytes[0] == UTF8_BOM[0] && bytes[1] == UTF8_BOM[1] && bytes[2] == UTF8_BOM[2]) {
+            json.pos = 3; // a byte order mark may be ignored (RFC 8259, 8.1)
+        }
+        json.skipSpace();
+        if (json.peek() != '{') {
+            return OpenAiError.badRequest("invalid_json", null, "The request body must be a JSON object.");
+        }
+        json.pos++;
+        json.skipSpace();
+        if (json.peek() == '}') {
+            json.pos++;
+        } else {
+            OpenAiError err = readMembers(json);
+            if (err != null) {
+                return err;
             }
-            boolean modelPending = false;
-            int removedNameStart = -1;
-            JsonToken t;
-            while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
-                int nameStart = (int) p.currentTokenLocation().getByteOffset();
-                if (modelPending) {
-                    modelEnd = valueEndBefore(body, nameStart);
-                    modelPending = false;
-                }
-                String name = p.currentName();
-                boolean removed = "nemo_cache".equals(name) || "tags".equals(name);
-                if (removedNameStart >= 0 && !removed) {
-                    // a run of removed fields ends: drop it up to this name, its trailing comma included
-                    gatewayOnlySpans.add(new int[]{removedNameStart, nameStart});
-                    removedNameStart = -1;
-                }
-                JsonToken v = p.nextToken();
-                int valueStart = (int) p.currentTokenLocation().getByteOffset();
-                OpenAiError err = switch (name) {
-                    case "model" -> readModel(p, v, valueStart);
-                    case "stream" -> readStream(p, v);
-                    case "stream_options" -> readStreamOptions(p, v);
-                    case "nemo_cache" -> readCache(p, v);
-                    case "tags" -> readTags(p, v);
-                    default -> {
-                        p.skipChildren();
-                        yield null;
-                    }
-                };
-                if (err != null) {
-                    return err;
-                }
-                modelPending |= "model".equals(name);
-                if (removed && removedNameStart < 0) {
-                    removedNameStart = nameStart;
-                }
-            }
-            if (t != JsonToken.END_OBJECT) {
-                return OpenAiError.badRequest("invalid_json", null, "The request body is not valid JSON.");
-            }
-            int objectEnd = (int) p.currentTokenLocation().getByteOffset();
-            if (p.nextToken() != null) {
-                return OpenAiError.badRequest("invalid_json", null, "The request body has data after the JSON object.");
-            }
-            if (modelPending) {
-                modelEnd = valueEndBefore(body, objectEnd);
-            }
-            if (removedNameStart >= 0) {
-                // the run reaches the end: take the comma before it instead of one after
-                gatewayOnlySpans.add(new int[]{commaBefore(body, removedNameStart), valueEndBefore(body, objectEnd)});
-            }
-        } catch (IOException e) {
-            return OpenAiError.badRequest("invalid_json", null, "The request body is not valid JSON: "
-                    + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
+        }
+        json.skipSpace();
+        if (!json.atEnd()) {
+            return OpenAiError.badRequest("invalid_json", null, "The request body has data after the JSON object.");
         }
         return null;
     }
 
     /**
-     * A parser over the body's bytes. Bodies up to {@link #SCRATCH_MAX} are copied into a buffer the
-     * thread keeps, which Jackson reads as an array: cheaper than feeding it through an InputStream,
-     * which copies into its own buffer anyway. Larger ones (images) are streamed.
+     * The members of the top-level object, through its closing brace. A run of gateway-only members
+     * is recorded as one span: from its first name to the next kept member's name (taking the
+     * commas between), or, when the run ends the object, from the comma before it to its last value.
      */
-    private static JsonParser parserFor(ByteBuf body) throws IOException {
-        int n = body.readableBytes();
-        if (n > SCRATCH_MAX) {
-            return JSON.createParser((InputStream) new ByteBufInputStream(body.duplicate()));
-        }
-        byte[] scratch = SCRATCH.get();
-        if (scratch.length < n) {
-            scratch = new byte[Math.max(n, scratch.length * 2)];
-            SCRATCH.set(scratch);
-        }
-        body.getBytes(body.readerIndex(), scratch, 0, n);
-        return JSON.createParser(scratch, 0, n);
-    }
-
-    /** End of the value that precedes the token at {@code next}: back over white space and one comma. */
-    private static int valueEndBefore(ByteBuf body, int next) {
-        int base = body.readerIndex();
-        int i = next - 1;
-        while (i >= 0 && isSpace(body.getByte(base + i))) {
-            i--;
-        }
-        if (i >= 0 && body.getByte(base + i) == ',') {
-            i--;
-            while (i >= 0 && isSpace(body.getByte(base + i))) {
-                i--;
+    private OpenAiError readMembers(JsonCursor json) {
+        int commaBefore = -1;
+        int runStart = -1;
+        int runCommaBefore = -1;
+        while (true) {
+            json.skipSpace();
+            int nameStart = json.pos;
+            if (json.peek() != '"') {
+                throw json.unexpected("a field name");
             }
+            Member member = member(json);
+            json.skipSpace();
+            json.expect(':', "':'");
+            json.skipSpace();
+            boolean gatewayOnly = member == Member.NEMO_CACHE || member == Member.TAGS;
+            if (gatewayOnly && runStart < 0) {
+                runStart = nameStart;
+                runCommaBefore = commaBefore;
+            } else if (!gatewayOnly && runStart >= 0) {
+                gatewayOnlySpans.add(new int[]{runStart, nameStart});
+                runStart = -1;
+            }
+            OpenAiError err = readValue(json, member);
+            if (err != null) {
+                return err;
+            }
+            int valueEnd = json.pos;
+            json.skipSpace();
+            if (json.peek() == ',') {
+                commaBefore = json.pos++;
+                continue;
+            }
+            json.expect('}', "',' or '}'");
+            if (runStart >= 0) {
+                gatewayOnlySpans.add(new int[]{runCommaBefore >= 0 ? runCommaBefore : runStart, valueEnd});
+            }
+            return null;
         }
-        return i + 1;
     }
 
-    /** Where the comma before the field name at {@code nameStart} is, or {@code nameStart} for the first field. */
-    private static int commaBefore(ByteBuf body, int nameStart) {
-        int base = body.readerIndex();
-        int i = nameStart - 1;
-        while (i >= 0 && isSpace(body.getByte(base + i))) {
-            i--;
+    /** Reads the name at the cursor and says which member it is. */
+    private static Member member(JsonCursor json) {
+        Member m = json.stringIs(MODEL) ? Member.MODEL
+                : json.stringIs(STREAM) ? Member.STREAM
+                : json.stringIs(STREAM_OPTIONS) ? Member.STREAM_OPTIONS
+                : json.stringIs(NEMO_CACHE) ? Member.NEMO_CACHE
+                : json.stringIs(TAGS) ? Member.TAGS
+                : null;
+        if (m != null) {
+            json.skipString();
+            return m;
         }
-        return i >= 0 && body.getByte(base + i) == ',' ? i : nameStart;
+        int start = json.pos;
+        if (!json.skipString()) {
+            return Member.OTHER;
+        }
+        json.pos = start; // escapes: "mod\u0065l" is still model
+        return switch (json.readString()) {
+            case "model" -> Member.MODEL;
+            case "stream" -> Member.STREAM;
+            case "stream_options" -> Member.STREAM_OPTIONS;
+            case "nemo_cache" -> Member.NEMO_CACHE;
+            case "tags" -> Member.TAGS;
+            default -> Member.OTHER;
+        };
     }
 
-    private static boolean isSpace(byte b) {
-        return b == ' ' || b == '\n' || b == '\r' || b == '\t';
-    }
-
-    private OpenAiError readModel(JsonParser p, JsonToken v, int valueStart) throws IOException {
-        if (v != JsonToken.VALUE_STRING) {
-            p.skipChildren();
-            return OpenAiError.badRequest("invalid_type", "model", "`model` must be a string.");
+    private OpenAiError readValue(JsonCursor json, Member member) {
+        switch (member) {
+            case MODEL -> {
+                if (json.peek() != '"') {
+                    json.checkSkipped(1);
+                    return OpenAiError.badRequest("invalid_type", "model", "`model` must be a string.");
+                }
+                modelStart = json.pos;
+                model = json.readString();
+                modelEnd = json.pos;
+            }
+            case STREAM -> {
+                int v = json.readLiteral();
+                if (v == JsonCursor.NOT_A_LITERAL) {
+                    json.checkToken();
+                    return OpenAiError.badRequest("invalid_type", "stream", "`stream` must be a boolean.");
+                }
+                if (v != JsonCursor.NULL) {
+                    stream = v == JsonCursor.TRUE;
+                }
+            }
+            case STREAM_OPTIONS -> {
+                return readStreamOptions(json);
+            }
+            case NEMO_CACHE -> {
+                int v = json.readLiteral();
+                if (v == JsonCursor.NOT_A_LITERAL) {
+                    json.checkSkipped(1);
+                }
+                if (v != JsonCursor.TRUE && v != JsonCursor.FALSE) {
+                    return OpenAiError.badRequest("invalid_type", "nemo_cache", "`nemo_cache` must be a boolean.");
+                }
+                cache = v == JsonCursor.TRUE;
+            }
+            case TAGS -> {
+                return readTags(json);
+            }
+            default -> json.skipValue(1);
         }
-        model = p.getText();
-        modelStart = valueStart;
         return null;
     }
 
-    private OpenAiError readStream(JsonParser p, JsonToken v) {
-        if (v == JsonToken.VALUE_TRUE || v == JsonToken.VALUE_FALSE) {
-            stream = v == JsonToken.VALUE_TRUE;
+    /** Only {@code include_usage} matters; a value of another type there is passed on for the upstream to judge. */
+    private OpenAiError readStreamOptions(JsonCursor json) {
+        int literal = json.readLiteral();
+        if (literal == JsonCursor.NULL) {
             return null;
         }
-        if (v == JsonToken.VALUE_NULL) {
-            return null;
-        }
-        return OpenAiError.badRequest("invalid_type", "stream", "`stream` must be a boolean.");
-    }
-
-    private OpenAiError readStreamOptions(JsonParser p, JsonToken v) throws IOException {
-        if (v == JsonToken.VALUE_NULL) {
-            return null;
-        }
-        if (v != JsonToken.START_OBJECT) {
-            p.skipChildren();
+        if (literal != JsonCursor.NOT_A_LITERAL || json.peek() != '{') {
+            if (literal == JsonCursor.NOT_A_LITERAL) {
+                json.checkSkipped(1);
+            }
             return OpenAiError.badRequest("invalid_type", "stream_options", "`stream_options` must be an object.");
         }
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String name = p.currentName();
-            JsonToken inner = p.nextToken();
-            if ("include_usage".equals(name) && (inner == JsonToken.VALUE_TRUE || inner == JsonToken.VALUE_FALSE)) {
-                includeUsage = inner == JsonToken.VALUE_TRUE;
-            } else {
-                p.skipChildren();
-            }
-        }
-        return null;
-    }
-
-    private OpenAiError readCache(JsonParser p, JsonToken v) throws IOException {
-        if (v == JsonToken.VALUE_TRUE || v == JsonToken.VALUE_FALSE) {
-            cache = v == JsonToken.VALUE_TRUE;
+        json.pos++;
+        json.skipSpace();
+        if (json.peek() == '}') {
+            json.pos++;
             return null;
         }
-        p.skipChildren();
-        return OpenAiError.badRequest("invalid_type", "nemo_cache", "`nemo_cache` must be a boolean.");
+        while (true) {
+            json.skipSpace();
+            if (json.peek() != '"') {
+                throw json.unexpected("a field name");
+            }
+            boolean isIncludeUsage;
+            if (json.stringIs(INCLUDE_USAGE)) {
+                json.skipString();
+                isIncludeUsage = true;
+            } else {
+                isIncludeUsage = "include_usage".equals(json.readString());
+            }
+            json.skipSpace();
+            json.expect(':', "':'");
+            json.skipSpace();
+            int v = isIncludeUsage ? json.readLiteral() : JsonCursor.NOT_A_LITERAL;
+            if (v == JsonCursor.TRUE || v == JsonCursor.FALSE) {
+                includeUsage = v == JsonCursor.TRUE;
+            } else if (v == JsonCursor.NOT_A_LITERAL) {
+                json.skipValue(2);
+            }
+            json.skipSpace();
+            if (json.peek() == ',') {
+                json.pos++;
+                continue;
+            }
+            json.expect('}', "',' or '}'");
+            return null;
+        }
     }
 
-    private OpenAiError readTags(JsonParser p, JsonToken v) throws IOException {
-        if (v != JsonToken.START_ARRAY) {
-            p.skipChildren();
+    private OpenAiError readTags(JsonCursor json) {
+        if (json.peek() != '[') {
+            json.checkSkipped(1);
             return OpenAiError.badRequest("invalid_type", "tags", "`tags` must be an array of strings.");
         }
+        json.pos++;
         List<String> out = new ArrayList<>(2);
-        JsonToken t;
-        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
-            if (t != JsonToken.VALUE_STRING) {
-                p.skipChildren();
+        json.skipSpace();
+        if (json.peek() == ']') {
+            json.pos++;
+            tags = List.of();
+            return null;
+        }
+        while (true) {
+            json.skipSpace();
+            if (json.peek() != '"') {
+                json.checkSkipped(2);
                 return OpenAiError.badRequest("invalid_type", "tags", "`tags` must be an array of strings.");
             }
-            out.add(p.getText());
+            out.add(json.readString());
+            json.skipSpace();
+            if (json.peek() == ',') {
+                json.pos++;
+                continue;
+            }
+            json.expect(']', "',' or ']'");
+            tags = List.copyOf(out);
+            return null;
         }
-        tags = List.copyOf(out);
-        return null;
     }
 }

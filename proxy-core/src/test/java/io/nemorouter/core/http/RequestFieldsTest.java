@@ -47,7 +47,7 @@ class RequestFieldsTest {
 
     @Test
     void largeAndSmallBodiesGiveTheSameSpans() {
-        // small bodies are parsed from a per-thread array, large ones (images) streamed: both must agree
+        // small bodies are read from a per-thread array, large ones (images) from a copy of their own: both must agree
         String image = "x".repeat(100_000);
         for (String content : new String[]{"hi", image}) {
             String json = "{\"tags\":[\"a\"], \"model\": \"m\" ,\"messages\":[{\"role\":\"user\",\"content\":\"" + content
@@ -95,6 +95,14 @@ class RequestFieldsTest {
             assertNotNull(err, bad);
             assertEquals(400, err.status().code());
         }
+    }
+
+    @Test
+    void saysWhereTheJsonBreaks() {
+        OpenAiError err = new RequestFields().parse(buf("{\"model\":\"a\",\"messages\":[1,]}"));
+        assertEquals("The request body is not valid JSON: unexpected ']', expected a value at byte 27.", err.message());
+        err = new RequestFields().parse(buf("{\"model\":\"a\",\"messages\":\"\u0001\"}"));
+        assertEquals("The request body is not valid JSON: control character in a string (escape it) at byte 25.", err.message());
     }
 
     @Test
