@@ -52,9 +52,10 @@ public final class UpstreamClient {
     private final Transport transport;
     private final SslContext ssl;
     private final DnsAddressResolverGroup resolver;
-    private final FastThreadLocal<Map<Origin, ArrayDeque<Channel>>> idle = new FastThreadLocal<>() {
+    /** Idle connections by their relays, which know their channels: no pipeline lookup per request. */
+    private final FastThreadLocal<Map<Origin, ArrayDeque<UpstreamRelay>>> idle = new FastThreadLocal<>() {
         @Override
-        protected Map<Origin, ArrayDeque<Channel>> initialValue() {
+        protected Map<Origin, ArrayDeque<UpstreamRelay>> initialValue() {
             return new HashMap<>();
         }
     };
@@ -106,7 +107,7 @@ public final class UpstreamClient {
     /** Sends {@code request} for {@code ex}; the answer is relayed to the client by {@link UpstreamRelay}. */
     public void send(Exchange ex, Origin origin, UpstreamRequest upstreamRequest) {
         ByteBuf request = upstreamRequest.finish(ex.client.alloc());
-        Channel pooled = pollIdle(origin);
+        UpstreamRelay pooled = pollIdle(origin);
         if (pooled != null) {
             dispatch(ex, origin, request, pooled, true);
         } else {
@@ -115,6 +116,7 @@ public final class UpstreamClient {
     }
 
     void connect(Exchange ex, Origin origin, ByteBuf request) {
+        UpstreamRelay relay = new UpstreamRelay(UpstreamClient.this, origin, config);
         Bootstrap b = new Bootstrap()
                 .group(ex.client.eventLoop())
                 .channel(transport.socketChannel())
@@ -129,7 +131,6 @@ public final class UpstreamClient {
                             SslHandler tls = ssl.newHandler(ch.alloc(), origin.host(), origin.port());
                             p.addLast("tls", tls);
                         }
-                        UpstreamRelay relay = new UpstreamRelay(UpstreamClient.this, origin, config);
                         // ahead of both decoders: every read counts as activity, whichever way it is decoded
                         p.addLast("idle", new IdleStateHandler(config.upstreamIdleTimeout.toMillis(), 0, 0, TimeUnit.MILLISECONDS));
                         p.addLast("whole", new WholeAnswerDecoder(relay, config.maxBufferedResponseBytes));
@@ -143,7 +144,7 @@ public final class UpstreamClient {
             if (ex.finished()) {
                 request.release();
                 if (f.isSuccess()) {
-                    release(origin, f.channel()); // the client left while we connected: keep the connection
+                    release(origin, relay); // the client left while we connected: keep the connection
                 }
                 return;
             }
@@ -152,43 +153,44 @@ public final class UpstreamClient {
                 ex.fail(connectError(origin, f.cause()));
                 return;
             }
-            dispatch(ex, origin, request, f.channel(), false);
+            dispatch(ex, origin, request, relay, false);
         });
     }
 
-    private void dispatch(Exchange ex, Origin origin, ByteBuf request, Channel ch, boolean reused) {
-        UpstreamRelay relay = (UpstreamRelay) ch.pipeline().get("relay");
+    private void dispatch(Exchange ex, Origin origin, ByteBuf request, UpstreamRelay relay, boolean reused) {
+        Channel ch = relay.channel();
         // a pooled connection may have been closed by the server a moment ago: keep a copy to retry once
         relay.bind(ex, origin, reused ? request.retainedDuplicate() : null);
         ex.markUpstreamSent(ch);
         ch.writeAndFlush(request, ch.voidPromise());
     }
 
-    private Channel pollIdle(Origin key) {
-        ArrayDeque<Channel> q = idle.get().get(key);
+    private UpstreamRelay pollIdle(Origin key) {
+        ArrayDeque<UpstreamRelay> q = idle.get().get(key);
         if (q == null) {
             return null;
         }
-        Channel ch;
-        while ((ch = q.pollFirst()) != null) {
-            if (ch.isActive()) {
-                return ch;
+        UpstreamRelay relay;
+        while ((relay = q.pollFirst()) != null) {
+            if (relay.channel().isActive()) {
+                return relay;
             }
         }
         return null;
     }
 
     /** Returns a connection after a complete keep-alive answer; called on its event loop. */
-    void release(Origin key, Channel ch) {
+    void release(Origin key, UpstreamRelay relay) {
+        Channel ch = relay.channel();
         if (!ch.isActive()) {
             return;
         }
-        ArrayDeque<Channel> q = idle.get().computeIfAbsent(key, k -> new ArrayDeque<>());
+        ArrayDeque<UpstreamRelay> q = idle.get().computeIfAbsent(key, k -> new ArrayDeque<>());
         if (q.size() >= config.maxIdlePerOrigin) {
             ch.close();
             return;
         }
-        q.addFirst(ch); // most recently used first: warm connections, and the cold ones age out
+        q.addFirst(relay); // most recently used first: warm connections, and the cold ones age out
     }
 
     private static OpenAiError connectError(Origin origin, Throwable cause) {

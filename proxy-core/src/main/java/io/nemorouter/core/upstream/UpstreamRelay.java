@@ -6,6 +6,7 @@ import io.nemorouter.core.http.OpenAiError;
 import io.nemorouter.core.usage.UsageScanner;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -101,6 +102,11 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         if (timer == null) {
             arm(next, now);
         }
+    }
+
+    /** The connection this relays; set once the relay is in its pipeline, before any request. */
+    Channel channel() {
+        return ctx.channel();
     }
 
     int answerNumber() {
@@ -408,7 +414,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             ex = null;
         }
         if (reusable && ctx.channel().isActive()) {
-            client.release(pool, ctx.channel());
+            client.release(pool, this);
         } else {
             ctx.channel().config().setAutoRead(true);
             ctx.close();
