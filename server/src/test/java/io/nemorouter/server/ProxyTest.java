@@ -75,6 +75,7 @@ class ProxyTest {
             assertEquals(1, h.allValues("x-request-id").size(), model);
             assertFalse(h.firstValue("x-request-id").orElseThrow().equals("upstream-id"), model);
             assertFalse(h.firstValue("keep-alive").isPresent(), model);
+            assertFalse(h.firstValue("proxy-connection").isPresent(), model);
             assertEquals(String.valueOf(r.body().getBytes(java.nio.charset.StandardCharsets.UTF_8).length),
                     h.firstValue("content-length").orElseThrow(), model);
         }

@@ -225,7 +225,8 @@ final class TestUpstream implements AutoCloseable {
     static byte[] rawAnswer(String model) {
         byte[] body = chatJson(model, "hello from upstream").getBytes(StandardCharsets.UTF_8);
         String head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Request-Id: upstream-id\r\n"
-                + "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-Upstream:  kept \r\nx-nemo-model: upstream/fake\r\n"
+                + "Connection: keep-alive\r\nKeep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\n"
+                + "X-Upstream:  kept \r\nx-nemo-model: upstream/fake\r\n"
                 + "X-Nemo-Response-Cost: 9\r\nOpenAI-Processing-Ms: 12\r\nContent-Length: " + body.length + "\r\n\r\n";
         byte[] h = head.getBytes(StandardCharsets.US_ASCII);
         byte[] all = java.util.Arrays.copyOf(h, h.length + body.length);

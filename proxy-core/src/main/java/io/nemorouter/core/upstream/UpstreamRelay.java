@@ -165,30 +165,13 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
 
     private void onHead(HttpResponse head) {
         answerBegins(HttpUtil.isKeepAlive(head));
-        removeHopByHop(head.headers());
+        HopByHop.removeFrom(head.headers());
         head.setProtocolVersion(HttpVersion.HTTP_1_1);
         if (shouldHold(head)) {
             heldHead = head;
             held = ctx.alloc().compositeBuffer(64);
         } else {
             ex.respondHead(head);
-        }
-    }
-
-    /** Hop-by-hop headers are the upstream connection's, not the client's. One pass; removal only when present. */
-    private static void removeHopByHop(HttpHeaders h) {
-        for (var it = h.iteratorCharSequence(); it.hasNext(); ) {
-            CharSequence name = it.next().getKey();
-            int n = name.length();
-            if ((n == 10 || n == 7 || n == 18) && (HttpHeaderNames.CONNECTION.contentEqualsIgnoreCase(name)
-                    || HttpHeaderNames.KEEP_ALIVE.contentEqualsIgnoreCase(name) || HttpHeaderNames.UPGRADE.contentEqualsIgnoreCase(name)
-                    || HttpHeaderNames.TRAILER.contentEqualsIgnoreCase(name)
-                    || HttpHeaderNames.PROXY_AUTHENTICATE.contentEqualsIgnoreCase(name))) {
-                h.remove(HttpHeaderNames.CONNECTION).remove(HttpHeaderNames.KEEP_ALIVE)
-                        .remove(HttpHeaderNames.PROXY_AUTHENTICATE).remove(HttpHeaderNames.UPGRADE)
-                        .remove(HttpHeaderNames.TRAILER);
-                return;
-            }
         }
     }
 

@@ -32,9 +32,9 @@ import static io.nemorouter.core.http.HttpBytes.trimSpaces;
  */
 final class WholeAnswer implements PassthroughAnswer {
     /** Header lines the client never gets from the upstream: hop-by-hop, and the ones the gateway writes itself. */
-    private static final byte[][] DROPPED = lower("connection", "keep-alive", "proxy-connection", "proxy-authenticate",
-            "upgrade", "trailer", "content-length", "x-request-id", "x-nemo-model", "x-nemo-cache", "x-nemo-fallbacks",
-            "x-nemo-response-cost", "x-nemo-overhead-ms");
+    /** Header lines not copied: hop-by-hop ones, the length (set anew), and what the gateway sets itself. */
+    private static final byte[][] DROPPED = lower(HopByHop.ANSWER_HEADERS, "content-length", "x-request-id", "x-nemo-model",
+            "x-nemo-cache", "x-nemo-fallbacks", "x-nemo-response-cost", "x-nemo-overhead-ms");
     private static final byte[] CONTENT_TYPE = ascii("content-type");
     private static final byte[] CONNECTION = ascii("connection");
     private static final byte[] EVENT_STREAM = ascii("text/event-stream");
@@ -195,10 +195,10 @@ final class WholeAnswer implements PassthroughAnswer {
         return false;
     }
 
-    private static byte[][] lower(String... names) {
-        byte[][] out = new byte[names.length][];
-        for (int i = 0; i < names.length; i++) {
-            out[i] = ascii(names[i]);
+    private static byte[][] lower(String[] names, String... more) {
+        byte[][] out = new byte[names.length + more.length][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = ascii(i < names.length ? names[i] : more[i - names.length]);
         }
         return out;
     }
