@@ -14,6 +14,8 @@ import io.netty.handler.codec.http.FullHttpRequest;
 public final class WholeRequestDecoder extends ChannelInboundHandlerAdapter {
     private final WholeRequest whole;
     private final GatewayRequestDecoder general;
+    /** The aggregator's context, found on first use: a whole request is fired from there, past the two handlers it does not need. */
+    private ChannelHandlerContext afterDecoders;
 
     public WholeRequestDecoder(WholeRequest whole, GatewayRequestDecoder general) {
         this.whole = whole;
@@ -25,7 +27,11 @@ public final class WholeRequestDecoder extends ChannelInboundHandlerAdapter {
         if (msg instanceof ByteBuf in && general.between()) {
             FullHttpRequest request = whole.parse(in);
             if (request != null) {
-                ctx.fireChannelRead(request);
+                if (afterDecoders == null) {
+                    ChannelHandlerContext aggregator = ctx.pipeline().context(BodyLimitAggregator.class);
+                    afterDecoders = aggregator != null ? aggregator : ctx;
+                }
+                afterDecoders.fireChannelRead(request);
                 return;
             }
         }

@@ -17,7 +17,8 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The Prometheus series the gateway exports. simpleclient's collectors are thread-safe
- * (striped adders), so every event loop records straight into them.
+ * (striped adders), so every event loop records straight into them. Without exemplars: there is
+ * no tracer to link to, and sampling for one is work on every request.
  */
 public final class GatewayMetrics implements ExchangeObserver {
     private static final double[] LATENCY_BUCKETS = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -27,21 +28,21 @@ public final class GatewayMetrics implements ExchangeObserver {
 
     private final CollectorRegistry registry = new CollectorRegistry(true);
     private final Counter requests = Counter.build("nemo_requests_total", "Requests answered, by route, model and status")
-            .labelNames("route", "model", "status").register(registry);
+            .labelNames("route", "model", "status").withoutExemplars().register(registry);
     private final Gauge inFlight = Gauge.build("nemo_requests_in_flight", "Requests received and not yet answered")
             .register(registry);
     private final Histogram total = Histogram.build("nemo_request_duration_seconds",
                     "From request received to last byte written to the client").labelNames("route")
-            .buckets(LATENCY_BUCKETS).register(registry);
+            .buckets(LATENCY_BUCKETS).withoutExemplars().register(registry);
     private final Histogram upstream = Histogram.build("nemo_upstream_duration_seconds",
                     "From request sent upstream to its last byte").labelNames("route")
-            .buckets(LATENCY_BUCKETS).register(registry);
+            .buckets(LATENCY_BUCKETS).withoutExemplars().register(registry);
     private final Histogram firstByte = Histogram.build("nemo_upstream_first_byte_seconds",
                     "From request sent upstream to the first byte of its answer").labelNames("route")
-            .buckets(LATENCY_BUCKETS).register(registry);
+            .buckets(LATENCY_BUCKETS).withoutExemplars().register(registry);
     private final Histogram overhead = Histogram.build("nemo_gateway_overhead_seconds",
                     "Time the gateway itself added: before the upstream call and relaying its first byte")
-            .labelNames("route").buckets(OVERHEAD_BUCKETS).register(registry);
+            .labelNames("route").buckets(OVERHEAD_BUCKETS).withoutExemplars().register(registry);
 
     public GatewayMetrics() {
         DefaultExports.register(registry);
