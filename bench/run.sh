@@ -54,7 +54,11 @@ BENCH_UPSTREAM_PORT=$up NEMO_PORT=$gw NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysP
 sed -e "s#__DIR__#$out/nginx#g" -e "s#__UPSTREAM__#$up#" -e "s#__PORT__#$ngx#" -e "s#__WORKERS__#$workers#" \
   bench/nginx.conf.template > "$out/nginx/nginx.conf"
 nginx -p "$out/nginx" -c "$out/nginx/nginx.conf" -g 'daemon off;' 2> "$out/nginx/stderr.log" & pids+=($!)
-java -Xms256m -Xmx256m -cp bench/target/nemo-bench.jar io.nemorouter.bench.RawTcpProxy $raw $up "$workers" \
+# the raw relay is the floor for a Java/Netty hop: it gets the collector and huge pages the launcher
+# gives the gateway, so the gap between them is the gateway's code, not its JVM flags
+raw_flags=(-XX:+UseParallelGC)
+grep -qE '\[(always|madvise)\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null && raw_flags+=(-XX:+UseTransparentHugePages)
+java -Xms256m -Xmx256m -XX:+AlwaysPreTouch "${raw_flags[@]}" -cp bench/target/nemo-bench.jar io.nemorouter.bench.RawTcpProxy $raw $up "$workers" \
   > "$out/netty-raw.log" 2>&1 & pids+=($!)
 wait_port $up; wait_port $gw; wait_port $ngx; wait_port $raw
 
