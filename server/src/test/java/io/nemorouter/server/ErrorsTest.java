@@ -50,6 +50,7 @@ class ErrorsTest {
     private static JsonNode assertError(HttpResponse<String> r, int status, String code) throws Exception {
         assertEquals(status, r.statusCode(), r.body());
         assertTrue(r.headers().firstValue("content-type").orElse("").startsWith("application/json"));
+        assertTrue(r.headers().firstValue("x-request-id").isPresent(), "every answer can be found in the logs by its id");
         JsonNode error = JSON.readTree(r.body()).path("error");
         assertTrue(error.isObject(), r.body());
         assertTrue(error.path("message").isTextual() && !error.path("message").asText().isEmpty());

@@ -25,7 +25,10 @@ public final class BodyLimitAggregator extends HttpObjectAggregator {
         FullHttpResponse r = new OpenAiError(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "invalid_request_error",
                 "request_too_large", null, "The request body is larger than the gateway's limit of " + maxBytes
                 + " bytes (nemo.server.max_body_size).").toResponse(ctx.alloc());
-        r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        // no exchange exists for a request refused before its body is read, but its answer still has an id
+        String clientId = oversized.headers().get(Exchange.X_REQUEST_ID);
+        r.headers().set(Exchange.X_REQUEST_ID, RequestIds.acceptable(clientId) ? clientId : RequestIds.next())
+                .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         LingeringClose.after(ctx.writeAndFlush(r));
     }
 }
