@@ -249,10 +249,10 @@ public final class Exchange {
         answer.writeHeaderLines(out);
         status = HttpResponseStatus.valueOf(answer.status());
         gatewayHeaders((name, value) -> HttpBytes.writeHeaderLine(out, name, value));
-        HttpBytes.writeHeaderLine(out, HttpHeaderNames.CONTENT_LENGTH, Integer.toString(bodyBytes));
+        HttpBytes.writeHeaderLine(out, HttpHeaderNames.CONTENT_LENGTH, bodyBytes);
         out.writeShort(HttpBytes.CRLF);
         if (inline) {
-            out.writeBytes(body);
+            HttpBytes.copy(body, body.readerIndex(), bodyBytes, out);
             writeLast(out);
         } else {
             CompositeByteBuf whole = client.alloc().compositeDirectBuffer(2);
@@ -375,7 +375,7 @@ public final class Exchange {
         if (deployment != null) {
             out.header(X_NEMO_MODEL, deployment.id());
             out.header(X_NEMO_CACHE, cacheDecision);
-            out.header(X_NEMO_FALLBACKS, Integer.toString(fallbacks));
+            out.header(X_NEMO_FALLBACKS, count(fallbacks));
             if (cost >= 0) {
                 out.header(X_NEMO_COST, formatCost(cost));
             }
@@ -423,7 +423,8 @@ public final class Exchange {
         owner.exchangeFinished(this);
     }
 
-    static String formatMillis(long nanos) {
+    /** Milliseconds with three decimals: 0.015. A builder, not a String: it is only ever copied into a head. */
+    static CharSequence formatMillis(long nanos) {
         long micros = nanos / 1000;
         StringBuilder b = new StringBuilder(8).append(micros / 1000).append('.');
         long frac = micros % 1000;
@@ -433,27 +434,35 @@ public final class Exchange {
         if (frac < 10) {
             b.append('0');
         }
-        return b.append(frac).toString();
+        return b.append(frac);
     }
 
     /** USD with up to 8 decimals, trailing zeros dropped: 0.0075, 0.00000123, 12. */
-    static String formatCost(double usd) {
+    static CharSequence formatCost(double usd) {
         long units = Math.round(usd * 1e8);
-        long whole = units / 100_000_000L;
+        StringBuilder b = new StringBuilder(20).append(units / 100_000_000L);
         long frac = units % 100_000_000L;
         if (frac == 0) {
-            return Long.toString(whole);
+            return b;
         }
-        StringBuilder b = new StringBuilder(20).append(whole).append('.');
-        String digits = Long.toString(frac);
-        for (int i = digits.length(); i < 8; i++) {
-            b.append('0');
+        b.append('.');
+        for (long place = 10_000_000L; frac > 0; place /= 10) {
+            b.append((char) ('0' + frac / place));
+            frac %= place;
         }
-        int end = digits.length();
-        while (digits.charAt(end - 1) == '0') {
-            end--;
+        return b;
+    }
+
+    private static CharSequence count(int n) {
+        return n < SMALL_COUNTS.length ? SMALL_COUNTS[n] : Integer.toString(n);
+    }
+
+    private static final AsciiString[] SMALL_COUNTS = new AsciiString[10];
+
+    static {
+        for (int i = 0; i < SMALL_COUNTS.length; i++) {
+            SMALL_COUNTS[i] = AsciiString.cached(Integer.toString(i));
         }
-        return b.append(digits, 0, end).toString();
     }
 
     /** The body of a small local answer (health, metrics). */

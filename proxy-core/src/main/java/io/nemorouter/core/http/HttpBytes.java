@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.util.AsciiString;
 import io.netty.util.ByteProcessor;
+import io.netty.util.concurrent.FastThreadLocal;
 
 import java.nio.charset.StandardCharsets;
 
@@ -123,6 +124,51 @@ public final class HttpBytes {
         writeLatin1(out, value);
         out.writeShort(CRLF);
     }
+
+    /** Writes {@code name: n} and CRLF, the number in decimal without making a String of it. */
+    public static void writeHeaderLine(ByteBuf out, AsciiString name, long n) {
+        ByteBufUtil.copy(name, out);
+        out.writeShort(COLON_SP);
+        writeDecimal(out, n);
+        out.writeShort(CRLF);
+    }
+
+    /** A non-negative number in decimal ASCII. */
+    public static void writeDecimal(ByteBuf out, long n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("negative: " + n);
+        }
+        long div = 1;
+        while (n / div >= 10) {
+            div *= 10;
+        }
+        for (; div > 0; div /= 10) {
+            out.writeByte((int) ('0' + n / div % 10));
+        }
+    }
+
+    /**
+     * Appends {@code length} bytes of {@code from} at {@code index} to {@code to} through an array the
+     * thread keeps. Between two pooled direct buffers Netty copies through NIO views, two small
+     * objects a copy; two plain copies of a few hundred bytes are cheaper than that garbage.
+     */
+    public static void copy(ByteBuf from, int index, int length, ByteBuf to) {
+        if (length > COPY_SCRATCH_BYTES) {
+            to.writeBytes(from, index, length);
+            return;
+        }
+        byte[] scratch = COPY_SCRATCH.get();
+        from.getBytes(index, scratch, 0, length);
+        to.writeBytes(scratch, 0, length);
+    }
+
+    private static final int COPY_SCRATCH_BYTES = 16 * 1024;
+    private static final FastThreadLocal<byte[]> COPY_SCRATCH = new FastThreadLocal<>() {
+        @Override
+        protected byte[] initialValue() {
+            return new byte[COPY_SCRATCH_BYTES];
+        }
+    };
 
     private static void writeLatin1(ByteBuf out, CharSequence s) {
         if (s instanceof AsciiString a) {

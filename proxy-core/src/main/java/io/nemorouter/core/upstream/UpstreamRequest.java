@@ -80,11 +80,11 @@ public final class UpstreamRequest {
     /** The whole request, ready to write; ownership of the head and body passes to the result. */
     ByteBuf finish(ByteBufAllocator alloc) {
         int bodyBytes = body.readableBytes();
-        HttpBytes.writeHeaderLine(head, HttpHeaderNames.CONTENT_LENGTH, Integer.toString(bodyBytes));
+        HttpBytes.writeHeaderLine(head, HttpHeaderNames.CONTENT_LENGTH, bodyBytes);
         head.writeShort(HttpBytes.CRLF);
         if (bodyBytes <= INLINE_BODY_BYTES) {
             // a typical chat body: one copy is cheaper than a composite's bookkeeping and a second iovec
-            head.writeBytes(body);
+            HttpBytes.copy(body, body.readerIndex(), bodyBytes, head);
             body.release();
             return head;
         }

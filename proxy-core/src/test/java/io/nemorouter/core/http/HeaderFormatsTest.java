@@ -1,0 +1,59 @@
+package io.nemorouter.core.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** The numbers the gateway writes into heads without going through a String. */
+class HeaderFormatsTest {
+
+    @Test
+    void costHasUpToEightDecimalsWithoutTrailingZeros() {
+        assertEquals("0.0075", Exchange.formatCost(0.0075).toString());
+        assertEquals("0.00000123", Exchange.formatCost(0.00000123).toString());
+        assertEquals("12", Exchange.formatCost(12).toString());
+        assertEquals("0", Exchange.formatCost(0).toString());
+        assertEquals("1.5", Exchange.formatCost(1.5).toString());
+        assertEquals("3.00000001", Exchange.formatCost(3.00000001).toString());
+        assertEquals("0.1", Exchange.formatCost(0.1).toString());
+    }
+
+    @Test
+    void millisHaveThreeDecimals() {
+        assertEquals("0.015", Exchange.formatMillis(15_400).toString());
+        assertEquals("0.000", Exchange.formatMillis(999).toString());
+        assertEquals("1.200", Exchange.formatMillis(1_200_000).toString());
+        assertEquals("12.345", Exchange.formatMillis(12_345_678).toString());
+    }
+
+    @Test
+    void decimalHeaderLines() {
+        for (long n : new long[]{0, 7, 10, 99, 100, 1024, 123_456_789_012L, Long.MAX_VALUE}) {
+            ByteBuf out = Unpooled.buffer();
+            HttpBytes.writeHeaderLine(out, HttpHeaderNames.CONTENT_LENGTH, n);
+            assertEquals("content-length: " + n + "\r\n", out.toString(StandardCharsets.US_ASCII));
+        }
+    }
+
+    @Test
+    void copiesSmallAndLargeRegions() {
+        for (int n : new int[]{0, 1, 300, 16 * 1024, 16 * 1024 + 1, 100_000}) {
+            byte[] bytes = new byte[n + 3];
+            for (int i = 0; i < bytes.length; i++) {
+                bytes[i] = (byte) (i * 31);
+            }
+            ByteBuf from = Unpooled.directBuffer().writeBytes(bytes);
+            ByteBuf to = Unpooled.directBuffer().writeByte('x');
+            HttpBytes.copy(from, 3, n, to);
+            assertEquals(n + 1, to.readableBytes());
+            assertEquals(from.slice(3, n), to.slice(1, n), "region of " + n);
+            from.release();
+            to.release();
+        }
+    }
+}
