@@ -3,17 +3,15 @@ package io.nemorouter.core.http;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.util.AsciiString;
+import io.netty.util.concurrent.FastThreadLocal;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 import static io.nemorouter.core.http.HttpBytes.CONTENT_LENGTH;
 import static io.nemorouter.core.http.HttpBytes.TRANSFER_ENCODING;
@@ -37,8 +35,16 @@ import static io.nemorouter.core.http.HttpBytes.trimSpaces;
  * decoder, so this class only has to be right about what it accepts.
  */
 public final class WholeRequest {
-    private static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
     private static final byte[] EXPECT = ascii("expect");
+    /** The line the aggregator's {@code content-length: 0} would be; CRLF-less, as spans end before it. */
+    private static final byte[] ZERO_LENGTH_LINE = ascii("content-length: 0");
+    /** Spans of the header lines being read, per thread; each request keeps a copy of its own. */
+    private static final FastThreadLocal<int[]> SPANS = new FastThreadLocal<>() {
+        @Override
+        protected int[] initialValue() {
+            return new int[4 * 32];
+        }
+    };
 
     private final int maxInitialLine;
     private final int maxHeaderBytes;
@@ -85,9 +91,11 @@ public final class WholeRequest {
         if (in.getByte(uriEnd) != ' ' || in.getByte(uriStart) != '/' || !visible(in, uriStart, uriEnd)) {
             return null;
         }
-        HttpHeaders headers = HEADERS.newHeaders();
+        int headersStart = lineEnd + 2;
+        int[] spans = SPANS.get();
+        int count = 0;
         long length = -1;
-        int pos = lineEnd + 2;
+        int pos = headersStart;
         int headLimit = Math.min(end, pos + maxHeaderBytes);
         while (true) {
             int eol = lineEnd(in, pos, headLimit);
@@ -114,19 +122,22 @@ public final class WholeRequest {
                     return null;
                 }
             }
-            // values as AsciiString, one byte per char like the decoder's Latin-1 strings: one copy
-            // instead of two, and forwarded upstream as an array copy
-            headers.add(new AsciiString(bytes(in, pos, nameLength), false),
-                    new AsciiString(bytes(in, valueStart, valueEnd - valueStart), false));
+            if (4 * count + 4 > spans.length) {
+                spans = Arrays.copyOf(spans, spans.length * 2);
+                SPANS.set(spans);
+            }
+            spans[4 * count] = pos - headersStart;
+            spans[4 * count + 1] = colon - headersStart;
+            spans[4 * count + 2] = valueStart - headersStart;
+            spans[4 * count + 3] = valueEnd - headersStart;
+            count++;
             pos = eol + 2;
         }
         long bodyBytes = end - pos;
         if (bodyBytes != Math.max(length, 0) || bodyBytes > maxBody) {
             return null; // split, pipelined, or over the limit (whose 413 the aggregator gives)
         }
-        if (length < 0) {
-            headers.add(HttpHeaderNames.CONTENT_LENGTH, "0"); // as the aggregator sets it
-        }
+        HttpHeaders headers = headers(in, headersStart, pos - 2, spans, count, length < 0);
         String uri = in.toString(uriStart, uriEnd - uriStart, StandardCharsets.US_ASCII);
         ByteBuf body;
         if (bodyBytes == 0) {
@@ -137,6 +148,27 @@ public final class WholeRequest {
             body = in;
         }
         return new DefaultFullHttpRequest(version, method, uri, body, headers, EmptyHttpHeaders.INSTANCE);
+    }
+
+    /**
+     * The header lines {@code [from, to)} copied out of the read, with their spans; a request
+     * without a length gets {@code content-length: 0} at the end, as the aggregator sets it.
+     */
+    private static HttpHeaders headers(ByteBuf in, int from, int to, int[] spans, int count, boolean addZeroLength) {
+        int n = to - from;
+        byte[] block = new byte[n + (addZeroLength ? ZERO_LENGTH_LINE.length : 0)];
+        in.getBytes(from, block, 0, n);
+        int headers = count + (addZeroLength ? 1 : 0);
+        int[] own = Arrays.copyOf(spans, 4 * headers);
+        if (addZeroLength) {
+            System.arraycopy(ZERO_LENGTH_LINE, 0, block, n, ZERO_LENGTH_LINE.length);
+            int colon = n + CONTENT_LENGTH.length;
+            own[4 * count] = n;
+            own[4 * count + 1] = colon;
+            own[4 * count + 2] = colon + 2;
+            own[4 * count + 3] = colon + 3;
+        }
+        return new RawRequestHeaders(block, own, headers);
     }
 
     private static boolean startsWith(ByteBuf in, int from, int to, String ascii) {
@@ -184,11 +216,5 @@ public final class WholeRequest {
             }
         }
         return true;
-    }
-
-    private static byte[] bytes(ByteBuf in, int from, int length) {
-        byte[] b = new byte[length];
-        in.getBytes(from, b);
-        return b;
     }
 }

@@ -4,6 +4,7 @@ import io.nemorouter.core.Transport;
 import io.nemorouter.core.config.GatewayConfig;
 import io.nemorouter.core.http.Exchange;
 import io.nemorouter.core.http.OpenAiError;
+import io.nemorouter.core.http.RawRequestHeaders;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -85,17 +86,21 @@ public final class UpstreamClient {
      */
     public UpstreamRequest newRequest(Exchange ex, byte[] preamble, ByteBuf body) {
         UpstreamRequest req = new UpstreamRequest(ex.client.alloc(), preamble, body);
-        for (var it = ex.request.headers().iteratorCharSequence(); it.hasNext(); ) {
-            Map.Entry<CharSequence, CharSequence> h = it.next();
-            if (forwarded(h.getKey())) {
-                req.headerTrusted(h.getKey(), h.getValue());
+        if (ex.request.headers() instanceof RawRequestHeaders raw) {
+            req.headerLines(raw); // a request read whole: its lines are copied as bytes
+        } else {
+            for (var it = ex.request.headers().iteratorCharSequence(); it.hasNext(); ) {
+                Map.Entry<CharSequence, CharSequence> h = it.next();
+                if (forwarded(h.getKey())) {
+                    req.headerTrusted(h.getKey(), h.getValue());
+                }
             }
         }
         return req.headerTrusted(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                 .headerTrusted(Exchange.X_REQUEST_ID, ex.requestId);
     }
 
-    private static boolean forwarded(CharSequence name) {
+    static boolean forwarded(CharSequence name) {
         for (AsciiString n : NOT_FORWARDED) {
             if (n.length() == name.length() && n.contentEqualsIgnoreCase(name)) {
                 return false;

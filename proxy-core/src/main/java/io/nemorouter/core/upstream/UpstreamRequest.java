@@ -1,6 +1,7 @@
 package io.nemorouter.core.upstream;
 
 import io.nemorouter.core.http.HttpBytes;
+import io.nemorouter.core.http.RawRequestHeaders;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
@@ -63,6 +64,12 @@ public final class UpstreamRequest {
     /** Adds a header already validated (the client's, as the server codec decoded them). */
     UpstreamRequest headerTrusted(CharSequence name, CharSequence value) {
         HttpBytes.writeHeaderLine(head, name, value);
+        return this;
+    }
+
+    /** Adds the client's end-to-end header lines of a request read whole, as they came. */
+    UpstreamRequest headerLines(RawRequestHeaders headers) {
+        headers.writeLines(head, UpstreamClient::forwarded);
         return this;
     }
 

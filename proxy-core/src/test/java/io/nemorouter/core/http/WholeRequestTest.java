@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import org.junit.jupiter.api.Test;
@@ -40,6 +41,32 @@ class WholeRequestTest {
     }
 
     private static void assertSame(FullHttpRequest expected, FullHttpRequest actual) {
+        // the raw headers' own answers first: reading the entries builds their map
+        HttpHeaders want = expected.headers();
+        HttpHeaders got = actual.headers();
+        assertEquals(want.size(), got.size());
+        assertEquals(want.isEmpty(), got.isEmpty());
+        for (String name : new String[]{"authorization", "AUTHORIZATION", "content-length", "connection", "x-padded",
+                "x-latin", "X-Stainless-Lang", "host", "absent", "x-request-i"}) {
+            assertEquals(want.get(name), got.get(name), name);
+            for (String value : new String[]{"close", "keep-alive", "Upgrade", "upgrade"}) {
+                for (boolean ignoreCase : new boolean[]{true, false}) {
+                    assertEquals(want.containsValue(name, value, ignoreCase), got.containsValue(name, value, ignoreCase),
+                            name + " " + value + " " + ignoreCase);
+                }
+            }
+        }
+        java.util.function.Predicate<CharSequence> notHost = n -> !io.netty.util.AsciiString.contentEqualsIgnoreCase(n, "host");
+        ByteBuf wantLines = Unpooled.buffer();
+        for (var it = want.iteratorCharSequence(); it.hasNext(); ) {
+            var h = it.next();
+            if (notHost.test(h.getKey())) {
+                HttpBytes.writeHeaderLine(wantLines, h.getKey(), h.getValue());
+            }
+        }
+        ByteBuf gotLines = Unpooled.buffer();
+        ((RawRequestHeaders) got).writeLines(gotLines, notHost);
+        assertEquals(wantLines.toString(StandardCharsets.ISO_8859_1), gotLines.toString(StandardCharsets.ISO_8859_1));
         assertEquals(expected.method(), actual.method());
         assertEquals(expected.uri(), actual.uri());
         assertEquals(expected.protocolVersion(), actual.protocolVersion());
@@ -55,6 +82,7 @@ class WholeRequestTest {
                 post("", ""),
                 "GET /v1/models HTTP/1.1\r\nHost: gw\r\nAccept: */*\r\n\r\n",
                 "GET /health?verbose=1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+                "GET /health HTTP/1.1\r\nHost: gw\r\nConnection: Keep-Alive ,  Upgrade\r\nconnection: close\r\n\r\n",
         };
         for (String s : plain) {
             ByteBuf in = bytes(s);
