@@ -41,8 +41,6 @@ public final class Exchange {
     public static final AsciiString X_NEMO_OVERHEAD = AsciiString.cached("x-nemo-overhead-ms");
     public static final AsciiString X_NEMO_FALLBACKS = AsciiString.cached("x-nemo-fallbacks");
     private static final String EVENT_STREAM = "text/event-stream";
-    /** Up to this size a passed-through body is copied behind its head (one buffer, one iovec); larger ones are not copied. */
-    private static final int INLINE_BODY_BYTES = 16 * 1024;
     private static final byte[] HTTP_1_1 = "HTTP/1.1 ".getBytes(StandardCharsets.US_ASCII);
 
     /** What the owner of the connection needs to hear when an exchange ends. */
@@ -241,7 +239,7 @@ public final class Exchange {
         }
         ByteBuf body = answer.body();
         int bodyBytes = body.readableBytes();
-        boolean inline = bodyBytes <= INLINE_BODY_BYTES;
+        boolean inline = bodyBytes <= HttpBytes.INLINE_BODY_BYTES;
         ByteBuf out = client.alloc().directBuffer(answer.headBytes() + 384 + (inline ? bodyBytes : 0));
         out.writeBytes(HTTP_1_1);
         answer.writeStatus(out);

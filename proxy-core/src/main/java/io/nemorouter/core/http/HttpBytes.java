@@ -148,12 +148,19 @@ public final class HttpBytes {
     }
 
     /**
+     * Bodies up to this size are copied behind their head, into one buffer (one iovec, no composite's
+     * bookkeeping); larger ones (images) are sent from their own buffers. The requests and answers
+     * the gateway writes both follow it, and {@link #copy} takes them through its array.
+     */
+    public static final int INLINE_BODY_BYTES = 16 * 1024;
+
+    /**
      * Appends {@code length} bytes of {@code from} at {@code index} to {@code to} through an array the
      * thread keeps. Between two pooled direct buffers Netty copies through NIO views, two small
      * objects a copy; two plain copies of a few hundred bytes are cheaper than that garbage.
      */
     public static void copy(ByteBuf from, int index, int length, ByteBuf to) {
-        if (length > COPY_SCRATCH_BYTES) {
+        if (length > INLINE_BODY_BYTES) {
             to.writeBytes(from, index, length);
             return;
         }
@@ -162,11 +169,10 @@ public final class HttpBytes {
         to.writeBytes(scratch, 0, length);
     }
 
-    private static final int COPY_SCRATCH_BYTES = 16 * 1024;
     private static final FastThreadLocal<byte[]> COPY_SCRATCH = new FastThreadLocal<>() {
         @Override
         protected byte[] initialValue() {
-            return new byte[COPY_SCRATCH_BYTES];
+            return new byte[INLINE_BODY_BYTES];
         }
     };
 

@@ -1,5 +1,6 @@
 package io.nemorouter.core.upstream;
 
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 
 /**
@@ -32,7 +33,7 @@ final class HopByHop {
     }
 
     /** Removes them all from a decoded head; a head without any (the usual case) is only read. */
-    static void removeFrom(io.netty.handler.codec.http.HttpHeaders h) {
+    static void removeFrom(HttpHeaders h) {
         for (var it = h.iteratorCharSequence(); it.hasNext(); ) {
             if (isAnswerHeader(it.next().getKey())) {
                 for (AsciiString n : NAMES) {

@@ -19,15 +19,12 @@ import java.nio.charset.StandardCharsets;
  * decoded the client's headers: a forwarded value reaches the upstream byte for byte.
  */
 public final class UpstreamRequest {
-    /** Bodies up to this size are copied behind the head; larger ones (images) are sent from their own buffers. */
-    private static final int INLINE_BODY_BYTES = 16 * 1024;
-
     private final ByteBuf head;
     private final ByteBuf body;
 
     UpstreamRequest(ByteBufAllocator alloc, byte[] requestLine, ByteBuf body) {
         int bodyBytes = body.readableBytes();
-        this.head = alloc.directBuffer(512 + (bodyBytes <= INLINE_BODY_BYTES ? bodyBytes : 0));
+        this.head = alloc.directBuffer(512 + (bodyBytes <= HttpBytes.INLINE_BODY_BYTES ? bodyBytes : 0));
         this.head.writeBytes(requestLine);
         this.body = body;
     }
@@ -89,8 +86,7 @@ public final class UpstreamRequest {
         int bodyBytes = body.readableBytes();
         HttpBytes.writeHeaderLine(head, HttpHeaderNames.CONTENT_LENGTH, bodyBytes);
         head.writeShort(HttpBytes.CRLF);
-        if (bodyBytes <= INLINE_BODY_BYTES) {
-            // a typical chat body: one copy is cheaper than a composite's bookkeeping and a second iovec
+        if (bodyBytes <= HttpBytes.INLINE_BODY_BYTES) {
             HttpBytes.copy(body, body.readerIndex(), bodyBytes, head);
             body.release();
             return head;

@@ -31,7 +31,6 @@ import static io.nemorouter.core.http.HttpBytes.trimSpaces;
  * parsed it. Event-loop confined.
  */
 final class WholeAnswer implements PassthroughAnswer {
-    /** Header lines the client never gets from the upstream: hop-by-hop, and the ones the gateway writes itself. */
     /** Header lines not copied: hop-by-hop ones, the length (set anew), and what the gateway sets itself. */
     private static final byte[][] DROPPED = lower(HopByHop.ANSWER_HEADERS, "content-length", "x-request-id", "x-nemo-model",
             "x-nemo-cache", "x-nemo-fallbacks", "x-nemo-response-cost", "x-nemo-overhead-ms");
