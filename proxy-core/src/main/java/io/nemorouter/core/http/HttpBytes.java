@@ -2,11 +2,14 @@ package io.nemorouter.core.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import io.netty.util.ByteProcessor;
 import io.netty.util.concurrent.FastThreadLocal;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * Small readers of HTTP/1.1 heads in their bytes, for the fast paths that take a whole request or
@@ -123,6 +126,23 @@ public final class HttpBytes {
         out.writeShort(COLON_SP);
         writeLatin1(out, value);
         out.writeShort(CRLF);
+    }
+
+    /**
+     * Writes each header of {@code headers} that {@code keep} accepts (given its name) as a line,
+     * in order. A request read whole ({@link RawRequestHeaders}) copies its lines from its bytes.
+     */
+    public static void writeHeaderLines(ByteBuf out, HttpHeaders headers, Predicate<CharSequence> keep) {
+        if (headers instanceof RawRequestHeaders raw) {
+            raw.writeLines(out, keep);
+            return;
+        }
+        for (var it = headers.iteratorCharSequence(); it.hasNext(); ) {
+            Map.Entry<CharSequence, CharSequence> h = it.next();
+            if (keep.test(h.getKey())) {
+                writeHeaderLine(out, h.getKey(), h.getValue());
+            }
+        }
     }
 
     /** Writes {@code name: n} and CRLF, the number in decimal without making a String of it. */

@@ -71,16 +71,11 @@ public final class RawRequestHeaders extends HttpHeaders {
 
     /**
      * Writes each header line {@code keep} accepts (given a view of its name) to {@code out} as
-     * {@code name: value} and CRLF, in the order they came.
+     * {@code name: value} and CRLF, in the order they came ({@link HttpBytes#writeHeaderLines}).
      */
-    public void writeLines(ByteBuf out, Predicate<CharSequence> keep) {
+    void writeLines(ByteBuf out, Predicate<CharSequence> keep) {
         if (map != null) {
-            for (var it = map.iteratorCharSequence(); it.hasNext(); ) {
-                Map.Entry<CharSequence, CharSequence> h = it.next();
-                if (keep.test(h.getKey())) {
-                    HttpBytes.writeHeaderLine(out, h.getKey(), h.getValue());
-                }
-            }
+            HttpBytes.writeHeaderLines(out, map, keep);
             return;
         }
         for (int i = 0; i < count; i++) {

@@ -4,7 +4,6 @@ import io.nemorouter.core.Transport;
 import io.nemorouter.core.config.GatewayConfig;
 import io.nemorouter.core.http.Exchange;
 import io.nemorouter.core.http.OpenAiError;
-import io.nemorouter.core.http.RawRequestHeaders;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -85,18 +84,8 @@ public final class UpstreamClient {
      * provider adds its own credentials before {@link #send}.
      */
     public UpstreamRequest newRequest(Exchange ex, byte[] preamble, ByteBuf body) {
-        UpstreamRequest req = new UpstreamRequest(ex.client.alloc(), preamble, body);
-        if (ex.request.headers() instanceof RawRequestHeaders raw) {
-            req.headerLines(raw); // a request read whole: its lines are copied as bytes
-        } else {
-            for (var it = ex.request.headers().iteratorCharSequence(); it.hasNext(); ) {
-                Map.Entry<CharSequence, CharSequence> h = it.next();
-                if (forwarded(h.getKey())) {
-                    req.headerTrusted(h.getKey(), h.getValue());
-                }
-            }
-        }
-        return req.headerTrusted(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+        return new UpstreamRequest(ex.client.alloc(), preamble, body).clientHeaders(ex.request.headers())
+                .headerTrusted(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                 .headerTrusted(Exchange.X_REQUEST_ID, ex.requestId);
     }
 

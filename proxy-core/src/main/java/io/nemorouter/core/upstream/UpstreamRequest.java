@@ -1,11 +1,11 @@
 package io.nemorouter.core.upstream;
 
 import io.nemorouter.core.http.HttpBytes;
-import io.nemorouter.core.http.RawRequestHeaders;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
 
 import java.nio.charset.StandardCharsets;
 
@@ -64,9 +64,9 @@ public final class UpstreamRequest {
         return this;
     }
 
-    /** Adds the client's end-to-end header lines of a request read whole, as they came. */
-    UpstreamRequest headerLines(RawRequestHeaders headers) {
-        headers.writeLines(head, UpstreamClient::forwarded);
+    /** Adds the client's end-to-end headers (those {@link UpstreamClient#forwarded} lets through), as they came. */
+    UpstreamRequest clientHeaders(HttpHeaders headers) {
+        HttpBytes.writeHeaderLines(head, headers, UpstreamClient::forwarded);
         return this;
     }
 
