@@ -86,9 +86,7 @@ final class JsonCursor {
             case '"' -> skipString();
             case '{' -> skipContainer(depth + 1, '}');
             case '[' -> skipContainer(depth + 1, ']');
-            case 't' -> literal("true");
-            case 'f' -> literal("false");
-            case 'n' -> literal("null");
+            case 't', 'f', 'n' -> readLiteral();
             case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9' -> skipNumber();
             default -> throw unexpected("a value");
         }
@@ -97,32 +95,59 @@ final class JsonCursor {
     /** An object or array: members or elements until {@code close}, each value validated. */
     private void skipContainer(int depth, char close) {
         checkDepth(depth);
+        if (!enter(close)) {
+            return;
+        }
+        do {
+            if (close == '}') {
+                toName();
+                skipString();
+                toValue();
+            } else {
+                skipSpace();
+            }
+            skipValue(depth);
+        } while (next(close));
+    }
+
+    /**
+     * Steps into the object or array that opens at the cursor; whether it has a first item (false:
+     * it was empty, and the cursor is past its end).
+     */
+    boolean enter(char close) {
         pos++; // '{' or '['
         skipSpace();
         if (peek() == close) {
             pos++;
-            return;
+            return false;
         }
-        while (true) {
-            skipSpace();
-            if (close == '}') {
-                if (peek() != '"') {
-                    throw unexpected("a field name");
-                }
-                skipString();
-                skipSpace();
-                expect(':', "':'");
-                skipSpace();
-            }
-            skipValue(depth);
-            skipSpace();
-            if (peek() == ',') {
-                pos++;
-                continue;
-            }
-            expect(close, close == '}' ? "',' or '}'" : "',' or ']'");
-            return;
+        return true;
+    }
+
+    /** After an item: past its comma (true, another follows) or past {@code close} (false), or fails. */
+    boolean next(char close) {
+        skipSpace();
+        if (peek() == ',') {
+            pos++;
+            return true;
         }
+        expect(close, close == '}' ? "',' or '}'" : "',' or ']'");
+        return false;
+    }
+
+    /** To the opening quote of a member's name, or fails. */
+    void toName() {
+        skipSpace();
+        if (peek() != '"') {
+            throw unexpected("a field name");
+        }
+    }
+
+    /** From the end of a member's name past its ':' to its value. */
+    void toValue() {
+        skipSpace();
+        expect(':', "':'");
+        skipSpace();
     }
 
     private void checkDepth(int depth) {

@@ -84,11 +84,7 @@ public final class RequestFields {
         if (json.peek() != '{') {
             return OpenAiError.badRequest("invalid_json", null, "The request body must be a JSON object.");
         }
-        json.pos++;
-        json.skipSpace();
-        if (json.peek() == '}') {
-            json.pos++;
-        } else {
+        if (json.enter('}')) {
             OpenAiError err = readMembers(json);
             if (err != null) {
                 return err;
@@ -111,15 +107,10 @@ public final class RequestFields {
         int runStart = -1;
         int runCommaBefore = -1;
         while (true) {
-            json.skipSpace();
+            json.toName();
             int nameStart = json.pos;
-            if (json.peek() != '"') {
-                throw json.unexpected("a field name");
-            }
             Member member = member(json);
-            json.skipSpace();
-            json.expect(':', "':'");
-            json.skipSpace();
+            json.toValue();
             boolean gatewayOnly = member == Member.NEMO_CACHE || member == Member.TAGS;
             if (gatewayOnly && runStart < 0) {
                 runStart = nameStart;
@@ -133,16 +124,13 @@ public final class RequestFields {
                 return err;
             }
             int valueEnd = json.pos;
-            json.skipSpace();
-            if (json.peek() == ',') {
-                commaBefore = json.pos++;
-                continue;
+            if (!json.next('}')) {
+                if (runStart >= 0) {
+                    gatewayOnlySpans.add(new int[]{runCommaBefore >= 0 ? runCommaBefore : runStart, valueEnd});
+                }
+                return null;
             }
-            json.expect('}', "',' or '}'");
-            if (runStart >= 0) {
-                gatewayOnlySpans.add(new int[]{runCommaBefore >= 0 ? runCommaBefore : runStart, valueEnd});
-            }
-            return null;
+            commaBefore = json.pos - 1;
         }
     }
 
@@ -227,17 +215,11 @@ public final class RequestFields {
             }
             return OpenAiError.badRequest("invalid_type", "stream_options", "`stream_options` must be an object.");
         }
-        json.pos++;
-        json.skipSpace();
-        if (json.peek() == '}') {
-            json.pos++;
+        if (!json.enter('}')) {
             return null;
         }
-        while (true) {
-            json.skipSpace();
-            if (json.peek() != '"') {
-                throw json.unexpected("a field name");
-            }
+        do {
+            json.toName();
             boolean isIncludeUsage;
             if (json.stringIs(INCLUDE_USAGE)) {
                 json.skipString();
@@ -245,23 +227,15 @@ public final class RequestFields {
             } else {
                 isIncludeUsage = "include_usage".equals(json.readString());
             }
-            json.skipSpace();
-            json.expect(':', "':'");
-            json.skipSpace();
+            json.toValue();
             int v = isIncludeUsage ? json.readLiteral() : JsonCursor.NOT_A_LITERAL;
             if (v == JsonCursor.TRUE || v == JsonCursor.FALSE) {
                 includeUsage = v == JsonCursor.TRUE;
             } else if (v == JsonCursor.NOT_A_LITERAL) {
                 json.skipValue(2);
             }
-            json.skipSpace();
-            if (json.peek() == ',') {
-                json.pos++;
-                continue;
-            }
-            json.expect('}', "',' or '}'");
-            return null;
-        }
+        } while (json.next('}'));
+        return null;
     }
 
     private OpenAiError readTags(JsonCursor json) {
@@ -269,29 +243,20 @@ public final class RequestFields {
             json.checkSkipped(1);
             return OpenAiError.badRequest("invalid_type", "tags", "`tags` must be an array of strings.");
         }
-        json.pos++;
-        List<String> out = new ArrayList<>(2);
-        json.skipSpace();
-        if (json.peek() == ']') {
-            json.pos++;
+        if (!json.enter(']')) {
             tags = List.of();
             return null;
         }
-        while (true) {
+        List<String> out = new ArrayList<>(2);
+        do {
             json.skipSpace();
             if (json.peek() != '"') {
                 json.checkSkipped(2);
                 return OpenAiError.badRequest("invalid_type", "tags", "`tags` must be an array of strings.");
             }
             out.add(json.readString());
-            json.skipSpace();
-            if (json.peek() == ',') {
-                json.pos++;
-                continue;
-            }
-            json.expect(']', "',' or ']'");
-            tags = List.copyOf(out);
-            return null;
-        }
+        } while (json.next(']'));
+        tags = List.copyOf(out);
+        return null;
     }
 }
