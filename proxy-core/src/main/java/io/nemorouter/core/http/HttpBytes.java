@@ -184,17 +184,36 @@ public final class HttpBytes {
             to.writeBytes(from, index, length);
             return;
         }
-        byte[] scratch = COPY_SCRATCH.get();
+        byte[] scratch = scratch(length);
         from.getBytes(index, scratch, 0, length);
         to.writeBytes(scratch, 0, length);
     }
 
-    private static final FastThreadLocal<byte[]> COPY_SCRATCH = new FastThreadLocal<>() {
+    /** The largest array {@link #scratch} keeps for a thread; longer requests get an array of their own. */
+    public static final int SCRATCH_MAX = 64 * 1024;
+    private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
         @Override
         protected byte[] initialValue() {
-            return new byte[INLINE_BODY_BYTES];
+            return new byte[4096];
         }
     };
+
+    /**
+     * An array of at least {@code n} bytes: the one this thread keeps when {@code n} is at most
+     * {@link #SCRATCH_MAX} (grown as needed), else a new one. Its contents are the caller's only
+     * until it returns: nothing may hold it across a call that could use it too.
+     */
+    public static byte[] scratch(int n) {
+        if (n > SCRATCH_MAX) {
+            return new byte[n];
+        }
+        byte[] scratch = SCRATCH.get();
+        if (scratch.length < n) {
+            scratch = new byte[Math.max(n, Math.min(SCRATCH_MAX, scratch.length * 2))];
+            SCRATCH.set(scratch);
+        }
+        return scratch;
+    }
 
     private static void writeLatin1(ByteBuf out, CharSequence s) {
         if (s instanceof AsciiString a) {
