@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
-import io.netty.util.ByteProcessor;
 import io.netty.util.concurrent.FastThreadLocal;
 
 import java.nio.charset.StandardCharsets;
@@ -12,9 +11,9 @@ import java.util.Map;
 import java.util.function.Predicate;
 
 /**
- * Small readers of HTTP/1.1 heads in their bytes, for the fast paths that take a whole request or
- * answer in one pass ({@link WholeRequest}, and {@code WholeAnswer} upstream). They only ever say
- * yes to the plain shape; anything they are unsure of is left to Netty's decoders.
+ * Small readers of HTTP/1.1 heads in their bytes ({@link HeadBytes}), for the fast paths that take
+ * a whole request or answer in one pass ({@link WholeRequest}, and {@code WholeAnswer} upstream).
+ * They only ever say yes to the plain shape; anything they are unsure of is left to Netty's decoders.
  */
 public final class HttpBytes {
     /** CRLF and ": " as big-endian shorts, for {@link ByteBuf#writeShort}. */
@@ -27,25 +26,23 @@ public final class HttpBytes {
     }
 
     /** Index of the CR of the next CRLF at or after {@code from}, or -1 (none before {@code limit}, or a bare LF). */
-    public static int lineEnd(ByteBuf in, int from, int limit) {
-        if (limit <= from) {
-            return -1;
+    public static int lineEnd(byte[] b, int from, int limit) {
+        for (int i = from; i < limit; i++) {
+            if (b[i] == '\n') {
+                return i > from && b[i - 1] == '\r' ? i - 1 : -1;
+            }
         }
-        int lf = in.forEachByte(from, limit - from, ByteProcessor.FIND_LF);
-        if (lf <= from || in.getByte(lf - 1) != '\r') {
-            return -1;
-        }
-        return lf - 1;
+        return -1;
     }
 
     /** A non-negative decimal of at most 12 digits in {@code [from, to)}, or -1. */
-    public static long number(ByteBuf in, int from, int to) {
+    public static long number(byte[] b, int from, int to) {
         if (from == to || to - from > 12) {
             return -1;
         }
         long n = 0;
         for (int i = from; i < to; i++) {
-            int d = in.getByte(i) - '0';
+            int d = b[i] - '0';
             if (d < 0 || d > 9) {
                 return -1;
             }
@@ -54,15 +51,15 @@ public final class HttpBytes {
         return n;
     }
 
-    public static int skipSpaces(ByteBuf in, int from, int to) {
-        while (from < to && (in.getByte(from) == ' ' || in.getByte(from) == '\t')) {
+    public static int skipSpaces(byte[] b, int from, int to) {
+        while (from < to && (b[from] == ' ' || b[from] == '\t')) {
             from++;
         }
         return from;
     }
 
-    public static int trimSpaces(ByteBuf in, int from, int to) {
-        while (to > from && (in.getByte(to - 1) == ' ' || in.getByte(to - 1) == '\t')) {
+    public static int trimSpaces(byte[] b, int from, int to) {
+        while (to > from && (b[to - 1] == ' ' || b[to - 1] == '\t')) {
             to--;
         }
         return to;
@@ -72,13 +69,16 @@ public final class HttpBytes {
      * Where the colon of the header line {@code [from, eol)} is, or -1 when the line is not a plain
      * {@code name: value}: folded, an empty name, or white space before the colon.
      */
-    public static int headerColon(ByteBuf in, int from, int eol) {
-        int colon = in.indexOf(from, eol, (byte) ':');
-        if (colon <= from) {
+    public static int headerColon(byte[] b, int from, int eol) {
+        int colon = from;
+        while (colon < eol && b[colon] != ':') {
+            colon++;
+        }
+        if (colon == eol || colon == from) {
             return -1;
         }
-        byte first = in.getByte(from);
-        byte beforeColon = in.getByte(colon - 1);
+        byte first = b[from];
+        byte beforeColon = b[colon - 1];
         if (first == ' ' || first == '\t' || beforeColon == ' ' || beforeColon == '\t') {
             return -1;
         }
@@ -86,30 +86,30 @@ public final class HttpBytes {
     }
 
     /** Case-insensitive equality of {@code length} bytes at {@code at} with a lower-case ASCII name. */
-    public static boolean nameIs(ByteBuf in, int at, int length, byte[] lowerName) {
-        return length == lowerName.length && regionMatches(in, at, lowerName);
+    public static boolean nameIs(byte[] b, int at, int length, byte[] lowerName) {
+        return length == lowerName.length && regionMatches(b, at, lowerName);
     }
 
-    public static boolean startsWithIgnoreCase(ByteBuf in, int from, int to, byte[] lowerPrefix) {
-        return to - from >= lowerPrefix.length && regionMatches(in, from, lowerPrefix);
+    public static boolean startsWithIgnoreCase(byte[] b, int from, int to, byte[] lowerPrefix) {
+        return to - from >= lowerPrefix.length && regionMatches(b, from, lowerPrefix);
     }
 
-    public static boolean containsIgnoreCase(ByteBuf in, int from, int to, byte[] lowerWord) {
+    public static boolean containsIgnoreCase(byte[] b, int from, int to, byte[] lowerWord) {
         for (int i = from; i + lowerWord.length <= to; i++) {
-            if (regionMatches(in, i, lowerWord)) {
+            if (regionMatches(b, i, lowerWord)) {
                 return true;
             }
         }
         return false;
     }
 
-    private static boolean regionMatches(ByteBuf in, int at, byte[] lower) {
+    private static boolean regionMatches(byte[] b, int at, byte[] lower) {
         for (int i = 0; i < lower.length; i++) {
-            int b = in.getByte(at + i);
-            if (b >= 'A' && b <= 'Z') {
-                b += 'a' - 'A';
+            int c = b[at + i];
+            if (c >= 'A' && c <= 'Z') {
+                c += 'a' - 'A';
             }
-            if (b != lower[i]) {
+            if (c != lower[i]) {
                 return false;
             }
         }
@@ -129,7 +129,8 @@ public final class HttpBytes {
     }
 
     /**
-     * Writes each header of {@code headers} that {@code keep} accepts (given its name) as a line,
+     * Writes each header of {@code headers} that {@code keep} accepts (given its name, or a view of
+     * it that the predicate must not keep) as a line,
      * in order. A request read whole ({@link RawRequestHeaders}) copies its lines from its bytes.
      */
     public static void writeHeaderLines(ByteBuf out, HttpHeaders headers, Predicate<CharSequence> keep) {
@@ -215,12 +216,23 @@ public final class HttpBytes {
         return scratch;
     }
 
+    /**
+     * One byte per char, as Netty's own Latin-1 writer does ('?' for a char beyond Latin-1, never
+     * its low byte, which could be a CR or LF), but through the thread's array: a pooled buffer
+     * written a char at a time checks and delegates per char.
+     */
     private static void writeLatin1(ByteBuf out, CharSequence s) {
         if (s instanceof AsciiString a) {
             ByteBufUtil.copy(a, out);
-        } else {
-            out.writeCharSequence(s, StandardCharsets.ISO_8859_1);
+            return;
         }
+        int n = s.length();
+        byte[] bytes = scratch(n);
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            bytes[i] = c <= 0xff ? (byte) c : (byte) '?';
+        }
+        out.writeBytes(bytes, 0, n);
     }
 
     /** ASCII bytes of a lower-case name, for the matchers above. */

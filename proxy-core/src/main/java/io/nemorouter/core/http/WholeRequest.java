@@ -38,7 +38,13 @@ public final class WholeRequest {
     private static final byte[] EXPECT = ascii("expect");
     /** The line the aggregator's {@code content-length: 0} would be; CRLF-less, as spans end before it. */
     private static final byte[] ZERO_LENGTH_LINE = ascii("content-length: 0");
-    /** Spans of the header lines being read, per thread; each request keeps a copy of its own. */
+    /** The head being read and the spans of its header lines, per thread; each request keeps a copy of its own. */
+    private static final FastThreadLocal<HeadBytes> HEAD = new FastThreadLocal<>() {
+        @Override
+        protected HeadBytes initialValue() {
+            return new HeadBytes();
+        }
+    };
     private static final FastThreadLocal<int[]> SPANS = new FastThreadLocal<>() {
         @Override
         protected int[] initialValue() {
@@ -61,34 +67,39 @@ public final class WholeRequest {
      * {@code in} is not exactly one plain request; {@code in} is then untouched.
      */
     public FullHttpRequest parse(ByteBuf in) {
-        int start = in.readerIndex();
-        int end = in.writerIndex();
+        HeadBytes head = HEAD.get();
+        // the request line's CRLF and the empty line's are not counted by either limit
+        if (!head.read(in, maxInitialLine + maxHeaderBytes + 4)) {
+            return null; // not all here, too large, or not CRLF lines
+        }
+        byte[] b = head.bytes;
+        int end = head.length;
         HttpMethod method;
         int uriStart;
-        if (startsWith(in, start, end, "POST ")) {
+        if (startsWith(b, end, "POST ")) {
             method = HttpMethod.POST;
-            uriStart = start + 5;
-        } else if (startsWith(in, start, end, "GET ")) {
+            uriStart = 5;
+        } else if (startsWith(b, end, "GET ")) {
             method = HttpMethod.GET;
-            uriStart = start + 4;
+            uriStart = 4;
         } else {
             return null;
         }
-        int lineEnd = lineEnd(in, uriStart, Math.min(end, start + maxInitialLine));
+        int lineEnd = lineEnd(b, uriStart, Math.min(end, maxInitialLine));
         if (lineEnd < 0 || lineEnd - uriStart < 10) {
             return null; // no line end within the limit, or no room for "/ HTTP/1.1"
         }
         int versionStart = lineEnd - 8;
         HttpVersion version;
-        if (startsWith(in, versionStart, lineEnd, "HTTP/1.1")) {
+        if (regionIs(b, versionStart, "HTTP/1.1")) {
             version = HttpVersion.HTTP_1_1;
-        } else if (startsWith(in, versionStart, lineEnd, "HTTP/1.0")) {
+        } else if (regionIs(b, versionStart, "HTTP/1.0")) {
             version = HttpVersion.HTTP_1_0;
         } else {
             return null;
         }
         int uriEnd = versionStart - 1;
-        if (in.getByte(uriEnd) != ' ' || in.getByte(uriStart) != '/' || !visible(in, uriStart, uriEnd)) {
+        if (b[uriEnd] != ' ' || b[uriStart] != '/' || !visible(b, uriStart, uriEnd)) {
             return null;
         }
         int headersStart = lineEnd + 2;
@@ -98,7 +109,7 @@ public final class WholeRequest {
         int pos = headersStart;
         int headLimit = Math.min(end, pos + maxHeaderBytes);
         while (true) {
-            int eol = lineEnd(in, pos, headLimit);
+            int eol = lineEnd(b, pos, headLimit);
             if (eol < 0) {
                 return null;
             }
@@ -106,19 +117,19 @@ public final class WholeRequest {
                 pos += 2;
                 break;
             }
-            int colon = headerColon(in, pos, eol);
-            if (colon < 0 || !token(in, pos, colon)) {
+            int colon = headerColon(b, pos, eol);
+            if (colon < 0 || !token(b, pos, colon)) {
                 return null;
             }
             int nameLength = colon - pos;
-            int valueStart = skipSpaces(in, colon + 1, eol);
-            int valueEnd = trimSpaces(in, valueStart, eol);
-            if (!text(in, valueStart, valueEnd) || nameIs(in, pos, nameLength, TRANSFER_ENCODING)
-                    || nameIs(in, pos, nameLength, EXPECT)) {
+            int valueStart = skipSpaces(b, colon + 1, eol);
+            int valueEnd = trimSpaces(b, valueStart, eol);
+            if (!text(b, valueStart, valueEnd) || nameIs(b, pos, nameLength, TRANSFER_ENCODING)
+                    || nameIs(b, pos, nameLength, EXPECT)) {
                 return null;
             }
-            if (nameIs(in, pos, nameLength, CONTENT_LENGTH)) {
-                if (length >= 0 || (length = number(in, valueStart, valueEnd)) < 0) {
+            if (nameIs(b, pos, nameLength, CONTENT_LENGTH)) {
+                if (length >= 0 || (length = number(b, valueStart, valueEnd)) < 0) {
                     return null;
                 }
             }
@@ -133,31 +144,31 @@ public final class WholeRequest {
             count++;
             pos = eol + 2;
         }
-        long bodyBytes = end - pos;
+        long bodyBytes = in.readableBytes() - pos;
         if (bodyBytes != Math.max(length, 0) || bodyBytes > maxBody) {
             return null; // split, pipelined, or over the limit (whose 413 the aggregator gives)
         }
-        HttpHeaders headers = headers(in, headersStart, pos - 2, spans, count, length < 0);
-        String uri = in.toString(uriStart, uriEnd - uriStart, StandardCharsets.US_ASCII);
+        HttpHeaders headers = headers(b, headersStart, pos - 2, spans, count, length < 0);
+        String uri = new String(b, uriStart, uriEnd - uriStart, StandardCharsets.ISO_8859_1);
         ByteBuf body;
         if (bodyBytes == 0) {
             in.release();
             body = Unpooled.EMPTY_BUFFER;
         } else {
-            in.readerIndex(pos);
+            in.skipBytes(pos);
             body = in;
         }
         return new DefaultFullHttpRequest(version, method, uri, body, headers, EmptyHttpHeaders.INSTANCE);
     }
 
     /**
-     * The header lines {@code [from, to)} copied out of the read, with their spans; a request
+     * The header lines {@code [from, to)} of the head, copied, with their spans; a request
      * without a length gets {@code content-length: 0} at the end, as the aggregator sets it.
      */
-    private static HttpHeaders headers(ByteBuf in, int from, int to, int[] spans, int count, boolean addZeroLength) {
+    private static HttpHeaders headers(byte[] head, int from, int to, int[] spans, int count, boolean addZeroLength) {
         int n = to - from;
         byte[] block = new byte[n + (addZeroLength ? ZERO_LENGTH_LINE.length : 0)];
-        in.getBytes(from, block, 0, n);
+        System.arraycopy(head, from, block, 0, n);
         int headers = count + (addZeroLength ? 1 : 0);
         int[] own = Arrays.copyOf(spans, 4 * headers);
         if (addZeroLength) {
@@ -171,25 +182,34 @@ public final class WholeRequest {
         return new RawRequestHeaders(block, own, headers);
     }
 
-    private static boolean startsWith(ByteBuf in, int from, int to, String ascii) {
-        if (to - from < ascii.length()) {
-            return false;
-        }
+    private static boolean startsWith(byte[] b, int end, String ascii) {
+        return end >= ascii.length() && regionIs(b, 0, ascii);
+    }
+
+    /** Whether the bytes at {@code at} are {@code ascii}; the caller knows they are there. */
+    private static boolean regionIs(byte[] b, int at, String ascii) {
         for (int i = 0; i < ascii.length(); i++) {
-            if (in.getByte(from + i) != ascii.charAt(i)) {
+            if (b[at + i] != ascii.charAt(i)) {
                 return false;
             }
         }
         return true;
     }
 
-    /** A header name: RFC 9110 token characters only. */
-    private static boolean token(ByteBuf in, int from, int to) {
-        for (int i = from; i < to; i++) {
-            int c = in.getByte(i) & 0xff;
-            boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+    /** RFC 9110 token characters, by byte: a table, as a name's hyphens would each cost a search. */
+    private static final boolean[] TOKEN = new boolean[256];
+
+    static {
+        for (int c = 0; c < 256; c++) {
+            TOKEN[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
                     || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
-            if (!ok) {
+        }
+    }
+
+    /** A header name: token characters only. */
+    private static boolean token(byte[] b, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (!TOKEN[b[i] & 0xff]) {
                 return false;
             }
         }
@@ -197,9 +217,9 @@ public final class WholeRequest {
     }
 
     /** Printable ASCII, nothing else (the URI). */
-    private static boolean visible(ByteBuf in, int from, int to) {
+    private static boolean visible(byte[] b, int from, int to) {
         for (int i = from; i < to; i++) {
-            byte c = in.getByte(i);
+            byte c = b[i];
             if (c <= 0x20 || c == 0x7f) {
                 return false;
             }
@@ -208,9 +228,9 @@ public final class WholeRequest {
     }
 
     /** A header value: tabs, visible characters and Latin-1 bytes, no other control characters. */
-    private static boolean text(ByteBuf in, int from, int to) {
+    private static boolean text(byte[] b, int from, int to) {
         for (int i = from; i < to; i++) {
-            int c = in.getByte(i) & 0xff;
+            int c = b[i] & 0xff;
             if ((c < 0x20 && c != '\t') || c == 0x7f) {
                 return false;
             }

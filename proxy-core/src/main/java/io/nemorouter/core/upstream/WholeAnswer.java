@@ -1,5 +1,6 @@
 package io.nemorouter.core.upstream;
 
+import io.nemorouter.core.http.HeadBytes;
 import io.nemorouter.core.http.PassthroughAnswer;
 import io.netty.buffer.ByteBuf;
 
@@ -43,13 +44,16 @@ final class WholeAnswer implements PassthroughAnswer {
 
     /** The whole answer; owned by this object between a successful parse and {@link #release}. */
     ByteBuf buf;
+    /** Its head, copied: what the client's head is written from. */
+    final HeadBytes head = new HeadBytes();
     int status;
-    /** Where the status code starts and the status line ends (before its CRLF) in {@link #buf}. */
+    /** Where the status code starts and the status line ends (before its CRLF) in {@link #head}. */
     int statusStart;
     int statusEnd;
-    /** Start and end (CRLF included) of each header line that goes to the client, in pairs. */
+    /** Start and end (CRLF included) in {@link #head} of each header line that goes to the client, in pairs. */
     int[] kept = new int[32];
     int keptCount;
+    /** Where the body starts in {@link #buf}. */
     int bodyStart;
     int contentLength;
     boolean keepAlive;
@@ -60,24 +64,26 @@ final class WholeAnswer implements PassthroughAnswer {
      * it); on false nothing was kept and {@code in} is untouched.
      */
     boolean parse(ByteBuf in, long maxBody) {
-        int start = in.readerIndex();
-        int end = in.writerIndex();
+        if (!head.read(in, MAX_HEAD_BYTES)) {
+            return false; // the head is not all here (or too large)
+        }
+        byte[] b = head.bytes;
+        int end = head.length;
         // "HTTP/1.1 200 OK\r\n": version, space, three digits, then a space or the line's end
-        if (end - start < 14 || in.getByte(start) != 'H' || in.getByte(start + 1) != 'T' || in.getByte(start + 2) != 'T'
-                || in.getByte(start + 3) != 'P' || in.getByte(start + 4) != '/' || in.getByte(start + 5) != '1'
-                || in.getByte(start + 6) != '.' || in.getByte(start + 8) != ' ') {
+        if (end < 14 || b[0] != 'H' || b[1] != 'T' || b[2] != 'T' || b[3] != 'P' || b[4] != '/' || b[5] != '1'
+                || b[6] != '.' || b[8] != ' ') {
             return false;
         }
-        byte minor = in.getByte(start + 7);
+        byte minor = b[7];
         if (minor != '0' && minor != '1') {
             return false;
         }
-        int code = digit(in, start + 9) * 100 + digit(in, start + 10) * 10 + digit(in, start + 11);
+        int code = digit(b[9]) * 100 + digit(b[10]) * 10 + digit(b[11]);
         if (code < 200 || code > 599 || code == 204 || code == 304) {
             return false; // 1xx, no-body statuses and garbage go the general way
         }
-        int lineEnd = lineEnd(in, start + 12, end);
-        if (lineEnd < 0 || (lineEnd > start + 12 && in.getByte(start + 12) != ' ')) {
+        int lineEnd = lineEnd(b, 12, end);
+        if (lineEnd < 0 || (lineEnd > 12 && b[12] != ' ')) {
             return false;
         }
         boolean http11 = minor == '1';
@@ -86,52 +92,51 @@ final class WholeAnswer implements PassthroughAnswer {
         long length = -1;
         keptCount = 0;
         int pos = lineEnd + 2;
-        int headLimit = Math.min(end, start + MAX_HEAD_BYTES);
         while (true) {
-            int eol = lineEnd(in, pos, headLimit);
+            int eol = lineEnd(b, pos, end);
             if (eol < 0) {
-                return false; // the head is not all here (or too large)
+                return false;
             }
             if (eol == pos) {
                 pos += 2;
                 break; // the empty line: end of the head
             }
-            int colon = headerColon(in, pos, eol);
+            int colon = headerColon(b, pos, eol);
             if (colon < 0) {
                 return false;
             }
             int nameLength = colon - pos;
-            int valueStart = skipSpaces(in, colon + 1, eol);
-            int valueEnd = trimSpaces(in, valueStart, eol);
-            if (nameIs(in, pos, nameLength, TRANSFER_ENCODING)) {
+            int valueStart = skipSpaces(b, colon + 1, eol);
+            int valueEnd = trimSpaces(b, valueStart, eol);
+            if (nameIs(b, pos, nameLength, TRANSFER_ENCODING)) {
                 return false;
-            } else if (nameIs(in, pos, nameLength, CONTENT_LENGTH)) {
+            } else if (nameIs(b, pos, nameLength, CONTENT_LENGTH)) {
                 if (length >= 0) {
                     return false; // more than one: let the decoder judge
                 }
-                length = number(in, valueStart, valueEnd);
+                length = number(b, valueStart, valueEnd);
                 if (length < 0) {
                     return false;
                 }
-            } else if (nameIs(in, pos, nameLength, CONTENT_TYPE) && startsWithIgnoreCase(in, valueStart, valueEnd, EVENT_STREAM)) {
+            } else if (nameIs(b, pos, nameLength, CONTENT_TYPE) && startsWithIgnoreCase(b, valueStart, valueEnd, EVENT_STREAM)) {
                 return false;
-            } else if (nameIs(in, pos, nameLength, CONNECTION)) {
-                closeAsked |= containsIgnoreCase(in, valueStart, valueEnd, CLOSE);
-                keepAliveAsked |= containsIgnoreCase(in, valueStart, valueEnd, KEEP_ALIVE);
+            } else if (nameIs(b, pos, nameLength, CONNECTION)) {
+                closeAsked |= containsIgnoreCase(b, valueStart, valueEnd, CLOSE);
+                keepAliveAsked |= containsIgnoreCase(b, valueStart, valueEnd, KEEP_ALIVE);
             }
-            if (!dropped(in, pos, nameLength)) {
+            if (!dropped(b, pos, nameLength)) {
                 keep(pos, eol + 2);
             }
             pos = eol + 2;
         }
-        if (length < 0 || length > maxBody || end - pos != length) {
+        if (length < 0 || length > maxBody || in.readableBytes() - pos != length) {
             return false; // no length, too large to hold, or not exactly the bytes of this read
         }
         this.buf = in;
         this.status = code;
-        this.statusStart = start + 9;
+        this.statusStart = 9;
         this.statusEnd = lineEnd;
-        this.bodyStart = pos;
+        this.bodyStart = in.readerIndex() + pos;
         this.contentLength = (int) length;
         this.keepAlive = !closeAsked && (http11 || keepAliveAsked);
         return true;
@@ -144,19 +149,19 @@ final class WholeAnswer implements PassthroughAnswer {
 
     @Override
     public void writeStatus(ByteBuf out) {
-        out.writeBytes(buf, statusStart, statusEnd - statusStart);
+        out.writeBytes(head.bytes, statusStart, statusEnd - statusStart);
     }
 
     @Override
     public void writeHeaderLines(ByteBuf out) {
         for (int i = 0; i < keptCount * 2; i += 2) {
-            out.writeBytes(buf, kept[i], kept[i + 1] - kept[i]);
+            out.writeBytes(head.bytes, kept[i], kept[i + 1] - kept[i]);
         }
     }
 
     @Override
     public int headBytes() {
-        return bodyStart - statusStart;
+        return head.length - statusStart;
     }
 
     @Override
@@ -180,14 +185,14 @@ final class WholeAnswer implements PassthroughAnswer {
         keptCount++;
     }
 
-    private static int digit(ByteBuf in, int at) {
-        int d = in.getByte(at) - '0';
+    private static int digit(byte c) {
+        int d = c - '0';
         return d >= 0 && d <= 9 ? d : -1000;
     }
 
-    private static boolean dropped(ByteBuf in, int at, int length) {
+    private static boolean dropped(byte[] b, int at, int length) {
         for (byte[] name : DROPPED) {
-            if (nameIs(in, at, length, name)) {
+            if (nameIs(b, at, length, name)) {
                 return true;
             }
         }

@@ -40,6 +40,21 @@ class HeaderFormatsTest {
         }
     }
 
+    /** Text header lines are written byte for byte as Netty's Latin-1 writer would: '?' beyond Latin-1, never a low byte. */
+    @Test
+    void textHeaderLinesAreLatin1AsNettyWritesThem() {
+        for (CharSequence value : new CharSequence[]{"req_1f", "caf\u00e9 \u00ff", "bad\u010a\u010dsplit", new StringBuilder("0.015"),
+                io.netty.util.AsciiString.of("cached"), "", "v".repeat(70_000)}) {
+            ByteBuf ours = Unpooled.directBuffer();
+            HttpBytes.writeHeaderLine(ours, "x-test", value);
+            ByteBuf netty = Unpooled.directBuffer();
+            netty.writeCharSequence("x-test: " + value + "\r\n", StandardCharsets.ISO_8859_1);
+            assertEquals(netty, ours, value.length() > 20 ? "long value" : value.toString());
+            ours.release();
+            netty.release();
+        }
+    }
+
     @Test
     void copiesSmallAndLargeRegions() {
         for (int n : new int[]{0, 1, 300, 16 * 1024, 16 * 1024 + 1, 100_000}) {

@@ -96,6 +96,32 @@ class WholeRequestTest {
         }
     }
 
+    /**
+     * The head is copied 2 KiB first and the rest only when its end is not in them: heads ending
+     * on every side of that edge, one well past it, and a read that does not start at index 0.
+     */
+    @Test
+    void headsAcrossTheFirstCopyAndReadsFromAnOffsetComeOutAsNettyMakesThem() {
+        java.util.List<String> requests = new java.util.ArrayList<>();
+        String shortest = post("X-Pad: \r\n", BODY);
+        int headWithoutPad = shortest.length() - BODY.length();
+        for (int headLength = 2040; headLength <= 2056; headLength++) {
+            requests.add(post("X-Pad: " + "p".repeat(headLength - headWithoutPad) + "\r\n", BODY));
+        }
+        requests.add(post("X-Pad: " + "p".repeat(6000) + "\r\n", BODY));
+        for (String s : requests) {
+            ByteBuf in = Unpooled.buffer().writeBytes("junk".getBytes(StandardCharsets.ISO_8859_1))
+                    .writeBytes(s.getBytes(StandardCharsets.ISO_8859_1));
+            in.skipBytes(4);
+            FullHttpRequest fast = WHOLE.parse(in);
+            assertNotNull(fast, "head of " + (s.length() - BODY.length()) + " bytes");
+            FullHttpRequest general = netty(s);
+            assertSame(general, fast);
+            fast.release();
+            general.release();
+        }
+    }
+
     @Test
     void everyPieceShortOfTheWholeRequestAndTwoRequestsAreLeftToNetty() {
         String whole = post("Content-Type: application/json\r\n", BODY);

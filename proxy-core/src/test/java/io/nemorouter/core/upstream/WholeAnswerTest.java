@@ -50,6 +50,20 @@ class WholeAnswerTest {
         assertEquals(0, in.refCnt());
     }
 
+    /** A head longer than the first 2 KiB copied, in a read that does not start at index 0. */
+    @Test
+    void aLongHeadAtAnOffsetIsTakenWhole() {
+        String pad = "p".repeat(3000);
+        ByteBuf in = Unpooled.buffer().writeBytes(new byte[]{'x', 'y'})
+                .writeBytes(plain("X-Pad: " + pad + "\r\nConnection: keep-alive\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        in.skipBytes(2);
+        WholeAnswer a = new WholeAnswer();
+        assertTrue(a.parse(in, 1 << 20));
+        assertEquals("200 OK\r\nX-Pad: " + pad + "\r\n", passedOn(a));
+        assertEquals(BODY, a.body().toString(StandardCharsets.UTF_8));
+        a.release();
+    }
+
     @Test
     void keepAliveFollowsTheVersionAndConnectionHeader() {
         WholeAnswer a = new WholeAnswer();
