@@ -79,11 +79,17 @@ final class FixedRateLoad {
     }
 
     /**
-     * Starts the load at {@code startAt} (a {@link System#nanoTime()} instant; {@link #result} waits for its end) as one of {@code slots} loads sharing each period: this one's
-     * request of period i goes out in sub-slot {@code (slot + i) % slots}. The order rotates every
-     * period because a fixed order is not fair: a request that follows another target's closely
-     * finds the machine awake, one that follows an idle gap pays to wake it (an A/A test of two
-     * identical gateways in fixed slots differed by 28 µs at p50, every round).
+     * Starts the load at {@code startAt} (a {@link System#nanoTime()} instant; {@link #result} waits
+     * for its end) as one of {@code slots} loads sharing each period: each period's order of the
+     * loads is a new random permutation ({@link #position}), the same for every load, and this
+     * one's request goes out in its position's share of the period.
+     *
+     * <p>The order has to change at random, not merely rotate. A fixed order is not fair: a request
+     * that follows another target's closely finds the machine awake, one that follows an idle gap
+     * pays to wake it (an A/A test of two identical gateways in fixed slots differed by 28 µs at
+     * p50, every round). A rotation still keeps the cycle, so each target follows the same other
+     * target two periods in three: an A/A pair measured 4–6 µs apart, in favour of the one
+     * listed second, every time.
      */
     FixedRateLoad start(long startAt, int slot, int slots) {
         this.slot = slot;
@@ -96,6 +102,31 @@ final class FixedRateLoad {
         return this;
     }
 
+    /**
+     * Where load {@code slot} of {@code slots} goes in period {@code i}: its place in a random
+     * permutation drawn from the period's number alone, so every load computes the same order
+     * without sharing anything.
+     */
+    static int position(long i, int slot, int slots) {
+        java.util.SplittableRandom random = new java.util.SplittableRandom(0x9E3779B97F4A7C15L * (i + 1));
+        int[] order = new int[slots];
+        for (int k = 0; k < slots; k++) {
+            order[k] = k;
+        }
+        for (int k = slots - 1; k > 0; k--) {
+            int j = random.nextInt(k + 1);
+            int t = order[k];
+            order[k] = order[j];
+            order[j] = t;
+        }
+        for (int k = 0; k < slots; k++) {
+            if (order[k] == slot) {
+                return k;
+            }
+        }
+        throw new IllegalArgumentException("slot " + slot + " of " + slots);
+    }
+
     Result result(String name) throws InterruptedException {
         done.await();
         loop.submit(() -> idle.forEach(c -> c.channel.close())).await();
@@ -104,7 +135,7 @@ final class FixedRateLoad {
 
     private long due(long i) {
         long period = 1_000_000_000L / rate;
-        return start + i * period + (slot + i) % slots * period / slots;
+        return start + i * period + position(i, slot, slots) * period / slots;
     }
 
     private void scheduleNext() {

@@ -70,7 +70,7 @@ public final class OverheadBench {
 
         StringBuilder report = new StringBuilder();
         report.append(String.format("# Nemo Router overhead (%s)%n%n", java.time.Instant.now()));
-        report.append(String.format("Open-model load sent to all targets at once (each target at the stated rate, staggered within the period in an order that rotates every period), %d s warm-up then %d s measured; latency from when each request was due.%n%n",
+        report.append(String.format("Open-model load sent to all targets at once (each target at the stated rate, staggered within the period in a random order drawn anew every period), %d s warm-up then %d s measured; latency from when each request was due.%n%n",
                 warmup, seconds));
 
         EventLoop loop = group.next();
@@ -101,7 +101,7 @@ public final class OverheadBench {
 
     /**
      * Runs the same load against every target at once, each target's requests offset by an even
-     * share of the period (in an order that rotates every period, see {@link FixedRateLoad#start(long, int, int)}),
+     * share of the period (in a random order drawn anew every period, see {@link FixedRateLoad#start(long, int, int)}),
      * so all of them meet the same machine (same noise, same moment) and their difference is the
      * hop, not the minute they ran in.
      */
