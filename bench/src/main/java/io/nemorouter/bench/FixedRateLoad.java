@@ -141,11 +141,14 @@ final class FixedRateLoad {
     private void scheduleNext() {
         long end = start + warmupNanos + measureNanos;
         long now = System.nanoTime();
-        while (due(issued) <= now && due(issued) < end) {
-            issue(due(issued++));
+        // each due time draws its period's order (position): once per request, not once per test
+        long next = due(issued);
+        while (next <= now && next < end) {
+            issue(next);
+            next = due(++issued);
         }
-        if (due(issued) < end) {
-            loop.schedule(this::scheduleNext, Math.max(0, due(issued) - System.nanoTime()), TimeUnit.NANOSECONDS);
+        if (next < end) {
+            loop.schedule(this::scheduleNext, Math.max(0, next - System.nanoTime()), TimeUnit.NANOSECONDS);
         } else if (outstanding == 0) {
             done.trySuccess(null);
         }
