@@ -85,6 +85,16 @@ public final class HttpBytes {
         return colon;
     }
 
+    /** Whether the bytes at {@code at} are {@code ascii}, case included; the caller knows they are there. */
+    public static boolean regionIs(byte[] b, int at, String ascii) {
+        for (int i = 0; i < ascii.length(); i++) {
+            if (b[at + i] != ascii.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** Case-insensitive equality of {@code length} bytes at {@code at} with a lower-case ASCII name. */
     public static boolean nameIs(byte[] b, int at, int length, byte[] lowerName) {
         return length == lowerName.length && regionMatches(b, at, lowerName);
@@ -130,8 +140,8 @@ public final class HttpBytes {
 
     /**
      * Writes each header of {@code headers} that {@code keep} accepts (given its name, or a view of
-     * it that the predicate must not keep) as a line,
-     * in order. A request read whole ({@link RawRequestHeaders}) copies its lines from its bytes.
+     * it that the predicate must not keep) as a line, in order. A request read whole
+     * ({@link RawRequestHeaders}) copies its lines from its bytes.
      */
     public static void writeHeaderLines(ByteBuf out, HttpHeaders headers, Predicate<CharSequence> keep) {
         if (headers instanceof RawRequestHeaders raw) {

@@ -20,6 +20,7 @@ import static io.nemorouter.core.http.HttpBytes.headerColon;
 import static io.nemorouter.core.http.HttpBytes.lineEnd;
 import static io.nemorouter.core.http.HttpBytes.nameIs;
 import static io.nemorouter.core.http.HttpBytes.number;
+import static io.nemorouter.core.http.HttpBytes.regionIs;
 import static io.nemorouter.core.http.HttpBytes.skipSpaces;
 import static io.nemorouter.core.http.HttpBytes.trimSpaces;
 
@@ -184,16 +185,6 @@ public final class WholeRequest {
 
     private static boolean startsWith(byte[] b, int end, String ascii) {
         return end >= ascii.length() && regionIs(b, 0, ascii);
-    }
-
-    /** Whether the bytes at {@code at} are {@code ascii}; the caller knows they are there. */
-    private static boolean regionIs(byte[] b, int at, String ascii) {
-        for (int i = 0; i < ascii.length(); i++) {
-            if (b[at + i] != ascii.charAt(i)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** RFC 9110 token characters, by byte: a table, as a name's hyphens would each cost a search. */

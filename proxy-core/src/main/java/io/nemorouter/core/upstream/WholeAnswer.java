@@ -11,6 +11,7 @@ import static io.nemorouter.core.http.HttpBytes.containsIgnoreCase;
 import static io.nemorouter.core.http.HttpBytes.headerColon;
 import static io.nemorouter.core.http.HttpBytes.lineEnd;
 import static io.nemorouter.core.http.HttpBytes.nameIs;
+import static io.nemorouter.core.http.HttpBytes.regionIs;
 import static io.nemorouter.core.http.HttpBytes.number;
 import static io.nemorouter.core.http.HttpBytes.skipSpaces;
 import static io.nemorouter.core.http.HttpBytes.startsWithIgnoreCase;
@@ -70,8 +71,7 @@ final class WholeAnswer implements PassthroughAnswer {
         byte[] b = head.bytes;
         int end = head.length;
         // "HTTP/1.1 200 OK\r\n": version, space, three digits, then a space or the line's end
-        if (end < 14 || b[0] != 'H' || b[1] != 'T' || b[2] != 'T' || b[3] != 'P' || b[4] != '/' || b[5] != '1'
-                || b[6] != '.' || b[8] != ' ') {
+        if (end < 14 || !regionIs(b, 0, "HTTP/1.") || b[8] != ' ') {
             return false;
         }
         byte minor = b[7];
