@@ -240,21 +240,20 @@ public final class Exchange {
         ByteBuf body = answer.body();
         int bodyBytes = body.readableBytes();
         boolean inline = bodyBytes <= HttpBytes.INLINE_BODY_BYTES;
-        ByteBuf out = client.alloc().directBuffer(answer.headBytes() + 384 + (inline ? bodyBytes : 0));
-        out.writeBytes(HTTP_1_1);
+        WireBytes out = WireBytes.start(answer.headBytes() + 384 + (inline ? bodyBytes : 0));
+        out.put(HTTP_1_1);
         answer.writeStatus(out);
-        out.writeShort(HttpBytes.CRLF);
+        out.crlf();
         answer.writeHeaderLines(out);
         status = HttpResponseStatus.valueOf(answer.status());
-        gatewayHeaders((name, value) -> HttpBytes.writeHeaderLine(out, name, value));
-        HttpBytes.writeHeaderLine(out, HttpHeaderNames.CONTENT_LENGTH, bodyBytes);
-        out.writeShort(HttpBytes.CRLF);
+        gatewayHeaders(out);
+        out.name(HttpHeaderNames.CONTENT_LENGTH).decimal(bodyBytes).crlf().crlf();
         if (inline) {
-            HttpBytes.copy(body, body.readerIndex(), bodyBytes, out);
-            writeLast(out);
+            out.put(body, body.readerIndex(), bodyBytes);
+            writeLast(out.copyTo(client.alloc()));
         } else {
             CompositeByteBuf whole = client.alloc().compositeDirectBuffer(2);
-            whole.addComponent(true, out).addComponent(true, body.retain());
+            whole.addComponent(true, out.copyTo(client.alloc())).addComponent(true, body.retain());
             writeLast(whole);
         }
     }
@@ -357,32 +356,47 @@ public final class Exchange {
         status = response.status();
         HttpHeaders h = response.headers();
         h.remove(X_NEMO_COST); // an upstream's own (another gateway's) is not ours; ours is set when known
-        gatewayHeaders(h::set);
-    }
+        gatewayHeaders(new HeaderSink() {
+            @Override
+            public void text(AsciiString name, CharSequence value) {
+                h.set(name, value);
+            }
 
-    /** Where {@link #gatewayHeaders} puts each header: a header map, or bytes of an encoded answer. */
-    private interface HeaderSink {
-        void header(AsciiString name, CharSequence value);
+            @Override
+            public void number(AsciiString name, long value) {
+                h.set(name, Long.toString(value));
+            }
+
+            @Override
+            public void cost(AsciiString name, double usd) {
+                h.set(name, formatCost(usd));
+            }
+
+            @Override
+            public void millis(AsciiString name, long nanos) {
+                h.set(name, formatMillis(nanos));
+            }
+        });
     }
 
     /** Marks the head as sent and gives every header the gateway adds to an answer. */
     private void gatewayHeaders(HeaderSink out) {
         headSent = true;
         headSentNanos = System.nanoTime();
-        out.header(X_REQUEST_ID, requestId);
+        out.text(X_REQUEST_ID, requestId);
         if (deployment != null) {
-            out.header(X_NEMO_MODEL, deployment.id());
-            out.header(X_NEMO_CACHE, cacheDecision);
-            out.header(X_NEMO_FALLBACKS, count(fallbacks));
+            out.text(X_NEMO_MODEL, deployment.id());
+            out.text(X_NEMO_CACHE, cacheDecision);
+            out.number(X_NEMO_FALLBACKS, fallbacks);
             if (cost >= 0) {
-                out.header(X_NEMO_COST, formatCost(cost));
+                out.cost(X_NEMO_COST, cost);
             }
         }
-        out.header(X_NEMO_OVERHEAD, formatMillis(overheadNanos()));
+        out.millis(X_NEMO_OVERHEAD, overheadNanos());
         if (!keepAlive()) {
-            out.header(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            out.text(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         } else if (!request.protocolVersion().isKeepAliveDefault()) {
-            out.header(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            out.text(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
     }
 
@@ -421,46 +435,14 @@ public final class Exchange {
         owner.exchangeFinished(this);
     }
 
-    /** Milliseconds with three decimals: 0.015. A builder, not a String: it is only ever copied into a head. */
+    /** Milliseconds with three decimals: 0.015 (for a header map; answers' bytes get the digits directly). */
     static CharSequence formatMillis(long nanos) {
-        long micros = nanos / 1000;
-        StringBuilder b = new StringBuilder(8).append(micros / 1000).append('.');
-        long frac = micros % 1000;
-        if (frac < 100) {
-            b.append('0');
-        }
-        if (frac < 10) {
-            b.append('0');
-        }
-        return b.append(frac);
+        return WireBytes.detached().millis(nanos).text();
     }
 
     /** USD with up to 8 decimals, trailing zeros dropped: 0.0075, 0.00000123, 12. */
     static CharSequence formatCost(double usd) {
-        long units = Math.round(usd * 1e8);
-        StringBuilder b = new StringBuilder(20).append(units / 100_000_000L);
-        long frac = units % 100_000_000L;
-        if (frac == 0) {
-            return b;
-        }
-        b.append('.');
-        for (long place = 10_000_000L; frac > 0; place /= 10) {
-            b.append((char) ('0' + frac / place));
-            frac %= place;
-        }
-        return b;
-    }
-
-    private static CharSequence count(int n) {
-        return n < SMALL_COUNTS.length ? SMALL_COUNTS[n] : Integer.toString(n);
-    }
-
-    private static final AsciiString[] SMALL_COUNTS = new AsciiString[10];
-
-    static {
-        for (int i = 0; i < SMALL_COUNTS.length; i++) {
-            SMALL_COUNTS[i] = AsciiString.cached(Integer.toString(i));
-        }
+        return WireBytes.detached().cost(usd).text();
     }
 
     /** The body of a small local answer (health, metrics). */

@@ -11,10 +11,10 @@ public interface PassthroughAnswer {
     int status();
 
     /** Writes the status code and reason, without the version and without the line's end. */
-    void writeStatus(ByteBuf out);
+    void writeStatus(WireBytes out);
 
     /** Writes the header lines that go to the client, each with its CRLF. */
-    void writeHeaderLines(ByteBuf out);
+    void writeHeaderLines(WireBytes out);
 
     /** Bytes {@link #writeStatus} and {@link #writeHeaderLines} will write. */
     int headBytes();

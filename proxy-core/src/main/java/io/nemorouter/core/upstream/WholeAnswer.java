@@ -2,6 +2,7 @@ package io.nemorouter.core.upstream;
 
 import io.nemorouter.core.http.HeadBytes;
 import io.nemorouter.core.http.PassthroughAnswer;
+import io.nemorouter.core.http.WireBytes;
 import io.netty.buffer.ByteBuf;
 
 import static io.nemorouter.core.http.HttpBytes.CONTENT_LENGTH;
@@ -148,14 +149,14 @@ final class WholeAnswer implements PassthroughAnswer {
     }
 
     @Override
-    public void writeStatus(ByteBuf out) {
-        out.writeBytes(head.bytes, statusStart, statusEnd - statusStart);
+    public void writeStatus(WireBytes out) {
+        out.put(head.bytes, statusStart, statusEnd - statusStart);
     }
 
     @Override
-    public void writeHeaderLines(ByteBuf out) {
+    public void writeHeaderLines(WireBytes out) {
         for (int i = 0; i < keptCount * 2; i += 2) {
-            out.writeBytes(head.bytes, kept[i], kept[i + 1] - kept[i]);
+            out.put(head.bytes, kept[i], kept[i + 1] - kept[i]);
         }
     }
 

@@ -55,6 +55,29 @@ class HeaderFormatsTest {
         }
     }
 
+    /** The same lines assembled in an answer's array: byte for byte what the buffer writers above produce. */
+    @Test
+    void wireBytesWriteTheSameLinesAsTheBufferWriters() {
+        WireBytes wire = WireBytes.start(0);
+        ByteBuf expected = Unpooled.directBuffer();
+        for (CharSequence value : new CharSequence[]{"req_1f", "caf\u00e9 \u00ff", "bad\u010a\u010dsplit", new StringBuilder("0.015"),
+                io.netty.util.AsciiString.of("cached"), "", "v".repeat(70_000)}) {
+            wire.text(io.netty.util.AsciiString.of("x-test"), value);
+            HttpBytes.writeHeaderLine(expected, "x-test", value);
+        }
+        for (long n : new long[]{0, 7, 10, 99, 100, 1024, 123_456_789_012L, Long.MAX_VALUE}) {
+            wire.number(HttpHeaderNames.CONTENT_LENGTH, n);
+            HttpBytes.writeHeaderLine(expected, HttpHeaderNames.CONTENT_LENGTH, n);
+        }
+        wire.cost(io.netty.util.AsciiString.of("x-cost"), 0.0075);
+        wire.millis(io.netty.util.AsciiString.of("x-ms"), 12_345_678);
+        expected.writeCharSequence("x-cost: 0.0075\r\nx-ms: 12.345\r\n", StandardCharsets.US_ASCII);
+        ByteBuf ours = wire.copyTo(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT);
+        assertEquals(expected, ours);
+        ours.release();
+        expected.release();
+    }
+
     @Test
     void copiesSmallAndLargeRegions() {
         for (int n : new int[]{0, 1, 300, 16 * 1024, 16 * 1024 + 1, 100_000}) {

@@ -1,5 +1,6 @@
 package io.nemorouter.core.upstream;
 
+import io.nemorouter.core.http.WireBytes;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import org.junit.jupiter.api.Test;
@@ -28,12 +29,15 @@ class WholeAnswerTest {
 
     /** What a client would get before the gateway's own headers: status, kept lines. */
     private static String passedOn(WholeAnswer a) {
-        ByteBuf out = Unpooled.buffer();
+        WireBytes out = WireBytes.start(0);
         a.writeStatus(out);
-        out.writeBytes(new byte[]{'\r', '\n'});
+        out.crlf();
         a.writeHeaderLines(out);
-        assertTrue(out.readableBytes() <= a.headBytes(), "headBytes bounds what is written");
-        return out.toString(StandardCharsets.ISO_8859_1);
+        assertTrue(out.length() <= a.headBytes(), "headBytes bounds what is written");
+        ByteBuf copy = out.copyTo(io.netty.buffer.UnpooledByteBufAllocator.DEFAULT);
+        String text = copy.toString(StandardCharsets.ISO_8859_1);
+        copy.release();
+        return text;
     }
 
     @Test
