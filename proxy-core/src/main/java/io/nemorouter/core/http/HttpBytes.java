@@ -1,14 +1,8 @@
 package io.nemorouter.core.http;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
-import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.util.AsciiString;
 import io.netty.util.concurrent.FastThreadLocal;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
-import java.util.function.Predicate;
 
 /**
  * Small readers of HTTP/1.1 heads in their bytes ({@link HeadBytes}), for the fast paths that take
@@ -16,9 +10,6 @@ import java.util.function.Predicate;
  * They only ever say yes to the plain shape; anything they are unsure of is left to Netty's decoders.
  */
 public final class HttpBytes {
-    /** CRLF and ": " as big-endian shorts, for {@link ByteBuf#writeShort}. */
-    public static final short CRLF = ('\r' << 8) | '\n';
-    public static final short COLON_SP = (':' << 8) | ' ';
     /** Header names both fast paths look for, lower-case, for {@link #nameIs}. */
     public static final byte[] CONTENT_LENGTH = ascii("content-length");
     public static final byte[] TRANSFER_ENCODING = ascii("transfer-encoding");
@@ -127,78 +118,11 @@ public final class HttpBytes {
     }
 
     /**
-     * Writes {@code name: value} and CRLF, one byte per char (ISO-8859-1), which is how Netty's
-     * decoders read header text: a value passed on reaches the other side byte for byte.
-     * The caller has checked both for control characters.
-     */
-    public static void writeHeaderLine(ByteBuf out, CharSequence name, CharSequence value) {
-        writeLatin1(out, name);
-        out.writeShort(COLON_SP);
-        writeLatin1(out, value);
-        out.writeShort(CRLF);
-    }
-
-    /**
-     * Writes each header of {@code headers} that {@code keep} accepts (given its name, or a view of
-     * it that the predicate must not keep) as a line, in order. A request read whole
-     * ({@link RawRequestHeaders}) copies its lines from its bytes.
-     */
-    public static void writeHeaderLines(ByteBuf out, HttpHeaders headers, Predicate<CharSequence> keep) {
-        if (headers instanceof RawRequestHeaders raw) {
-            raw.writeLines(out, keep);
-            return;
-        }
-        for (var it = headers.iteratorCharSequence(); it.hasNext(); ) {
-            Map.Entry<CharSequence, CharSequence> h = it.next();
-            if (keep.test(h.getKey())) {
-                writeHeaderLine(out, h.getKey(), h.getValue());
-            }
-        }
-    }
-
-    /** Writes {@code name: n} and CRLF, the number in decimal without making a String of it. */
-    public static void writeHeaderLine(ByteBuf out, AsciiString name, long n) {
-        ByteBufUtil.copy(name, out);
-        out.writeShort(COLON_SP);
-        writeDecimal(out, n);
-        out.writeShort(CRLF);
-    }
-
-    /** A non-negative number in decimal ASCII. */
-    public static void writeDecimal(ByteBuf out, long n) {
-        if (n < 0) {
-            throw new IllegalArgumentException("negative: " + n);
-        }
-        long div = 1;
-        while (n / div >= 10) {
-            div *= 10;
-        }
-        for (; div > 0; div /= 10) {
-            out.writeByte((int) ('0' + n / div % 10));
-        }
-    }
-
-    /**
      * Bodies up to this size are copied behind their head, into one buffer (one iovec, no composite's
      * bookkeeping); larger ones (images) are sent from their own buffers. The requests and answers
-     * the gateway writes both follow it, and {@link #copy} takes them through its array.
+     * the gateway writes both follow it ({@link WireBytes}).
      */
     public static final int INLINE_BODY_BYTES = 16 * 1024;
-
-    /**
-     * Appends {@code length} bytes of {@code from} at {@code index} to {@code to} through an array the
-     * thread keeps. Between two pooled direct buffers Netty copies through NIO views, two small
-     * objects a copy; two plain copies of a few hundred bytes are cheaper than that garbage.
-     */
-    public static void copy(ByteBuf from, int index, int length, ByteBuf to) {
-        if (length > INLINE_BODY_BYTES) {
-            to.writeBytes(from, index, length);
-            return;
-        }
-        byte[] scratch = scratch(length);
-        from.getBytes(index, scratch, 0, length);
-        to.writeBytes(scratch, 0, length);
-    }
 
     /** The largest array {@link #scratch} keeps for a thread; longer requests get an array of their own. */
     public static final int SCRATCH_MAX = 64 * 1024;
@@ -224,25 +148,6 @@ public final class HttpBytes {
             SCRATCH.set(scratch);
         }
         return scratch;
-    }
-
-    /**
-     * One byte per char, as Netty's own Latin-1 writer does ('?' for a char beyond Latin-1, never
-     * its low byte, which could be a CR or LF), but through the thread's array: a pooled buffer
-     * written a char at a time checks and delegates per char.
-     */
-    private static void writeLatin1(ByteBuf out, CharSequence s) {
-        if (s instanceof AsciiString a) {
-            ByteBufUtil.copy(a, out);
-            return;
-        }
-        int n = s.length();
-        byte[] bytes = scratch(n);
-        for (int i = 0; i < n; i++) {
-            char c = s.charAt(i);
-            bytes[i] = c <= 0xff ? (byte) c : (byte) '?';
-        }
-        out.writeBytes(bytes, 0, n);
     }
 
     /** ASCII bytes of a lower-case name, for the matchers above. */

@@ -71,11 +71,11 @@ public final class RawRequestHeaders extends HttpHeaders {
 
     /**
      * Writes each header line {@code keep} accepts (given a view of its name) to {@code out} as
-     * {@code name: value} and CRLF, in the order they came ({@link HttpBytes#writeHeaderLines}).
+     * {@code name: value} and CRLF, in the order they came ({@link WireBytes#headerLines}).
      */
-    void writeLines(ByteBuf out, Predicate<CharSequence> keep) {
+    void writeLines(WireBytes out, Predicate<CharSequence> keep) {
         if (map != null) {
-            HttpBytes.writeHeaderLines(out, map, keep);
+            out.headerLines(map, keep);
             return;
         }
         NameView name = new NameView();
@@ -84,10 +84,8 @@ public final class RawRequestHeaders extends HttpHeaders {
             name.length = spans[4 * i + 1] - name.start;
             if (keep.test(name)) {
                 int s = 4 * i;
-                out.writeBytes(block, spans[s], spans[s + 1] - spans[s]);
-                out.writeShort(HttpBytes.COLON_SP);
-                out.writeBytes(block, spans[s + 2], spans[s + 3] - spans[s + 2]);
-                out.writeShort(HttpBytes.CRLF);
+                out.put(block, spans[s], spans[s + 1] - spans[s]).colon();
+                out.put(block, spans[s + 2], spans[s + 3] - spans[s + 2]).crlf();
             }
         }
     }

@@ -2,8 +2,12 @@ package io.nemorouter.core.http;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.FastThreadLocal;
+
+import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * An HTTP message assembled in an array the thread keeps, then copied into a pooled buffer in one
@@ -12,7 +16,7 @@ import io.netty.util.concurrent.FastThreadLocal;
  * pays the buffer's bounds and reference-count checks, and the numbers went through a String.
  *
  * <p>One per thread, and only between {@link #start} and {@link #copyTo}: nothing in between may
- * start another.
+ * start another (a builder that holds it across calls checks {@link #generation}).
  */
 public final class WireBytes implements HeaderSink {
     private static final FastThreadLocal<WireBytes> LOCAL = new FastThreadLocal<>() {
@@ -22,8 +26,13 @@ public final class WireBytes implements HeaderSink {
         }
     };
 
+    /** The largest array kept between messages. */
+    private static final int KEPT_BYTES = 64 * 1024;
+
     private byte[] b;
     private int n;
+    /** How many times {@link #start} gave this array out: a builder holding it checks nobody else took it since. */
+    private int generation;
 
     private WireBytes(int capacity) {
         b = new byte[capacity];
@@ -32,7 +41,11 @@ public final class WireBytes implements HeaderSink {
     /** This thread's, emptied, with room for at least {@code expectedBytes} (it grows past that if need be). */
     public static WireBytes start(int expectedBytes) {
         WireBytes a = LOCAL.get();
+        if (a.b.length > KEPT_BYTES) {
+            a.b = new byte[4096]; // one large message (a long head, a body near the inline limit) is not kept for good
+        }
         a.n = 0;
+        a.generation++;
         a.room(expectedBytes);
         return a;
     }
@@ -53,6 +66,25 @@ public final class WireBytes implements HeaderSink {
         return this;
     }
 
+    /**
+     * Each header of {@code headers} that {@code keep} accepts (given its name, or a view of it that
+     * the predicate must not keep) as a line, in order. A request read whole ({@link RawRequestHeaders})
+     * has its lines copied from its bytes.
+     */
+    public WireBytes headerLines(HttpHeaders headers, Predicate<CharSequence> keep) {
+        if (headers instanceof RawRequestHeaders raw) {
+            raw.writeLines(this, keep);
+            return this;
+        }
+        for (var it = headers.iteratorCharSequence(); it.hasNext(); ) {
+            Map.Entry<CharSequence, CharSequence> h = it.next();
+            if (keep.test(h.getKey())) {
+                latin1(h.getKey()).colon().latin1(h.getValue()).crlf();
+            }
+        }
+        return this;
+    }
+
     /** {@code length} bytes of {@code src} at {@code index}, its indexes untouched. */
     public WireBytes put(ByteBuf src, int index, int length) {
         room(length);
@@ -70,7 +102,11 @@ public final class WireBytes implements HeaderSink {
 
     /** {@code name: } */
     public WireBytes name(AsciiString name) {
-        put(name.array(), name.arrayOffset(), name.length());
+        return put(name.array(), name.arrayOffset(), name.length()).colon();
+    }
+
+    /** The {@code ": "} between a header's name and value. */
+    public WireBytes colon() {
         room(2);
         b[n++] = ':';
         b[n++] = ' ';
@@ -158,6 +194,10 @@ public final class WireBytes implements HeaderSink {
     @Override
     public void millis(AsciiString name, long nanos) {
         name(name).millis(nanos).crlf();
+    }
+
+    public int generation() {
+        return generation;
     }
 
     public int length() {

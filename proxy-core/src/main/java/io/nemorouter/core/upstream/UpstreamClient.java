@@ -84,7 +84,7 @@ public final class UpstreamClient {
      * provider adds its own credentials before {@link #send}.
      */
     public UpstreamRequest newRequest(Exchange ex, byte[] preamble, ByteBuf body) {
-        return new UpstreamRequest(ex.client.alloc(), preamble, body).clientHeaders(ex.request.headers())
+        return new UpstreamRequest(preamble, body).clientHeaders(ex.request.headers())
                 .headerTrusted(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                 .headerTrusted(Exchange.X_REQUEST_ID, ex.requestId);
     }

@@ -1,17 +1,21 @@
 package io.nemorouter.core.upstream;
 
 import io.nemorouter.core.http.HttpBytes;
+import io.nemorouter.core.http.WireBytes;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 
+import io.netty.util.AsciiString;
+
 import java.nio.charset.StandardCharsets;
 
 /**
- * An upstream request written straight to bytes: request line and headers into one pooled buffer,
- * the body copied behind them when small, appended without a copy when large. The gateway only
+ * An upstream request written straight to bytes: request line and headers assembled in the
+ * thread's {@link WireBytes}, the body copied behind them when small (one pooled buffer, one copy
+ * into it), appended without a copy when large. The gateway only
  * ever sends a POST of known length, so building a header map and running Netty's generic encoder
  * over it (validation, a second pass to serialise) would be work without purpose on the hot path.
  *
@@ -19,13 +23,16 @@ import java.nio.charset.StandardCharsets;
  * decoded the client's headers: a forwarded value reaches the upstream byte for byte.
  */
 public final class UpstreamRequest {
-    private final ByteBuf head;
+    /** The thread's array: a request is built and finished in one go on its event loop, nothing else between. */
+    private final WireBytes head;
+    private final int generation;
     private final ByteBuf body;
 
-    UpstreamRequest(ByteBufAllocator alloc, byte[] requestLine, ByteBuf body) {
+    UpstreamRequest(byte[] requestLine, ByteBuf body) {
         int bodyBytes = body.readableBytes();
-        this.head = alloc.directBuffer(512 + (bodyBytes <= HttpBytes.INLINE_BODY_BYTES ? bodyBytes : 0));
-        this.head.writeBytes(requestLine);
+        this.head = WireBytes.start(512 + (bodyBytes <= HttpBytes.INLINE_BODY_BYTES ? bodyBytes : 0));
+        this.head.put(requestLine);
+        this.generation = head.generation();
         this.body = body;
     }
 
@@ -54,19 +61,19 @@ public final class UpstreamRequest {
 
     /** Adds a line made by {@link #headerLine}. */
     public UpstreamRequest header(byte[] line) {
-        head.writeBytes(line);
+        head.put(line);
         return this;
     }
 
     /** Adds a header already validated (the client's, as the server codec decoded them). */
-    UpstreamRequest headerTrusted(CharSequence name, CharSequence value) {
-        HttpBytes.writeHeaderLine(head, name, value);
+    UpstreamRequest headerTrusted(AsciiString name, CharSequence value) {
+        head.text(name, value);
         return this;
     }
 
     /** Adds the client's end-to-end headers (those {@link UpstreamClient#forwarded} lets through), as they came. */
     UpstreamRequest clientHeaders(HttpHeaders headers) {
-        HttpBytes.writeHeaderLines(head, headers, UpstreamClient::forwarded);
+        head.headerLines(headers, UpstreamClient::forwarded);
         return this;
     }
 
@@ -83,16 +90,20 @@ public final class UpstreamRequest {
 
     /** The whole request, ready to write; ownership of the head and body passes to the result. */
     ByteBuf finish(ByteBufAllocator alloc) {
-        int bodyBytes = body.readableBytes();
-        HttpBytes.writeHeaderLine(head, HttpHeaderNames.CONTENT_LENGTH, bodyBytes);
-        head.writeShort(HttpBytes.CRLF);
-        if (bodyBytes <= HttpBytes.INLINE_BODY_BYTES) {
-            HttpBytes.copy(body, body.readerIndex(), bodyBytes, head);
+        if (head.generation() != generation) {
             body.release();
-            return head;
+            throw new IllegalStateException("another message was built on this thread while this request was");
+        }
+        int bodyBytes = body.readableBytes();
+        head.number(HttpHeaderNames.CONTENT_LENGTH, bodyBytes);
+        head.crlf();
+        if (bodyBytes <= HttpBytes.INLINE_BODY_BYTES) {
+            head.put(body, body.readerIndex(), bodyBytes);
+            body.release();
+            return head.copyTo(alloc);
         }
         CompositeByteBuf whole = alloc.compositeDirectBuffer(2);
-        return whole.addComponent(true, head).addComponent(true, body);
+        return whole.addComponent(true, head.copyTo(alloc)).addComponent(true, body);
     }
 
 }

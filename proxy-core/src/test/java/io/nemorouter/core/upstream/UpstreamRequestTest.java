@@ -1,0 +1,58 @@
+package io.nemorouter.core.upstream;
+
+import io.nemorouter.core.http.WireBytes;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** The bytes of an upstream request, as the upstream reads them. */
+class UpstreamRequestTest {
+    private static final String BODY = "{\"model\":\"m\",\"messages\":[]}";
+
+    private static UpstreamRequest request(String body) {
+        DefaultHttpHeaders client = new DefaultHttpHeaders();
+        client.add("Authorization", "Bearer client-key").add("X-Stainless-Lang", "js").add("Connection", "keep-alive")
+                .add("Content-Length", "999").add("x-latin", "caf\u00e9");
+        byte[] preamble = UpstreamRequest.preamble(Origin.parse("http://up:8000/v1"), "/chat/completions");
+        return new UpstreamRequest(preamble, Unpooled.copiedBuffer(body, StandardCharsets.UTF_8))
+                .clientHeaders(client)
+                .headerTrusted(HttpHeaderNames.CONTENT_TYPE, "application/json")
+                .header(UpstreamRequest.headerLine("authorization", "Bearer sk-up"));
+    }
+
+    @Test
+    void aSmallRequestIsOneBufferWithTheClientsEndToEndHeadersTheGatewaysAndTheBody() {
+        ByteBuf wire = request(BODY).finish(UnpooledByteBufAllocator.DEFAULT);
+        assertEquals("POST /v1/chat/completions HTTP/1.1\r\nhost: up:8000\r\n"
+                + "X-Stainless-Lang: js\r\nx-latin: caf\u00e9\r\n"
+                + "content-type: application/json\r\nauthorization: Bearer sk-up\r\n"
+                + "content-length: " + BODY.length() + "\r\n\r\n" + BODY, wire.toString(StandardCharsets.ISO_8859_1));
+        wire.release();
+    }
+
+    @Test
+    void aLargeBodyFollowsTheHeadWithoutACopy() {
+        String body = "{\"x\":\"" + "a".repeat(40_000) + "\"}";
+        ByteBuf wire = request(body).finish(UnpooledByteBufAllocator.DEFAULT);
+        String text = wire.toString(StandardCharsets.ISO_8859_1);
+        assertEquals("content-length: " + body.length() + "\r\n\r\n" + body,
+                text.substring(text.indexOf("content-length: ")));
+        wire.release();
+    }
+
+    /** The request is built in the thread's array: another message built meanwhile would be sent in its place. */
+    @Test
+    void anotherMessageBuiltMeanwhileIsRefused() {
+        UpstreamRequest r = request(BODY);
+        WireBytes.start(0);
+        assertThrows(IllegalStateException.class, () -> r.finish(UnpooledByteBufAllocator.DEFAULT));
+    }
+}
