@@ -239,7 +239,7 @@ public final class Exchange {
         }
         ByteBuf body = answer.body();
         int bodyBytes = body.readableBytes();
-        boolean inline = bodyBytes <= HttpBytes.INLINE_BODY_BYTES;
+        boolean inline = bodyBytes <= WireBytes.INLINE_BODY_BYTES;
         WireBytes out = WireBytes.start(answer.headBytes() + 384 + (inline ? bodyBytes : 0));
         out.put(HTTP_1_1);
         answer.writeStatus(out);

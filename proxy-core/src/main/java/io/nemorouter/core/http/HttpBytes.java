@@ -1,7 +1,5 @@
 package io.nemorouter.core.http;
 
-import io.netty.util.concurrent.FastThreadLocal;
-
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -115,39 +113,6 @@ public final class HttpBytes {
             }
         }
         return true;
-    }
-
-    /**
-     * Bodies up to this size are copied behind their head, into one buffer (one iovec, no composite's
-     * bookkeeping); larger ones (images) are sent from their own buffers. The requests and answers
-     * the gateway writes both follow it ({@link WireBytes}).
-     */
-    public static final int INLINE_BODY_BYTES = 16 * 1024;
-
-    /** The largest array {@link #scratch} keeps for a thread; longer requests get an array of their own. */
-    public static final int SCRATCH_MAX = 64 * 1024;
-    private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
-        @Override
-        protected byte[] initialValue() {
-            return new byte[4096];
-        }
-    };
-
-    /**
-     * An array of at least {@code n} bytes: the one this thread keeps when {@code n} is at most
-     * {@link #SCRATCH_MAX} (grown as needed), else a new one. Its contents are the caller's only
-     * until it returns: nothing may hold it across a call that could use it too.
-     */
-    public static byte[] scratch(int n) {
-        if (n > SCRATCH_MAX) {
-            return new byte[n];
-        }
-        byte[] scratch = SCRATCH.get();
-        if (scratch.length < n) {
-            scratch = new byte[Math.max(n, Math.min(SCRATCH_MAX, scratch.length * 2))];
-            SCRATCH.set(scratch);
-        }
-        return scratch;
     }
 
     /** ASCII bytes of a lower-case name, for the matchers above. */

@@ -1,6 +1,7 @@
 package io.nemorouter.core.http;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.util.concurrent.FastThreadLocal;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +16,14 @@ import static io.nemorouter.core.http.HttpBytes.ascii;
  * re-serialising the body.
  */
 public final class RequestFields {
+    /** Bodies up to this size are read from {@link #SCRATCH}, a copy the thread keeps; larger ones (images) from a copy of their own. */
+    private static final int SCRATCH_MAX = 64 * 1024;
+    private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
+        @Override
+        protected byte[] initialValue() {
+            return new byte[4096];
+        }
+    };
     private static final byte[] MODEL = ascii("model");
     private static final byte[] STREAM = ascii("stream");
     private static final byte[] STREAM_OPTIONS = ascii("stream_options");
@@ -47,7 +56,7 @@ public final class RequestFields {
         if (n == 0) {
             return OpenAiError.badRequest("invalid_json", null, "The request body is empty; expected a JSON object.");
         }
-        byte[] bytes = HttpBytes.scratch(n); // the thread's array, or one of its own for a large body (images)
+        byte[] bytes = scratch(n);
         body.getBytes(body.readerIndex(), bytes, 0, n);
         JsonCursor json = new JsonCursor(bytes, 0, n);
         try {
@@ -56,6 +65,19 @@ public final class RequestFields {
             return OpenAiError.badRequest("invalid_json", null,
                     "The request body is not valid JSON: " + e.getMessage() + " at byte " + e.at + ".");
         }
+    }
+
+    /** The thread's array (grown as needed) for a body up to {@link #SCRATCH_MAX}, else a new one. */
+    private static byte[] scratch(int n) {
+        if (n > SCRATCH_MAX) {
+            return new byte[n];
+        }
+        byte[] scratch = SCRATCH.get();
+        if (scratch.length < n) {
+            scratch = new byte[Math.max(n, Math.min(SCRATCH_MAX, scratch.length * 2))];
+            SCRATCH.set(scratch);
+        }
+        return scratch;
     }
 
     private OpenAiError readObject(JsonCursor json, byte[] bytes, int n) {

@@ -26,6 +26,13 @@ public final class WireBytes implements HeaderSink {
         }
     };
 
+    /**
+     * Bodies up to this size are copied behind their head, into one buffer (one iovec, no composite's
+     * bookkeeping); larger ones (images) are sent from their own buffers. The requests and answers
+     * the gateway writes both follow it.
+     */
+    public static final int INLINE_BODY_BYTES = 16 * 1024;
+
     /** The largest array kept between messages. */
     private static final int KEPT_BYTES = 64 * 1024;
 
@@ -50,7 +57,7 @@ public final class WireBytes implements HeaderSink {
         return a;
     }
 
-    /** A new, unshared one, for a value that has to become a String ({@link #formatCost}). */
+    /** A new, unshared one, for a value that has to become a String ({@link Exchange#formatCost}). */
     static WireBytes detached() {
         return new WireBytes(32);
     }
@@ -94,10 +101,7 @@ public final class WireBytes implements HeaderSink {
     }
 
     public WireBytes crlf() {
-        room(2);
-        b[n++] = '\r';
-        b[n++] = '\n';
-        return this;
+        return pair('\r', '\n');
     }
 
     /** {@code name: } */
@@ -107,9 +111,13 @@ public final class WireBytes implements HeaderSink {
 
     /** The {@code ": "} between a header's name and value. */
     public WireBytes colon() {
+        return pair(':', ' ');
+    }
+
+    private WireBytes pair(char first, char second) {
         room(2);
-        b[n++] = ':';
-        b[n++] = ' ';
+        b[n++] = (byte) first;
+        b[n++] = (byte) second;
         return this;
     }
 

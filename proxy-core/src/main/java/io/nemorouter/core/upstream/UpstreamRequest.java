@@ -1,13 +1,11 @@
 package io.nemorouter.core.upstream;
 
-import io.nemorouter.core.http.HttpBytes;
 import io.nemorouter.core.http.WireBytes;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
-
 import io.netty.util.AsciiString;
 
 import java.nio.charset.StandardCharsets;
@@ -30,7 +28,7 @@ public final class UpstreamRequest {
 
     UpstreamRequest(byte[] requestLine, ByteBuf body) {
         int bodyBytes = body.readableBytes();
-        this.head = WireBytes.start(512 + (bodyBytes <= HttpBytes.INLINE_BODY_BYTES ? bodyBytes : 0));
+        this.head = WireBytes.start(512 + (bodyBytes <= WireBytes.INLINE_BODY_BYTES ? bodyBytes : 0));
         this.head.put(requestLine);
         this.generation = head.generation();
         this.body = body;
@@ -97,7 +95,7 @@ public final class UpstreamRequest {
         int bodyBytes = body.readableBytes();
         head.number(HttpHeaderNames.CONTENT_LENGTH, bodyBytes);
         head.crlf();
-        if (bodyBytes <= HttpBytes.INLINE_BODY_BYTES) {
+        if (bodyBytes <= WireBytes.INLINE_BODY_BYTES) {
             head.put(body, body.readerIndex(), bodyBytes);
             body.release();
             return head.copyTo(alloc);
