@@ -1,6 +1,6 @@
 package io.nemorouter.bench;
 
-import io.nemorouter.core.Transport;
+import io.nemorouter.core.upstream.Transport;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;

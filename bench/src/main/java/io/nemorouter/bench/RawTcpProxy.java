@@ -1,6 +1,6 @@
 package io.nemorouter.bench;
 
-import io.nemorouter.core.Transport;
+import io.nemorouter.core.upstream.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;

@@ -1,7 +1,6 @@
 package io.nemorouter.server;
 
-import io.nemorouter.core.GatewayContext;
-import io.nemorouter.core.GatewayServer;
+import io.nemorouter.core.server.GatewayServer;
 import io.nemorouter.core.config.ConfigError;
 import io.nemorouter.core.config.ConfigLoader;
 import io.nemorouter.core.config.Deployment;
@@ -49,12 +48,11 @@ public final class Main {
         }
 
         GatewayServer server;
-        GatewayContext context;
+        GatewayConfig config;
         try {
-            GatewayConfig config = ConfigLoader.load(configFile, overrides);
-            context = new GatewayContext(config);
+            config = ConfigLoader.load(configFile, overrides);
             config.skipped.forEach(s -> LOG.info("model skipped: {}", s));
-            server = new GatewayServer(context).start();
+            server = GatewayServer.builder(config).start();
         } catch (ConfigError e) {
             die("bad config: " + e.getMessage());
             return;
@@ -67,22 +65,22 @@ public final class Main {
             System.exit(1);
             return;
         }
-        for (Deployment d : context.catalog.all()) {
+        for (Deployment d : server.runtime().catalog.all()) {
             LOG.info("model {} -> {} ({})", d.name(), d.id(), d.apiBase() == null ? "built-in" : d.apiBase());
         }
-        if (context.catalog.isEmpty()) {
+        if (server.runtime().catalog.isEmpty()) {
             LOG.warn("the model catalog is empty: add entries to nemo.models");
         }
-        System.out.println("Nemo Router ready on http://" + displayHost(context.config.host) + ":" + server.port() + "/v1");
+        System.out.println("Nemo Router ready on http://" + displayHost(config.host) + ":" + server.port() + "/v1");
 
         CountDownLatch stop = new CountDownLatch(1);
         Signal.handle(new Signal("TERM"), s -> stop.countDown());
         Signal.handle(new Signal("INT"), s -> stop.countDown());
         stop.await();
-        LOG.info("stopping: no new connections; draining in-flight requests for up to {}", context.config.drainGrace);
+        LOG.info("stopping: no new connections; draining in-flight requests for up to {}", config.drainGrace);
         boolean clean;
         try {
-            clean = server.drainAndStop(context.config.drainGrace);
+            clean = server.drainAndStop(config.drainGrace);
         } catch (RuntimeException | Error e) {
             LOG.error("drain failed", e);
             System.exit(1);

@@ -2,7 +2,7 @@ package io.nemorouter.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.nemorouter.core.GatewayContext;
+import io.nemorouter.core.server.GatewayServer;
 import io.nemorouter.core.config.ConfigError;
 import io.nemorouter.core.config.ConfigLoader;
 import org.junit.jupiter.api.AfterAll;
@@ -168,12 +168,18 @@ class ErrorsTest {
         }
     }
 
+    /** Starts a gateway from {@code file} on a free port and stops it: what start-up checks, it checks. */
+    private static void startAndStop(Path file) throws Exception {
+        GatewayServer.builder(ConfigLoader.load(file, Map.of("nemo.server.port", 0, "nemo.server.host", "127.0.0.1")))
+                .start().stop();
+    }
+
     @Test
     void badConfigNamesTheFileAndTheKey() throws Exception {
         Path file = Files.createTempFile("bad", ".conf");
         try {
             Files.writeString(file, "nemo.models = [\n  { name = \"x\", provider = nosuch }\n]\n");
-            ConfigError e = assertThrows(ConfigError.class, () -> new GatewayContext(ConfigLoader.load(file, Map.of())));
+            ConfigError e = assertThrows(ConfigError.class, () -> startAndStop(file));
             assertTrue(e.getMessage().contains(file.getFileName().toString()) && e.getMessage().contains(":2"), e.getMessage());
             assertTrue(e.getMessage().contains("unknown provider \"nosuch\""), e.getMessage());
 
@@ -186,13 +192,13 @@ class ErrorsTest {
             assertTrue(e.getMessage().contains("port") && e.getMessage().contains(file.getFileName().toString()), e.getMessage());
 
             Files.writeString(file, "nemo.models = [ { name = \"x\", provider = mock, colour = red } ]\n");
-            e = assertThrows(ConfigError.class, () -> ConfigLoader.load(file, Map.of()));
+            e = assertThrows(ConfigError.class, () -> startAndStop(file));
             assertTrue(e.getMessage().contains("nemo.models[0].colour: unknown key"), e.getMessage());
 
             // a key pasted with its line break must fail at start, not split every upstream request
             Files.writeString(file, "nemo.models = [ { name = \"x\", provider = openai, api_base = \"http://h/v1\","
                     + " api_key = \"sk-1\\r\\nx-injected: 1\" } ]\n");
-            e = assertThrows(ConfigError.class, () -> new GatewayContext(ConfigLoader.load(file, Map.of())));
+            e = assertThrows(ConfigError.class, () -> startAndStop(file));
             assertTrue(e.getMessage().contains("api_key of model x"), e.getMessage());
 
             Files.writeString(file, "nemo { models = [ \n");
@@ -207,15 +213,21 @@ class ErrorsTest {
     void headGetsTheHeadOfTheAnswerWithoutItsBody() throws Exception {
         try (Socket s = new Socket("127.0.0.1", gw.server.port())) {
             s.setSoTimeout(5000); // the answer to "Connection: close" must end with the connection
-            // pipelined: if the 405 to HEAD carried its body, the client would read it as the next answer
-            s.getOutputStream().write(("HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n"
+            // pipelined: if an answer to HEAD carried its body, the client would read it as the next answer
+            s.getOutputStream().write(("HEAD /v1/chat/completions HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "HEAD /health HTTP/1.1\r\nHost: x\r\n\r\n"
                     + "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             String answers = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
             int second = answers.indexOf("HTTP/1.1 200");
-            assertTrue(answers.startsWith("HTTP/1.1 405") && second > 0, answers);
+            int third = answers.indexOf("HTTP/1.1 200", second + 1);
+            assertTrue(answers.startsWith("HTTP/1.1 405") && second > 0 && third > second, answers);
             String head = answers.substring(0, second);
             assertTrue(head.endsWith("\r\n\r\n") && !head.contains("{"), head);
-            assertFalse(head.toLowerCase().contains("content-length: 0\r\n"), "the length a GET would get: " + head);
+            assertFalse(head.toLowerCase().contains("content-length: 0\r\n"), "the length a POST would get: " + head);
+            // HEAD /health (a load balancer's probe) is the GET's head: 200, its length, no body
+            String healthHead = answers.substring(second, third);
+            assertTrue(healthHead.endsWith("\r\n\r\n") && !healthHead.contains("{"), healthHead);
+            assertTrue(healthHead.toLowerCase().contains("content-length: 15\r\n"), healthHead);
             assertTrue(answers.endsWith("{\"status\":\"ok\"}"), answers);
         }
     }

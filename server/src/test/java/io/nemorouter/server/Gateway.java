@@ -1,8 +1,8 @@
 package io.nemorouter.server;
 
-import io.nemorouter.core.GatewayContext;
-import io.nemorouter.core.GatewayServer;
 import io.nemorouter.core.config.ConfigLoader;
+import io.nemorouter.core.config.GatewayConfig;
+import io.nemorouter.core.server.GatewayServer;
 
 import java.io.IOException;
 import java.net.URI;
@@ -17,24 +17,22 @@ import java.util.Map;
 /** The real gateway on an ephemeral loopback port, started from a HOCON snippet, with an HTTP client. */
 final class Gateway implements AutoCloseable {
     final GatewayServer server;
-    final GatewayContext context;
     final String base;
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
 
-    private Gateway(GatewayContext context, GatewayServer server) {
-        this.context = context;
+    private Gateway(GatewayServer server) {
         this.server = server;
         this.base = "http://127.0.0.1:" + server.port();
     }
 
-    static Gateway start(String hocon) throws IOException, InterruptedException {
+    static Gateway start(String hocon) throws Exception {
         Path file = Files.createTempFile("nemo-test", ".conf");
         Files.writeString(file, hocon);
-        GatewayContext ctx = new GatewayContext(ConfigLoader.load(file,
-                Map.of("nemo.server.port", 0, "nemo.server.host", "127.0.0.1", "nemo.server.io_threads", 2)));
+        GatewayConfig config = ConfigLoader.load(file,
+                Map.of("nemo.server.port", 0, "nemo.server.host", "127.0.0.1", "nemo.server.io_threads", 2));
         Files.delete(file);
-        return new Gateway(ctx, new GatewayServer(ctx).start());
+        return new Gateway(GatewayServer.builder(config).start());
     }
 
     /** A catalog with the built-in mock models and every test-upstream scenario as {@code name -> model}. */

@@ -1,9 +1,8 @@
 package io.nemorouter.bench.jmh;
 
-import io.nemorouter.core.http.BodyEdits;
-import io.nemorouter.core.http.RequestFields;
-import io.nemorouter.core.http.WholeRequest;
-import io.nemorouter.core.usage.UsageScanner;
+import io.nemorouter.core.openai.RequestBody;
+import io.nemorouter.core.internal.http1.WholeRequest;
+import io.nemorouter.core.openai.UsageScanner;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -78,7 +77,7 @@ public class HotPathBench {
 
     @Benchmark
     public Object parseRequestFields() {
-        RequestFields f = new RequestFields();
+        RequestBody f = new RequestBody();
         f.parse(request);
         return f;
     }
@@ -90,10 +89,9 @@ public class HotPathBench {
 
     @Benchmark
     public int rewriteModel() {
-        RequestFields f = new RequestFields();
+        RequestBody f = new RequestBody();
         f.parse(request);
-        ByteBuf out = new BodyEdits().replaceWithString(f.modelStart, f.modelEnd, "gpt-4o-mini-2024-07-18")
-                .apply(ByteBufAllocator.DEFAULT, request);
+        ByteBuf out = f.render(ByteBufAllocator.DEFAULT, "gpt-4o-mini-2024-07-18", false);
         int n = out.readableBytes();
         out.release();
         return n;

@@ -1,8 +1,6 @@
 package io.nemorouter.providers.mock;
 
-import io.nemorouter.core.http.OpenAiError;
-import io.nemorouter.core.usage.Usage;
-import io.nemorouter.core.usage.UsageScanner;
+import io.nemorouter.core.openai.OpenAiError;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -23,7 +21,7 @@ import java.util.List;
  * standalone mock upstream, so both speak exactly the same bytes.
  */
 public sealed interface MockAnswer {
-    record Complete(FullHttpResponse response, Usage usage) implements MockAnswer {
+    record Complete(FullHttpResponse response) implements MockAnswer {
     }
 
     /** Where a stream's events go: the exchange in the gateway, a channel in the standalone server. */
@@ -38,7 +36,7 @@ public sealed interface MockAnswer {
         void end();
     }
 
-    record Stream(List<byte[]> events, Usage usage) implements MockAnswer {
+    record Stream(List<byte[]> events) implements MockAnswer {
         /**
          * Sends the events from {@code from} on, pausing {@code delayNanos} between them on
          * {@code loop} (scheduled, never slept), then ends the stream.
@@ -68,22 +66,30 @@ public sealed interface MockAnswer {
         }
     }
 
-    /** Answers a chat or embeddings request; {@code embeddings} picks which. */
+    /**
+     * Answers a chat or embeddings request; {@code embeddings} picks which. A stream carries
+     * {@code "usage": null} in its chunks when {@code includeUsage} (the client asked), and the
+     * usage event when {@code usageEvent} (the client, or the gateway, asked).
+     */
     static MockAnswer answer(MockLlm llm, ByteBufAllocator alloc, boolean embeddings, ByteBuf body, String model,
-                             boolean stream, boolean includeUsage) {
+                             boolean stream, boolean includeUsage, boolean usageEvent) {
         try {
+            if (embeddings != llm.isEmbeddingModel(model)) {
+                throw new MockLlm.BadRequest("model", embeddings
+                        ? "The model `" + model + "` is a chat model and does not create embeddings; use an embedding model."
+                        : "The model `" + model + "` is an embedding model and not supported in the v1/chat/completions endpoint.");
+            }
             if (embeddings) {
                 FullHttpResponse r = json(alloc, HttpResponseStatus.OK, llm.embeddings(body, model));
-                return new Complete(r, UsageScanner.scan(r.content()));
+                return new Complete(r);
             }
             MockLlm.ChatAnswer a = llm.chat(body, model);
-            Usage usage = new Usage(a.promptTokens(), a.completionTokens(), a.promptTokens() + a.completionTokens());
             if (stream) {
-                return new Stream(llm.streamEvents(a, includeUsage), usage);
+                return new Stream(llm.streamEvents(a, includeUsage, usageEvent));
             }
-            return new Complete(json(alloc, HttpResponseStatus.OK, llm.chatJson(a)), usage);
+            return new Complete(json(alloc, HttpResponseStatus.OK, llm.chatJson(a)));
         } catch (MockLlm.BadRequest e) {
-            return new Complete(OpenAiError.badRequest(null, e.param, e.getMessage()).toResponse(alloc), null);
+            return new Complete(OpenAiError.badRequest(e.code, e.param, e.getMessage()).toResponse(alloc));
         }
     }
 

@@ -26,17 +26,24 @@ import java.util.SplittableRandom;
  * including {@code stream_options.include_usage}. Thread-safe (no mutable state).
  */
 public final class MockLlm {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    // the gateway's mapper: no string-length limit below the body limit (a long document, a base64 image)
+    private static final ObjectMapper MAPPER = io.nemorouter.core.openai.OpenAiJson.MAPPER;
     private static final JsonFactory JSON = MAPPER.getFactory();
     private static final int ECHO_WORDS = 48;
 
     /** A request the mock refuses, as OpenAI would (400). */
     public static final class BadRequest extends Exception {
         public final String param;
+        public final String code;
 
         BadRequest(String param, String message) {
+            this(param, "model".equals(param) ? "model_not_supported" : "invalid_value", message);
+        }
+
+        BadRequest(String param, String code, String message) {
             super(message, null, false, false);
             this.param = param;
+            this.code = code;
         }
     }
 
@@ -53,6 +60,15 @@ public final class MockLlm {
 
     public MockSettings settings() {
         return settings;
+    }
+
+    /** Whether {@code model} creates embeddings rather than chat answers: as set, or by its name ({@code text-embedding-004}). */
+    public boolean isEmbeddingModel(String model) {
+        return switch (settings.kind()) {
+            case EMBEDDING -> true;
+            case CHAT -> false;
+            case AUTO -> model.toLowerCase(java.util.Locale.ROOT).contains("embed");
+        };
     }
 
     // ---- chat ---------------------------------------------------------------------------------
@@ -156,13 +172,21 @@ public final class MockLlm {
      * carries {@code "usage": null}), and {@code [DONE]}.
      */
     public List<byte[]> streamEvents(ChatAnswer a, boolean includeUsage) {
+        return streamEvents(a, includeUsage, includeUsage);
+    }
+
+    /**
+     * As {@link #streamEvents(ChatAnswer, boolean)}, with the usage event sent when {@code usageEvent}
+     * even if the chunks do not carry {@code "usage": null} (the gateway wants the usage, the client did not ask).
+     */
+    public List<byte[]> streamEvents(ChatAnswer a, boolean includeUsage, boolean usageEvent) {
         List<byte[]> events = new ArrayList<>(a.pieces().size() + 4);
         events.add(chunk(a, includeUsage, "assistant", "", null));
         for (String piece : a.pieces()) {
             events.add(chunk(a, includeUsage, null, piece, null));
         }
         events.add(chunk(a, includeUsage, null, null, a.finishReason()));
-        if (includeUsage) {
+        if (usageEvent) {
             events.add(event(write(g -> {
                 g.writeStartObject();
                 header(g, a, "chat.completion.chunk");
@@ -344,11 +368,11 @@ public final class MockLlm {
         try {
             JsonNode n = MAPPER.readTree((java.io.InputStream) new ByteBufInputStream(body.duplicate()));
             if (n == null || !n.isObject()) {
-                throw new BadRequest(null, "The request body must be a JSON object.");
+                throw new BadRequest(null, "invalid_json", "The request body must be a JSON object.");
             }
             return n;
         } catch (IOException e) {
-            throw new BadRequest(null, "The request body is not valid JSON.");
+            throw new BadRequest(null, "invalid_json", "The request body is not valid JSON.");
         }
     }
 

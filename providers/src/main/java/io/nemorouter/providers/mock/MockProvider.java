@@ -1,16 +1,18 @@
 package io.nemorouter.providers.mock;
 
-import io.nemorouter.core.http.Endpoint;
-import io.nemorouter.core.http.Exchange;
+import io.nemorouter.core.exchange.Attempt;
+import io.nemorouter.core.exchange.Exchange;
+import io.nemorouter.core.openai.Endpoint;
 import io.nemorouter.core.provider.Provider;
-import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.LastHttpContent;
 
 import java.util.concurrent.TimeUnit;
 
 /**
  * {@code provider = mock}: answers inside the gateway, on the exchange's event loop, with the
- * same bytes an OpenAI server would send. Delays are scheduled on the loop, never slept.
+ * same bytes an OpenAI server would send, reported through the attempt as an upstream's answer
+ * would be (so translation, the answer hooks and usage work the same). Like the OpenAI provider on
+ * a stream, it always sends the usage event; the gateway keeps it from a client that did not ask.
+ * Delays are scheduled on the loop, never slept.
  */
 final class MockProvider implements Provider {
     private final MockLlm llm;
@@ -22,46 +24,43 @@ final class MockProvider implements Provider {
     }
 
     @Override
-    public void handle(Exchange ex) {
+    public void send(Exchange ex, Attempt attempt) {
         long latency = llm.settings().latency().toNanos();
         if (latency > 0) {
-            ex.client.eventLoop().schedule(() -> answer(ex), latency, TimeUnit.NANOSECONDS);
+            ex.eventLoop().schedule(() -> answer(ex, attempt), latency, TimeUnit.NANOSECONDS);
         } else {
-            answer(ex);
+            answer(ex, attempt);
         }
     }
 
-    private void answer(Exchange ex) {
-        if (ex.finished()) {
+    private void answer(Exchange ex, Attempt attempt) {
+        if (attempt.abandoned()) {
             return;
         }
-        MockAnswer a = MockAnswer.answer(llm, ex.client.alloc(), ex.endpoint == Endpoint.EMBEDDINGS, ex.body(), model,
-                ex.fields.stream, ex.fields.includeUsage);
+        MockAnswer a = MockAnswer.answer(llm, ex.alloc(), ex.endpoint() == Endpoint.EMBEDDINGS, ex.content(), model,
+                ex.body().stream(), ex.body().includeUsage(), true);
         if (a instanceof MockAnswer.Complete c) {
-            ex.usage(c.usage());
-            ex.respond(c.response());
-        } else if (a instanceof MockAnswer.Stream s) {
-            ex.usage(s.usage());
-            ex.respondHead(s.head());
-            s.play(ex.client.eventLoop(), llm.settings().chunkDelay().toNanos(), new MockAnswer.EventSink() {
+            attempt.whole(c.response());
+        } else if (a instanceof MockAnswer.Stream s && attempt.head(s.head())) {
+            s.play(ex.eventLoop(), llm.settings().chunkDelay().toNanos(), new MockAnswer.EventSink() {
                 @Override
                 public boolean open() {
-                    return !ex.finished();
+                    return !attempt.abandoned();
                 }
 
                 @Override
                 public void event(byte[] e) {
-                    ex.respondContent(new DefaultHttpContent(ex.client.alloc().buffer(e.length).writeBytes(e)));
+                    attempt.content(ex.alloc().buffer(e.length).writeBytes(e));
                 }
 
                 @Override
                 public void flush() {
-                    ex.flush();
+                    attempt.flush();
                 }
 
                 @Override
                 public void end() {
-                    ex.respondLast(LastHttpContent.EMPTY_LAST_CONTENT);
+                    attempt.end();
                 }
             }, 0);
         }

@@ -13,16 +13,21 @@ import java.time.Duration;
  * @param chunkDelay   pause between streamed chunks
  * @param latency      pause before the first byte of any answer
  * @param dimensions   embedding vector length
+ * @param kind         whether the model chats or embeds; {@code auto} goes by its name (one with "embed" in it embeds)
  */
-public record MockSettings(int chunks, Duration chunkDelay, Duration latency, int dimensions) {
-    public static final MockSettings DEFAULT = new MockSettings(8, Duration.ZERO, Duration.ZERO, 768);
+public record MockSettings(int chunks, Duration chunkDelay, Duration latency, int dimensions, Kind kind) {
+    public static final MockSettings DEFAULT = new MockSettings(8, Duration.ZERO, Duration.ZERO, 768, Kind.AUTO);
+
+    /** What a mock model does; a request for the other is refused with 400, as OpenAI refuses it. */
+    public enum Kind { AUTO, CHAT, EMBEDDING }
 
     public static MockSettings from(Config entry, String where) {
         Config c = entry.hasPath("mock") ? entry.getConfig("mock") : ConfigFactory.empty();
         for (String key : c.root().keySet()) {
-            if (!key.equals("chunks") && !key.equals("chunk_delay") && !key.equals("latency") && !key.equals("dimensions")) {
+            if (!key.equals("chunks") && !key.equals("chunk_delay") && !key.equals("latency") && !key.equals("dimensions")
+                    && !key.equals("kind")) {
                 throw ConfigError.at(c.getValue(key).origin(), where + ".mock." + key,
-                        "unknown key (known: chunks, chunk_delay, latency, dimensions)");
+                        "unknown key (known: chunks, chunk_delay, latency, dimensions, kind)");
             }
         }
         int chunks = c.hasPath("chunks") ? c.getInt("chunks") : DEFAULT.chunks;
@@ -35,6 +40,14 @@ public record MockSettings(int chunks, Duration chunkDelay, Duration latency, in
         }
         Duration delay = c.hasPath("chunk_delay") ? c.getDuration("chunk_delay") : DEFAULT.chunkDelay;
         Duration latency = c.hasPath("latency") ? c.getDuration("latency") : DEFAULT.latency;
-        return new MockSettings(chunks, delay, latency, dims);
+        Kind kind = Kind.AUTO;
+        if (c.hasPath("kind")) {
+            try {
+                kind = Kind.valueOf(c.getString("kind").toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw ConfigError.at(c.getValue("kind").origin(), where + ".mock.kind", "must be auto, chat or embedding");
+            }
+        }
+        return new MockSettings(chunks, delay, latency, dims, kind);
     }
 }

@@ -1,9 +1,9 @@
 package io.nemorouter.providers.mock;
 
-import io.nemorouter.core.Transport;
-import io.nemorouter.core.http.Endpoint;
-import io.nemorouter.core.http.OpenAiError;
-import io.nemorouter.core.http.RequestFields;
+import io.nemorouter.core.upstream.Transport;
+import io.nemorouter.core.openai.Endpoint;
+import io.nemorouter.core.openai.OpenAiError;
+import io.nemorouter.core.openai.RequestBody;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -89,14 +89,14 @@ public final class MockUpstreamServer implements AutoCloseable {
                         "Invalid URL (" + req.method() + " " + req.uri() + ")").toResponse(ctx.alloc()));
                 return;
             }
-            RequestFields f = new RequestFields();
+            RequestBody f = new RequestBody();
             OpenAiError err = f.parse(req.content());
             if (err != null) {
                 send(ctx, keepAlive, err.toResponse(ctx.alloc()));
                 return;
             }
             MockAnswer a = MockAnswer.answer(llm, ctx.alloc(), e == Endpoint.EMBEDDINGS, req.content(),
-                    f.model == null ? "mock" : f.model, f.stream, f.includeUsage);
+                    f.model() == null ? "mock" : f.model(), f.stream(), f.includeUsage(), f.includeUsage());
             if (a instanceof MockAnswer.Complete c) {
                 send(ctx, keepAlive, c.response());
             } else if (a instanceof MockAnswer.Stream s) {
@@ -166,7 +166,8 @@ public final class MockUpstreamServer implements AutoCloseable {
                 }
             }
         }
-        MockSettings s = new MockSettings(chunks, Duration.ofMillis(delayMs), Duration.ZERO, MockSettings.DEFAULT.dimensions());
+        MockSettings s = new MockSettings(chunks, Duration.ofMillis(delayMs), Duration.ZERO, MockSettings.DEFAULT.dimensions(),
+                MockSettings.Kind.AUTO);
         MockUpstreamServer server = new MockUpstreamServer(host, port, s, threads);
         System.out.println("mock upstream listening on " + host + ":" + server.port());
         Runtime.getRuntime().addShutdownHook(new Thread(server::close));

@@ -2,10 +2,9 @@ package io.nemorouter.providers.openai;
 
 import io.nemorouter.core.config.ConfigError;
 import io.nemorouter.core.config.Deployment;
-import io.nemorouter.core.http.BodyEdits;
-import io.nemorouter.core.http.Endpoint;
-import io.nemorouter.core.http.Exchange;
-import io.nemorouter.core.http.RequestFields;
+import io.nemorouter.core.exchange.Attempt;
+import io.nemorouter.core.exchange.Exchange;
+import io.nemorouter.core.openai.Endpoint;
 import io.nemorouter.core.provider.Provider;
 import io.nemorouter.core.upstream.Origin;
 import io.nemorouter.core.upstream.UpstreamClient;
@@ -15,22 +14,27 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 
 /**
  * Any OpenAI-compatible server: OpenAI, Azure's and Gemini's OpenAI endpoints, vLLM, Ollama.
- * The body is forwarded byte for byte, except the {@code model} value when the catalog renames
- * it and the gateway-only fields ({@code nemo_cache}, {@code tags}), which upstreams would reject.
+ * The request encoder forwards the body byte for byte, except the {@code model} value when the
+ * catalog renames it, the gateway-only fields ({@code nemo_cache}, {@code tags}), which upstreams
+ * would reject, and the filters' edits; and, on a stream, it asks for the usage event
+ * ({@code stream_options.include_usage}) so the completion has the stream's tokens and cost (the
+ * gateway keeps that event from a client that did not ask for it). Answers need no translation.
  */
 final class OpenAiProvider implements Provider {
     private final Deployment deployment;
     private final Origin origin;
     private final UpstreamClient client;
+    private final boolean streamUsage;
     /** The {@code Authorization} header line, or null when the deployment has no key. */
     private final byte[] authorization;
     private final byte[] chatPreamble;
     private final byte[] embeddingsPreamble;
 
-    OpenAiProvider(Deployment deployment, UpstreamClient client) {
+    OpenAiProvider(Deployment deployment, UpstreamClient client, boolean streamUsage) {
         this.deployment = deployment;
         this.origin = Origin.parse(deployment.apiBase());
         this.client = client;
+        this.streamUsage = streamUsage;
         try {
             this.authorization = deployment.apiKey() == null ? null
                     : UpstreamRequest.headerLine(HttpHeaderNames.AUTHORIZATION, "Bearer " + deployment.apiKey());
@@ -42,28 +46,14 @@ final class OpenAiProvider implements Provider {
     }
 
     @Override
-    public void handle(Exchange exchange) {
-        ByteBuf body = upstreamBody(exchange);
-        byte[] preamble = exchange.endpoint == Endpoint.EMBEDDINGS ? embeddingsPreamble : chatPreamble;
-        UpstreamRequest request = client.newRequest(exchange, preamble, body);
+    public void send(Exchange exchange, Attempt attempt) {
+        boolean embeddings = exchange.endpoint() == Endpoint.EMBEDDINGS;
+        ByteBuf body = exchange.body().render(exchange.alloc(), deployment.model(),
+                streamUsage && !embeddings && exchange.body().stream());
+        UpstreamRequest request = client.newRequest(exchange, embeddings ? embeddingsPreamble : chatPreamble, body);
         if (authorization != null) {
             request.header(authorization);
         }
-        client.send(exchange, origin, request);
-    }
-
-    private ByteBuf upstreamBody(Exchange exchange) {
-        RequestFields f = exchange.fields;
-        if (!deployment.renamesModel() && f.gatewayOnlySpans.isEmpty()) {
-            return exchange.body().retainedDuplicate();
-        }
-        BodyEdits edits = new BodyEdits();
-        if (deployment.renamesModel()) {
-            edits.replaceWithString(f.modelStart, f.modelEnd, deployment.model());
-        }
-        for (int[] span : f.gatewayOnlySpans) {
-            edits.remove(span[0], span[1]);
-        }
-        return edits.apply(exchange.client.alloc(), exchange.body());
+        client.send(attempt, origin, request);
     }
 }

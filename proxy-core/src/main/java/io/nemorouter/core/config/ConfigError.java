@@ -15,6 +15,28 @@ public final class ConfigError extends RuntimeException {
         return new ConfigError(where(origin) + path + ": " + problem);
     }
 
+    /**
+     * Typesafe Config's own errors (syntax, a value of the wrong type, a duration it cannot read)
+     * in the same one-line form: {@code file:line: key: problem}, without its origin description.
+     */
+    static ConfigError from(com.typesafe.config.ConfigException e) {
+        ConfigOrigin origin = e.origin();
+        String message = e.getMessage();
+        if (origin != null) {
+            String described = origin.description() + ": ";
+            if (message.startsWith(described)) {
+                message = message.substring(described.length());
+            }
+        }
+        // "Invalid value at 'nemo.x': No number in duration value 'x'" -> "nemo.x: No number in duration value 'x'"
+        java.util.regex.Matcher at = java.util.regex.Pattern.compile("^Invalid value at '([^']*)': (.*)$", java.util.regex.Pattern.DOTALL)
+                .matcher(message);
+        if (at.matches()) {
+            message = at.group(1) + ": " + at.group(2);
+        }
+        return new ConfigError(where(origin) + message.replace('\n', ' '));
+    }
+
     static String where(ConfigOrigin origin) {
         if (origin == null) {
             return "";

@@ -10,8 +10,8 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * Reads the user's file over {@code reference.conf} and resolves {@code ${?ENV}} secrets.
- * Command-line overrides sit on top of both.
+ * Reads the user's file over every {@code reference.conf} on the class path (the core's and each
+ * extension's) and resolves {@code ${?ENV}} secrets. Command-line overrides sit on top of both.
  */
 public final class ConfigLoader {
     private ConfigLoader() {
@@ -26,11 +26,13 @@ public final class ConfigLoader {
                 }
                 user = ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
             }
+            // every reference.conf on the class path: the core's and each extension's defaults
+            Config reference = ConfigFactory.parseResources(ConfigLoader.class.getClassLoader(), "reference.conf");
             Config merged = ConfigFactory.parseMap(overrides, "command line")
                     .withFallback(user)
-                    .withFallback(ConfigFactory.parseResources(ConfigLoader.class.getClassLoader(), "reference.conf"))
+                    .withFallback(reference)
                     .resolve();
-            return new GatewayConfig(merged);
+            return new GatewayConfig(merged, reference.resolve());
         } catch (ConfigException e) {
             throw GatewayConfig.explain(e);
         }

@@ -10,6 +10,7 @@ import java.util.List;
  *
  * @param id       stable identifier reported in {@code x-nemo-model}: {@code provider/model}
  * @param settings the whole entry, for provider-specific keys (e.g. {@code mock { ... }})
+ * @param path     where it is in the config ({@code nemo.models[2]}), for messages
  */
 public record Deployment(
         String id,
@@ -21,7 +22,8 @@ public record Deployment(
         List<String> tags,
         double inputCostPerMtok,
         double outputCostPerMtok,
-        Config settings) {
+        Config settings,
+        String path) {
 
     public boolean renamesModel() {
         return !name.equals(model);

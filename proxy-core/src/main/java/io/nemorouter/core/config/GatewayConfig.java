@@ -16,10 +16,14 @@ import java.util.Set;
  * this class only reads and checks, so a wrong value fails at start with its file and line.
  */
 public final class GatewayConfig {
-    private static final Set<String> MODEL_KEYS = Set.of("name", "provider", "api_base", "api_key", "model",
-            "tags", "input_cost_per_mtok", "output_cost_per_mtok", "optional", "id", "mock");
+    /** Catalog-entry keys every entry may have, whatever its provider; providers and extensions declare their own. */
+    public static final Set<String> COMMON_MODEL_KEYS = Set.of("name", "provider", "model", "id", "tags", "optional",
+            "input_cost_per_mtok", "output_cost_per_mtok");
 
+    /** The whole config: the user's file over every {@code reference.conf} on the class path. */
     public final Config root;
+    /** The defaults alone (every {@code reference.conf}): what keys exist. */
+    public final Config reference;
     public final String host;
     public final int port;
     public final int ioThreads;
@@ -38,13 +42,15 @@ public final class GatewayConfig {
     public final int maxBufferedResponseBytes;
     /** PEM bundle of the CAs trusted for https upstreams instead of the JDK's; null for the JDK's. */
     public final String upstreamCaFile;
-    public final List<String> pipeline;
+    /** How long a filter may keep a request waiting ({@code Verdict.PENDING}) before it is answered 503. */
+    public final Duration filterTimeout;
     public final List<Deployment> deployments;
     /** Entries dropped because they are {@code optional} and their key is unset; logged at start. */
     public final List<String> skipped = new ArrayList<>();
 
-    public GatewayConfig(Config root) {
+    public GatewayConfig(Config root, Config reference) {
         this.root = root;
+        this.reference = reference;
         Config nemo = root.getConfig("nemo");
         Config server = nemo.getConfig("server");
         host = server.getString("host");
@@ -56,6 +62,7 @@ public final class GatewayConfig {
         maxInitialLineLength = bytesIn(server, "max_initial_line_length", "nemo.server.max_initial_line_length");
         clientIdleTimeout = positive(server, "idle_timeout", "nemo.server.idle_timeout");
         drainGrace = server.getDuration("drain_grace");
+        filterTimeout = positive(server, "filter_timeout", "nemo.server.filter_timeout");
         dataDir = nemo.getString("data_dir");
         Config upstream = nemo.getConfig("upstream");
         connectTimeout = positive(upstream, "connect_timeout", "nemo.upstream.connect_timeout");
@@ -69,7 +76,6 @@ public final class GatewayConfig {
             throw ConfigError.at(upstream.getValue("ca_file").origin(), "nemo.upstream.ca_file", "cannot read \"" + ca + "\"");
         }
         upstreamCaFile = ca.isEmpty() ? null : ca;
-        pipeline = List.copyOf(nemo.getStringList("pipeline"));
         deployments = readModels(nemo);
     }
 
@@ -83,12 +89,6 @@ public final class GatewayConfig {
                 throw ConfigError.at(value.origin(), path, "each model entry must be an object { name = ..., provider = ... }");
             }
             Config entry = ((com.typesafe.config.ConfigObject) value).toConfig();
-            for (String key : entry.root().keySet()) {
-                if (!MODEL_KEYS.contains(key)) {
-                    throw ConfigError.at(entry.getValue(key).origin(), path + "." + key,
-                            "unknown key (known: " + String.join(", ", new java.util.TreeSet<>(MODEL_KEYS)) + ")");
-                }
-            }
             String name = requiredString(entry, "name", path);
             String provider = requiredString(entry, "provider", path);
             String model = entry.hasPath("model") ? entry.getString("model") : name;
@@ -109,7 +109,7 @@ public final class GatewayConfig {
             double in = cost(entry, "input_cost_per_mtok", path);
             double outCost = cost(entry, "output_cost_per_mtok", path);
             String id = entry.hasPath("id") ? entry.getString("id") : provider + "/" + model;
-            out.add(new Deployment(id, name, provider, apiBase, apiKey, model, tags, in, outCost, entry));
+            out.add(new Deployment(id, name, provider, apiBase, apiKey, model, tags, in, outCost, entry, path));
         }
         return List.copyOf(out);
     }
@@ -183,8 +183,11 @@ public final class GatewayConfig {
         throw ConfigError.at(c.getValue(key).origin(), path, "must be one of " + String.join(", ", allowed) + ", got \"" + v + "\"");
     }
 
-    /** Turns Typesafe Config's own exceptions (bad type, syntax) into the one-line form. */
+    /**
+     * Turns Typesafe Config's own exceptions (syntax, a value of the wrong type, a duration or size
+     * it cannot read) into the one-line form: {@code file:line: key: problem}.
+     */
     public static ConfigError explain(ConfigException e) {
-        return new ConfigError(e.getMessage());
+        return ConfigError.from(e);
     }
 }

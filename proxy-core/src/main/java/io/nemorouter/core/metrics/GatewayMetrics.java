@@ -1,8 +1,8 @@
 package io.nemorouter.core.metrics;
 
-import io.nemorouter.core.http.Endpoint;
-import io.nemorouter.core.http.Exchange;
-import io.nemorouter.core.http.ExchangeObserver;
+import io.nemorouter.core.exchange.Completion;
+import io.nemorouter.core.exchange.CompletionObserver;
+import io.nemorouter.core.openai.Endpoint;
 import io.prometheus.client.CollectorRegistry;
 import io.prometheus.client.Counter;
 import io.prometheus.client.Gauge;
@@ -20,7 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * (striped adders), so every event loop records straight into them. Without exemplars: there is
  * no tracer to link to, and sampling for one is work on every request.
  */
-public final class GatewayMetrics implements ExchangeObserver {
+public final class GatewayMetrics implements CompletionObserver {
     private static final double[] LATENCY_BUCKETS = {0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
             0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
     private static final double[] OVERHEAD_BUCKETS = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
@@ -93,12 +93,12 @@ public final class GatewayMetrics implements ExchangeObserver {
     }
 
     @Override
-    public void onComplete(Exchange ex) {
+    public void onComplete(Completion ex) {
         inFlight.dec();
-        String model = ex.fields.model != null && ex.deployment() != null ? ex.deployment().name() : "";
-        requests(ex.endpoint, model, ex.statusCode()).inc();
-        Histogram.Child[] h = children(ex.endpoint);
-        h[0].observe((ex.finishedNanos() - ex.receivedNanos) / 1e9);
+        String model = ex.requestedModel() != null && ex.deployment() != null ? ex.deployment().name() : "";
+        requests(ex.endpoint(), model, ex.status()).inc();
+        Histogram.Child[] h = children(ex.endpoint());
+        h[0].observe((ex.finishedNanos() - ex.receivedNanos()) / 1e9);
         if (ex.upstreamSentNanos() != 0) {
             h[1].observe((ex.finishedNanos() - ex.upstreamSentNanos()) / 1e9);
             if (ex.upstreamFirstByteNanos() != 0) {
@@ -106,6 +106,11 @@ public final class GatewayMetrics implements ExchangeObserver {
             }
         }
         h[3].observe(ex.overheadNanos() / 1e9);
+    }
+
+    /** The registry {@code /metrics} exports; extensions register their collectors here. */
+    public CollectorRegistry registry() {
+        return registry;
     }
 
     public double inFlight() {

@@ -1,9 +1,11 @@
 package io.nemorouter.core.upstream;
 
-import io.nemorouter.core.Transport;
 import io.nemorouter.core.config.GatewayConfig;
-import io.nemorouter.core.http.Exchange;
-import io.nemorouter.core.http.OpenAiError;
+import io.nemorouter.core.exchange.Attempt;
+import io.nemorouter.core.exchange.AttemptFailure;
+import io.nemorouter.core.exchange.Exchange;
+import io.nemorouter.core.internal.http1.WholeAnswerDecoder;
+import io.nemorouter.core.openai.OpenAiError;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -48,6 +50,8 @@ public final class UpstreamClient {
             AsciiString.cached("accept-encoding"), AsciiString.cached("content-type"), AsciiString.cached("cookie"),
             AsciiString.cached("expect"), AsciiString.cached("proxy-authorization"), AsciiString.cached("x-request-id")};
 
+    private static final AsciiString X_REQUEST_ID = AsciiString.cached("x-request-id");
+
     private final GatewayConfig config;
     private final Transport transport;
     private final SslContext ssl;
@@ -84,9 +88,9 @@ public final class UpstreamClient {
      * provider adds its own credentials before {@link #send}.
      */
     public UpstreamRequest newRequest(Exchange ex, byte[] preamble, ByteBuf body) {
-        return new UpstreamRequest(preamble, body).clientHeaders(ex.request.headers())
+        return new UpstreamRequest(preamble, body).clientHeaders(ex.requestHeaders())
                 .headerTrusted(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                .headerTrusted(Exchange.X_REQUEST_ID, ex.requestId);
+                .headerTrusted(X_REQUEST_ID, ex.requestId());
     }
 
     static boolean forwarded(CharSequence name) {
@@ -98,21 +102,24 @@ public final class UpstreamClient {
         return true;
     }
 
-    /** Sends {@code request} for {@code ex}; the answer is relayed to the client by {@link UpstreamRelay}. */
-    public void send(Exchange ex, Origin origin, UpstreamRequest upstreamRequest) {
-        ByteBuf request = upstreamRequest.finish(ex.client.alloc());
+    /**
+     * Sends {@code request} for {@code attempt}, over a pooled connection to {@code origin} or a new
+     * one; its answer, or why there is none, is reported to the attempt by {@link UpstreamRelay}.
+     */
+    public void send(Attempt attempt, Origin origin, UpstreamRequest upstreamRequest) {
+        ByteBuf request = upstreamRequest.finish(attempt.exchange().alloc());
         UpstreamRelay pooled = pollIdle(origin);
         if (pooled != null) {
-            dispatch(ex, origin, request, pooled, true);
+            dispatch(attempt, origin, request, pooled, true);
         } else {
-            connect(ex, origin, request);
+            connect(attempt, origin, request);
         }
     }
 
-    void connect(Exchange ex, Origin origin, ByteBuf request) {
+    void connect(Attempt attempt, Origin origin, ByteBuf request) {
         UpstreamRelay relay = new UpstreamRelay(UpstreamClient.this, origin, config);
         Bootstrap b = new Bootstrap()
-                .group(ex.client.eventLoop())
+                .group(attempt.exchange().eventLoop())
                 .channel(transport.socketChannel())
                 .resolver(resolver)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, config.connectTimeout.toMillis()))
@@ -135,7 +142,7 @@ public final class UpstreamClient {
                     }
                 });
         b.connect(origin.host(), origin.port()).addListener((ChannelFuture f) -> {
-            if (ex.finished()) {
+            if (attempt.abandoned()) {
                 request.release();
                 if (f.isSuccess()) {
                     release(origin, relay); // the client left while we connected: keep the connection
@@ -144,18 +151,18 @@ public final class UpstreamClient {
             }
             if (!f.isSuccess()) {
                 request.release();
-                ex.fail(connectError(origin, f.cause()));
+                attempt.failed(AttemptFailure.retryable(connectError(origin, f.cause())));
                 return;
             }
-            dispatch(ex, origin, request, relay, false);
+            dispatch(attempt, origin, request, relay, false);
         });
     }
 
-    private void dispatch(Exchange ex, Origin origin, ByteBuf request, UpstreamRelay relay, boolean reused) {
+    private void dispatch(Attempt attempt, Origin origin, ByteBuf request, UpstreamRelay relay, boolean reused) {
         Channel ch = relay.channel();
         // a pooled connection may have been closed by the server a moment ago: keep a copy to retry once
-        relay.bind(ex, origin, reused ? request.retainedDuplicate() : null);
-        ex.markUpstreamSent(ch);
+        relay.bind(attempt, origin, reused ? request.retainedDuplicate() : null);
+        attempt.upstreamSent(ch);
         ch.writeAndFlush(request, ch.voidPromise());
     }
 

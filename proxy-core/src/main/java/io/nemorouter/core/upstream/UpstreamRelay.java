@@ -1,16 +1,20 @@
 package io.nemorouter.core.upstream;
 
 import io.nemorouter.core.config.GatewayConfig;
-import io.nemorouter.core.http.Exchange;
-import io.nemorouter.core.http.OpenAiError;
-import io.nemorouter.core.usage.UsageScanner;
+import io.nemorouter.core.exchange.Attempt;
+import io.nemorouter.core.exchange.AttemptFailure;
+import io.nemorouter.core.internal.http1.HopByHop;
+import io.nemorouter.core.internal.http1.PassthroughTarget;
+import io.nemorouter.core.internal.http1.WholeAnswer;
+import io.nemorouter.core.internal.http1.WholeAnswerDecoder;
+import io.nemorouter.core.openai.OpenAiError;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpObject;
@@ -28,19 +32,19 @@ import org.slf4j.LoggerFactory;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Relays one upstream answer at a time to the exchange bound to this connection, on the
- * connection's (= the client's) event loop.
+ * Reports one upstream answer at a time to the {@link Attempt} bound to this connection, on the
+ * connection's (= the client's) event loop. It never answers the client itself: the attempt
+ * translates and writes, or, on a failure before the head, the dispatcher tries elsewhere.
  *
- * <p>Streams and large bodies are relayed piece by piece as they arrive, never copied: each
- * {@link HttpContent} is handed to the client channel and flushed when the read completes.
- * A small non-streaming answer is held (as a composite of the received buffers) until its end,
- * so its usage can be read and {@code x-nemo-response-cost} set before the head goes out; when it
- * arrives whole in one read (the usual case) {@link WholeAnswerDecoder} skips the decoding and it
- * goes to the client as bytes ({@link #onWholeAnswer}).
- * First-byte and total timeouts, and an upstream that dies, end the exchange with 504/502 or,
- * mid-stream, a final error event.
+ * <p>Streams and large bodies are handed on piece by piece as they arrive, never copied, and
+ * flushed when the read completes. A small non-streaming answer is held (as a composite of the
+ * received buffers) until its end, so its usage can be read and {@code x-nemo-response-cost} set
+ * before the head goes out; when it arrives whole in one read (the usual case) and needs no
+ * translation, {@link WholeAnswerDecoder} skips the decoding and it goes on as bytes
+ * ({@link #onWholeAnswer}). First-byte and total timeouts, and an upstream that dies, are reported
+ * as failures.
  */
-final class UpstreamRelay extends ChannelInboundHandlerAdapter {
+final class UpstreamRelay extends ChannelInboundHandlerAdapter implements WholeAnswerDecoder.Sink {
     private static final Logger LOG = LoggerFactory.getLogger(UpstreamRelay.class);
 
     private final UpstreamClient client;
@@ -48,19 +52,18 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     private final GatewayConfig config;
 
     private ChannelHandlerContext ctx;
-    private Exchange ex;
+    private Attempt attempt;
+    /** The attempt as the fast way's target, or null when it has none. */
+    private PassthroughTarget target;
     private Origin origin;
     private ByteBuf retry;
     private boolean answerStarted;
     private boolean keepAlive;
     private HttpResponse heldHead;
-    /** Contents of the current read not yet handed to the client (see {@link #sendBurst}). */
-    private HttpContent burstFirst;
-    private CompositeByteBuf burst;
     private CompositeByteBuf held;
     /**
-     * One timer per connection, armed lazily: an exchange that ends before its deadline leaves it
-     * running (no cancel, no re-schedule per request), and when it fires it checks whatever exchange
+     * One timer per connection, armed lazily: an answer that ends before its deadline leaves it
+     * running (no cancel, no re-schedule per request), and when it fires it checks whatever attempt
      * is bound then and re-arms for that one's next deadline, or stops while the connection is idle.
      */
     private ScheduledFuture<?> timer;
@@ -69,7 +72,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     private long firstByteDeadline;
     private long totalDeadline;
     private Throwable lastError;
-    /** Counts the exchanges bound to this connection, so {@link WholeAnswerDecoder} can tell answers apart. */
+    /** Counts the attempts bound to this connection, so {@link WholeAnswerDecoder} can tell answers apart. */
     private int answerNumber;
 
     UpstreamRelay(UpstreamClient client, Origin pool, GatewayConfig config) {
@@ -83,8 +86,9 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         this.ctx = ctx;
     }
 
-    void bind(Exchange exchange, Origin origin, ByteBuf retryCopy) {
-        this.ex = exchange;
+    void bind(Attempt a, Origin origin, ByteBuf retryCopy) {
+        this.attempt = a;
+        this.target = a instanceof PassthroughTarget t ? t : null;
         this.origin = origin;
         this.retry = retryCopy;
         this.answerStarted = false;
@@ -108,41 +112,43 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         return ctx.channel();
     }
 
-    int answerNumber() {
+    @Override
+    public int answerNumber() {
         return answerNumber;
     }
 
-    /** Whether an answer that arrives whole may take {@link #onWholeAnswer}: one is awaited and will be held, not streamed. */
-    boolean awaitingWholeAnswer() {
-        return ex != null && !answerStarted && !ex.fields.stream && !ex.finished();
+    @Override
+    public boolean awaitingWholeAnswer() {
+        return attempt != null && !answerStarted && target != null && !attempt.exchange().body().stream()
+                && target.acceptsPassthrough();
     }
 
-    /** A whole non-streaming answer (see {@link WholeAnswerDecoder}): to the client in one write. Releases it. */
-    void onWholeAnswer(WholeAnswer answer) {
-        answerBegins(answer.keepAlive);
+    /** A whole non-streaming answer (see {@link WholeAnswerDecoder}): on to the client in one write. Releases it. */
+    @Override
+    public void onWholeAnswer(WholeAnswer answer) {
+        answerBegins(answer.keepAlive());
         try {
-            ex.usage(UsageScanner.scan(answer.body()));
-            ex.respondPassthrough(answer);
+            target.passthrough(answer); // a refused one (a 429 to retry elsewhere) was read whole all the same
         } finally {
             answer.release();
         }
-        finishAnswer();
+        unbind(keepAlive);
     }
 
-    /** The upstream has started answering: no retry any more, and the first byte is timed. */
+    /** The upstream has started answering: no retry of the request on this connection any more, and the first byte is timed. */
     private void answerBegins(boolean upstreamKeepAlive) {
         answerStarted = true;
+        attempt.firstByte();
         if (retry != null) {
             retry.release();
             retry = null;
         }
-        ex.markUpstreamFirstByte();
         keepAlive = upstreamKeepAlive;
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (ex == null || ex.finished()) {
+        if (attempt == null || attempt.abandoned()) {
             // bytes nobody asked for (or for a client that left): this connection is not reusable
             ReferenceCountUtil.release(msg);
             unbind(false);
@@ -154,125 +160,116 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
                     "The upstream sent a malformed HTTP response."));
             return;
         }
-        if (msg instanceof HttpResponse head) {
-            onHead(head);
+        if (msg instanceof HttpResponse head && !onHead(head)) {
+            ReferenceCountUtil.release(msg);
+            unbind(false); // refused mid-answer: the rest of it is not worth reading
+            return;
         }
         if (msg instanceof HttpContent content) {
             onContent(content);
         }
     }
 
-    private void onHead(HttpResponse head) {
+    /** False when the attempt refused the answer. */
+    private boolean onHead(HttpResponse head) {
         answerBegins(HttpUtil.isKeepAlive(head));
         HopByHop.removeFrom(head.headers());
         head.setProtocolVersion(HttpVersion.HTTP_1_1);
         if (shouldHold(head)) {
             heldHead = head;
             held = ctx.alloc().compositeBuffer(64);
-        } else {
-            ex.respondHead(head);
+            return true;
         }
+        return attempt.head(head);
     }
 
+    /**
+     * Whether to hold the answer until its end: a non-streaming body, of a size that may be held or
+     * not yet known; always for a provider that translates, which needs whole bodies.
+     */
     private boolean shouldHold(HttpResponse head) {
-        if (ex.fields.stream) {
+        if (attempt.exchange().body().stream()) {
             return false;
         }
         String type = head.headers().get(HttpHeaderNames.CONTENT_TYPE);
         if (type != null && type.startsWith("text/event-stream")) {
             return false;
         }
-        long length = HttpUtil.getContentLength(head, -1L);
-        return length <= config.maxBufferedResponseBytes;
+        return !passthrough() || HttpUtil.getContentLength(head, -1L) <= config.maxBufferedResponseBytes;
+    }
+
+    private boolean passthrough() {
+        return target != null && target.acceptsPassthrough();
     }
 
     private void onContent(HttpContent content) {
         boolean last = content instanceof LastHttpContent;
         if (held != null) {
             if (held.readableBytes() + content.content().readableBytes() > config.maxBufferedResponseBytes) {
-                spill();
+                if (!passthrough()) {
+                    content.release();
+                    failAndClose(OpenAiError.upstream(HttpResponseStatus.BAD_GATEWAY, "upstream_answer_too_large",
+                            "The upstream's answer is larger than nemo.upstream.max_buffered_response ("
+                                    + config.maxBufferedResponseBytes + " bytes), the most the gateway translates."));
+                    return;
+                }
+                if (!spill()) {
+                    content.release();
+                    unbind(false);
+                    return;
+                }
             } else {
                 held.addComponent(true, content.content()); // takes the buffer's reference
                 if (last) {
                     respondHeld();
-                    finishAnswer();
                 }
                 return;
             }
         }
+        attempt.content(content.content()); // takes the buffer's reference
         if (last) {
-            sendBurst();
-            ex.respondLast((LastHttpContent) content);
-            finishAnswer();
-        } else if (!content.content().isReadable()) {
-            content.release();
-        } else if (burstFirst == null && burst == null) {
-            burstFirst = content;
-        } else {
-            if (burst == null) {
-                burst = ctx.alloc().compositeBuffer(16);
-                burst.addComponent(true, burstFirst.content()); // takes the buffer's reference
-                burstFirst = null;
-            }
-            burst.addComponent(true, content.content());
+            attempt.end();
+            unbind(keepAlive);
         }
     }
 
-    /**
-     * Hands the client everything this read brought, as one piece: an SSE upstream often sends
-     * several events per read, and one chunk for them all saves the client pipeline a pass per
-     * event. Nothing waits: this runs at the end of every read, and the buffers are not copied.
-     */
-    private void sendBurst() {
-        if (burst != null) {
-            CompositeByteBuf b = burst;
-            burst = null;
-            ex.respondContent(new DefaultHttpContent(b));
-        } else if (burstFirst != null) {
-            HttpContent c = burstFirst;
-            burstFirst = null;
-            ex.respondContent(c);
-        }
-    }
-
-    /** Too large to hold after all: send what we have and relay the rest as it comes. */
-    private void spill() {
+    /** Too large to hold after all: hand on what we have and relay the rest as it comes. False when refused. */
+    private boolean spill() {
         HttpResponse head = heldHead;
         heldHead = null;
         if (!HttpUtil.isContentLengthSet(head)) {
             HttpUtil.setTransferEncodingChunked(head, true);
         }
-        ex.respondHead(head);
-        ex.respondContent(new DefaultHttpContent(held));
+        CompositeByteBuf body = held;
         held = null;
+        if (!attempt.head(head)) {
+            body.release();
+            return false;
+        }
+        attempt.content(body);
+        return true;
     }
 
     private void respondHeld() {
         CompositeByteBuf body = held;
         held = null;
-        ex.usage(UsageScanner.scan(body));
         DefaultFullHttpResponse full = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, heldHead.status(), body,
-                heldHead.headers(), io.netty.handler.codec.http.EmptyHttpHeaders.INSTANCE);
+                heldHead.headers(), EmptyHttpHeaders.INSTANCE);
         heldHead = null;
-        full.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
-        ex.respond(full);
-    }
-
-    private void finishAnswer() {
+        attempt.whole(full); // a refused answer was read to its end all the same: the connection is reusable
         unbind(keepAlive);
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (ex != null && held == null) {
-            sendBurst();
-            ex.flush();
+        if (attempt != null && held == null) {
+            attempt.flush();
         }
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (ex == null) {
+        if (attempt == null) {
             if (timer != null) {
                 timer.cancel(false); // a pooled connection closed while idle: drop its lazily armed timer
                 timer = null;
@@ -280,16 +277,16 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             return;
         }
         if (held == null) {
-            sendBurst(); // what arrived before the end still reaches the client, ahead of the error event
+            attempt.flush(); // what arrived before the end still reaches the client, ahead of the error event
         }
-        Exchange e = ex;
+        Attempt a = attempt;
         ByteBuf again = retry;
         retry = null;
         boolean started = answerStarted;
         unbind(false);
-        if (!started && again != null && !e.finished()) {
+        if (!started && again != null && !a.abandoned()) {
             LOG.debug("pooled connection to {} was closed before answering; retrying on a new one", origin);
-            client.connect(e, origin, again);
+            client.connect(a, origin, again);
             return;
         }
         if (again != null) {
@@ -297,20 +294,22 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
         }
         javax.net.ssl.SSLException tls = tlsFailure(lastError);
         if (tls != null) {
-            e.fail(OpenAiError.upstream(HttpResponseStatus.BAD_GATEWAY, "upstream_tls_error",
-                    "TLS with the upstream " + origin.hostHeader() + " failed: " + tls.getMessage() + "."));
+            a.failed(AttemptFailure.retryable(OpenAiError.upstream(HttpResponseStatus.BAD_GATEWAY, "upstream_tls_error",
+                    "TLS with the upstream " + origin.hostHeader() + " failed: " + tls.getMessage() + ".")));
             return;
         }
         String why = lastError != null ? ": " + lastError.getMessage() : "";
-        e.fail(OpenAiError.upstream(HttpResponseStatus.BAD_GATEWAY, started ? "upstream_disconnected" : "upstream_closed",
-                (started ? "The upstream connection ended before the answer was complete" : "The upstream closed the connection without answering") + why + "."));
+        a.failed(AttemptFailure.retryable(OpenAiError.upstream(HttpResponseStatus.BAD_GATEWAY,
+                started ? "upstream_disconnected" : "upstream_closed",
+                (started ? "The upstream connection ended before the answer was complete"
+                        : "The upstream closed the connection without answering") + why + ".")));
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         lastError = cause;
         LOG.debug("upstream {} error", origin, cause);
-        ctx.close(); // channelInactive reports it to the exchange
+        ctx.close(); // channelInactive reports it to the attempt
     }
 
     private static javax.net.ssl.SSLException tlsFailure(Throwable t) {
@@ -329,7 +328,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             return;
         }
         if (evt instanceof IdleStateEvent) {
-            if (ex == null) {
+            if (attempt == null) {
                 ctx.close(); // idle in the pool for too long
             }
             return;
@@ -344,8 +343,8 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
 
     private void onTimer() {
         timer = null;
-        if (ex == null || !ctx.channel().isActive()) {
-            return; // idle in the pool: the next exchange arms it again
+        if (attempt == null || !ctx.channel().isActive()) {
+            return; // idle in the pool: the next attempt arms it again
         }
         long now = System.nanoTime();
         if (!answerStarted && now - firstByteDeadline >= 0) {
@@ -363,16 +362,19 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
     }
 
     private void failAndClose(OpenAiError error) {
-        Exchange e = ex;
+        Attempt a = attempt;
         if (retry != null) {
             retry.release();
             retry = null;
         }
+        if (held == null) {
+            a.flush();
+        }
         unbind(false);
-        e.fail(error);
+        a.failed(AttemptFailure.retryable(error));
     }
 
-    /** Ends this connection's part in the exchange; the connection goes back to the pool or closes. */
+    /** Ends this connection's part in the attempt; the connection goes back to the pool or closes. */
     private void unbind(boolean reusable) {
         if (timer != null && !reusable) {
             timer.cancel(false); // the connection closes; a pooled one keeps its timer (see the field)
@@ -383,18 +385,8 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter {
             held = null;
             heldHead = null;
         }
-        if (burstFirst != null) {
-            burstFirst.release();
-            burstFirst = null;
-        }
-        if (burst != null) {
-            burst.release();
-            burst = null;
-        }
-        if (ex != null) {
-            ex.detachUpstream();
-            ex = null;
-        }
+        attempt = null;
+        target = null;
         if (reusable && ctx.channel().isActive()) {
             client.release(pool, this);
         } else {

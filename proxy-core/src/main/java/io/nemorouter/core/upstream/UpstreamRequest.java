@@ -1,6 +1,7 @@
 package io.nemorouter.core.upstream;
 
-import io.nemorouter.core.http.WireBytes;
+import io.nemorouter.core.internal.http1.HttpBytes;
+import io.nemorouter.core.internal.http1.WireBytes;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
@@ -51,7 +52,7 @@ public final class UpstreamRequest {
      * @throws IllegalArgumentException if the name or value has a control or non-Latin-1 character
      */
     public static byte[] headerLine(CharSequence name, CharSequence value) {
-        if (!isHeaderText(name) || !isHeaderText(value)) {
+        if (!HttpBytes.isHeaderText(name) || !HttpBytes.isHeaderText(value)) {
             throw new IllegalArgumentException("header text may not contain control or non-Latin-1 characters");
         }
         return (name + ": " + value + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
@@ -73,17 +74,6 @@ public final class UpstreamRequest {
     UpstreamRequest clientHeaders(HttpHeaders headers) {
         head.headerLines(headers, UpstreamClient::forwarded);
         return this;
-    }
-
-    /** Whether {@code s} can be a header name or value as is: no control characters, nothing beyond Latin-1. */
-    private static boolean isHeaderText(CharSequence s) {
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if ((c < 0x20 && c != '\t') || c == 0x7f || c > 0xff) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** The whole request, ready to write; ownership of the head and body passes to the result. */

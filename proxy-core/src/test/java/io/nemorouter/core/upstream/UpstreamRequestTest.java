@@ -1,6 +1,6 @@
 package io.nemorouter.core.upstream;
 
-import io.nemorouter.core.http.WireBytes;
+import io.nemorouter.core.internal.http1.WireBytes;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;

@@ -1,0 +1,350 @@
+package io.nemorouter.core.engine;
+
+import io.nemorouter.core.config.Deployment;
+import io.nemorouter.core.exchange.Attempt;
+import io.nemorouter.core.exchange.AttemptFailure;
+import io.nemorouter.core.exchange.Exchange;
+import io.nemorouter.core.internal.http1.PassthroughAnswer;
+import io.nemorouter.core.internal.http1.PassthroughTarget;
+import io.nemorouter.core.internal.http1.SseFramer;
+import io.nemorouter.core.openai.OpenAiError;
+import io.nemorouter.core.openai.UsageScanner;
+import io.nemorouter.core.provider.EventSink;
+import io.nemorouter.core.provider.ResponseTranslator;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An attempt under way: what its provider reports goes through the provider's translator to the
+ * exchange, or, on a failure before the head, back to the {@link Dispatcher}. A stream is cut into
+ * whole events ({@link SseFramer}) before the translator and the listeners see it. Once the attempt
+ * has an outcome, anything its provider still reports is dropped (and released).
+ * Event-loop confined.
+ */
+final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
+    private static final Logger LOG = LoggerFactory.getLogger(LiveAttempt.class);
+
+    private final ServerExchange ex;
+    private final Deployment deployment;
+    private final int number;
+    private final ResponseTranslator translator;
+    private final Dispatcher dispatcher;
+
+    private Outcome outcome = Outcome.PENDING;
+    private int upstreamStatus;
+    private String error;
+    private long retryAfterMillis = -1;
+    private final long startedNanos = System.nanoTime();
+    private long sentNanos;
+    private long firstByteNanos;
+    private long endedNanos;
+    /** Cuts the upstream's event stream into events; null until an event stream's head arrives. */
+    private SseFramer framer;
+
+    LiveAttempt(ServerExchange ex, Deployment deployment, int number, ResponseTranslator translator, Dispatcher dispatcher) {
+        this.ex = ex;
+        this.deployment = deployment;
+        this.number = number;
+        this.translator = translator;
+        this.dispatcher = dispatcher;
+    }
+
+    // ---- Attempt: what the provider reports ----------------------------------------------------
+
+    @Override
+    public Exchange exchange() {
+        return ex;
+    }
+
+    @Override
+    public boolean mayFallBack() {
+        return !ex.headSent() && ex.hasMoreCandidates();
+    }
+
+    @Override
+    public boolean abandoned() {
+        return outcome != Outcome.PENDING || ex.finished() || ex.attempt != this;
+    }
+
+    private boolean over() {
+        return outcome != Outcome.PENDING || ex.finished();
+    }
+
+    @Override
+    public void upstreamSent(Channel upstream) {
+        sentNanos = System.nanoTime();
+        if (upstream != null && !over()) {
+            ex.bindUpstream(upstream);
+        }
+    }
+
+    @Override
+    public void firstByte() {
+        if (firstByteNanos == 0) {
+            firstByteNanos = System.nanoTime();
+        }
+    }
+
+    @Override
+    public boolean head(HttpResponse head) {
+        if (over()) {
+            return false;
+        }
+        firstByte();
+        translator.head(ex, head);
+        if (refused(head.status().code(), head.headers().get(HttpHeaderNames.RETRY_AFTER),
+                head.headers().get(RETRY_AFTER_MS))) {
+            return false;
+        }
+        ex.respondHead(head);
+        if (ex.eventStream()) {
+            framer = new SseFramer(ex.alloc(), ex.runtime.config.maxBufferedResponseBytes);
+        }
+        return true;
+    }
+
+    @Override
+    public void content(ByteBuf piece) {
+        if (!ex.headSent() || over()) {
+            piece.release();
+            return;
+        }
+        if (framer == null) {
+            if (translator != ResponseTranslator.IDENTITY) {
+                piece.release();
+                failed(AttemptFailure.fatal(OpenAiError.upstream(HttpResponseStatus.BAD_GATEWAY, "upstream_bad_response",
+                        "The upstream's answer is not an event stream and too large to translate.")));
+                return;
+            }
+            ex.sendBodyPiece(piece);
+            return;
+        }
+        framer.add(piece);
+        try {
+            for (ByteBuf event = framer.next(); event != null; event = framer.next()) {
+                try {
+                    translator.event(ex, event, this);
+                } finally {
+                    event.release();
+                }
+                if (over()) {
+                    return;
+                }
+            }
+        } catch (SseFramer.TooLarge e) {
+            failed(AttemptFailure.fatal(OpenAiError.upstream(HttpResponseStatus.BAD_GATEWAY, "upstream_bad_response",
+                    "The upstream's stream is not a server-sent event stream: " + e.getMessage() + ".")));
+        }
+    }
+
+    /** EventSink: the translator's events for the client. */
+    @Override
+    public void event(ByteBuf event) {
+        ex.sendEvent(event);
+    }
+
+    @Override
+    public void flush() {
+        if (!over() && ex.headSent()) {
+            ex.flushAnswer();
+        }
+    }
+
+    @Override
+    public void end() {
+        if (over() || !ex.headSent()) {
+            return;
+        }
+        if (framer != null) {
+            ByteBuf rest = framer.takePartial();
+            if (rest != null) {
+                // an unterminated last event: pass it on as it came, it is the upstream's to end
+                if (translator == ResponseTranslator.IDENTITY) {
+                    ex.sendEvent(rest);
+                }
+                rest.release();
+            }
+            translator.end(ex, this);
+        }
+        outcome = Outcome.ANSWERED;
+        endedNanos = System.nanoTime();
+        ex.endAnswer();
+    }
+
+    @Override
+    public boolean whole(FullHttpResponse answer) {
+        if (over()) {
+            answer.release();
+            return false;
+        }
+        firstByte();
+        translator.head(ex, answer);
+        int status = answer.status().code();
+        if (refused(status, answer.headers().get(HttpHeaderNames.RETRY_AFTER), answer.headers().get(RETRY_AFTER_MS))) {
+            answer.release();
+            return false;
+        }
+        ByteBuf content = answer.content();
+        ByteBuf translated = translator.body(ex, status, content);
+        if (translated != content) {
+            answer = answer.replace(translated); // the translator released the upstream's body
+        }
+        if (ex.endpoint().proxied) {
+            ex.usage(UsageScanner.scan(answer.content()));
+        }
+        answer.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+        outcome = Outcome.ANSWERED;
+        endedNanos = System.nanoTime();
+        ex.respond(answer);
+        return true;
+    }
+
+    // ---- PassthroughTarget: the relay's fast way -----------------------------------------------
+
+    @Override
+    public boolean acceptsPassthrough() {
+        return translator == ResponseTranslator.IDENTITY && !over();
+    }
+
+    @Override
+    public boolean passthrough(PassthroughAnswer answer) {
+        if (over()) {
+            return false;
+        }
+        firstByte();
+        int status = answer.status();
+        upstreamStatus = status;
+        if (Dispatcher.retryableStatus(status) && mayFallBack()
+                && refused(status, answer.header("retry-after"), answer.header("retry-after-ms"))) {
+            return false;
+        }
+        if (ex.endpoint().proxied) {
+            ex.usage(UsageScanner.scan(answer.body()));
+        }
+        outcome = Outcome.ANSWERED;
+        endedNanos = System.nanoTime();
+        ex.respondPassthrough(answer);
+        return true;
+    }
+
+    // ---- failures ------------------------------------------------------------------------------
+
+    private static final String RETRY_AFTER_MS = "retry-after-ms";
+
+    /**
+     * Whether an answer with {@code status} is refused: a 429 or 5xx while another deployment may
+     * be tried. The attempt has then failed, and the dispatcher moves on.
+     */
+    private boolean refused(int status, String retryAfter, String retryAfterMs) {
+        upstreamStatus = status;
+        if (!Dispatcher.retryableStatus(status) || !mayFallBack()) {
+            return false;
+        }
+        long after = RetryAfter.millis(retryAfter, retryAfterMs);
+        failed(new AttemptFailure(OpenAiError.upstream(HttpResponseStatus.valueOf(status), "upstream_status_" + status,
+                "The upstream answered " + status + "."), true, after));
+        return true;
+    }
+
+    @Override
+    public void failed(AttemptFailure failure) {
+        if (outcome != Outcome.PENDING) {
+            return;
+        }
+        endedNanos = System.nanoTime();
+        error = failure.error().code();
+        retryAfterMillis = failure.retryAfterMillis();
+        releaseFramer();
+        if (ex.finished()) {
+            outcome = Outcome.CANCELLED;
+            return;
+        }
+        if (ex.headSent()) {
+            outcome = Outcome.FAILED_AFTER_HEAD;
+            ex.fail(failure.error());
+            return;
+        }
+        outcome = Outcome.FAILED_BEFORE_HEAD;
+        LOG.debug("attempt {} of {} on {} failed: {}", number, ex.requestId(), deployment.id(), failure);
+        dispatcher.attemptFailed(ex, this, failure);
+    }
+
+    /** The exchange is over (answered, failed or the client left): an attempt still pending ends as cancelled. */
+    void exchangeFinished() {
+        if (outcome == Outcome.PENDING) {
+            outcome = ex.cancelled() ? Outcome.CANCELLED : Outcome.ANSWERED;
+            endedNanos = System.nanoTime();
+        }
+        releaseFramer();
+    }
+
+    private void releaseFramer() {
+        if (framer != null) {
+            framer.release();
+            framer = null;
+        }
+    }
+
+    // ---- AttemptRecord -------------------------------------------------------------------------
+
+    @Override
+    public int number() {
+        return number;
+    }
+
+    @Override
+    public Deployment deployment() {
+        return deployment;
+    }
+
+    @Override
+    public Outcome outcome() {
+        return outcome;
+    }
+
+    @Override
+    public int upstreamStatus() {
+        return upstreamStatus;
+    }
+
+    @Override
+    public String error() {
+        return error;
+    }
+
+    @Override
+    public long retryAfterMillis() {
+        return retryAfterMillis;
+    }
+
+    @Override
+    public long startedNanos() {
+        return startedNanos;
+    }
+
+    @Override
+    public long sentNanos() {
+        return sentNanos;
+    }
+
+    @Override
+    public long firstByteNanos() {
+        return firstByteNanos;
+    }
+
+    @Override
+    public long endedNanos() {
+        return endedNanos;
+    }
+
+    @Override
+    public String toString() {
+        return "attempt " + number + " on " + deployment.id() + ": " + outcome;
+    }
+}

@@ -1,0 +1,112 @@
+package io.nemorouter.core.exchange;
+
+import io.nemorouter.core.config.Deployment;
+import io.nemorouter.core.openai.Endpoint;
+import io.nemorouter.core.openai.OpenAiError;
+import io.nemorouter.core.openai.RequestBody;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+
+/**
+ * One client request and its answer, as filters, route handlers and providers see it. Confined to
+ * the client connection's event loop: every filter, listener and provider call happens there, so
+ * nothing here is synchronised, and work that leaves the loop (a store lookup, a token mint) must
+ * come back to {@link #eventLoop()} before it touches the exchange again.
+ *
+ * <p>An exchange is answered exactly once: by a filter ({@link #respond}), by a route handler, or
+ * by a provider through its {@link Attempt}. Whatever answers, the gateway adds its headers and any
+ * set with {@link #responseHeader}, tells the {@link AnswerListener}s, and records the
+ * {@link Completion} that observers read.
+ */
+public interface Exchange {
+
+    // ---- the request ---------------------------------------------------------------------------
+
+    /** The client's {@code x-request-id} when it sent a usable one, else the gateway's own. */
+    String requestId();
+
+    Endpoint endpoint();
+
+    HttpMethod method();
+
+    /** The request target as sent, query string included. */
+    String uri();
+
+    /** The path without the query string. */
+    String path();
+
+    /** The client's request headers (read-only use). */
+    HttpHeaders requestHeaders();
+
+    /**
+     * The JSON body. On the OpenAI endpoints its gateway fields ({@code model}, {@code stream},
+     * {@code stream_options}, {@code nemo_cache}, {@code tags}) are already read and checked; any
+     * other member is parsed on first ask. Edits made through it reach the upstream.
+     */
+    RequestBody body();
+
+    /** The body's bytes, not retained: valid until the exchange completes. */
+    ByteBuf content();
+
+    /** {@link System#nanoTime()} when the whole request had arrived. */
+    long receivedNanos();
+
+    /** The loop this exchange is confined to: asynchronous work resumes here. */
+    EventLoop eventLoop();
+
+    ByteBufAllocator alloc();
+
+    // ---- per-request state ---------------------------------------------------------------------
+
+    /** The value set for {@code key} on this exchange, or null. */
+    <T> T get(Key<T> key);
+
+    <T> void set(Key<T> key, T value);
+
+    // ---- routing -------------------------------------------------------------------------------
+
+    /** The deployment of the attempt under way (or that answered); null before routing. */
+    Deployment deployment();
+
+    /** 1 for the first attempt, 2 for the first fallback...; 0 before routing. */
+    int attemptNumber();
+
+    /** {@code hit}, {@code miss} or {@code bypass}, reported in {@code x-nemo-cache} and the completion. */
+    void cacheDecision(String decision);
+
+    String cacheDecision();
+
+    // ---- the answer ----------------------------------------------------------------------------
+
+    /**
+     * Adds a header to the answer, whoever gives it (a provider, a filter, an error). May be called
+     * until the head is sent, also from {@link AnswerListener#onHead}. A later value for the same
+     * name replaces an earlier one; the gateway's own headers cannot be replaced.
+     */
+    void responseHeader(CharSequence name, CharSequence value);
+
+    /** Tells {@code listener} about this exchange's answer: head, body or events, completion. */
+    void listen(AnswerListener listener);
+
+    /** Answers with an error in OpenAI's envelope. Ignored once the exchange has been answered. */
+    void respond(OpenAiError error);
+
+    /** Answers with {@code response} (ownership passes). Ignored (and released) once answered. */
+    void respond(FullHttpResponse response);
+
+    /**
+     * Continues the filters after one returned {@link io.nemorouter.core.extension.Verdict#PENDING}.
+     * Must be called on {@link #eventLoop()}.
+     */
+    void proceed();
+
+    /** Whether the exchange is over: answered in full, failed, or the client has gone. */
+    boolean finished();
+
+    /** Whether the head of the answer has gone to the client. */
+    boolean headSent();
+}

@@ -1,5 +1,0 @@
-package io.nemorouter.core.usage;
-
-/** Token counts an upstream reported for one call. */
-public record Usage(long promptTokens, long completionTokens, long totalTokens) {
-}

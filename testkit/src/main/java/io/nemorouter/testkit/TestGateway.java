@@ -1,0 +1,140 @@
+package io.nemorouter.testkit;
+
+import io.nemorouter.core.config.ConfigLoader;
+import io.nemorouter.core.extension.Extension;
+import io.nemorouter.core.provider.ProviderFactory;
+import io.nemorouter.core.server.GatewayServer;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The real gateway on an ephemeral loopback port, for an extension's tests: started from a HOCON
+ * snippet, with extensions and providers given in code besides those on the class path, and an
+ * HTTP client to talk to it.
+ *
+ * <pre>{@code
+ * try (ScriptableUpstream upstream = new ScriptableUpstream();
+ *      TestGateway gw = TestGateway.builder()
+ *              .config("nemo.models = [" + upstream.model("gpt", "gpt-4o") + "]")
+ *              .extension(new MyExtension())
+ *              .start()) {
+ *     HttpResponse<String> r = gw.post("/v1/chat/completions", TestGateway.chat("gpt", false));
+ * }
+ * }</pre>
+ */
+public final class TestGateway implements AutoCloseable {
+    private final GatewayServer server;
+    private final String base;
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+
+    private TestGateway(GatewayServer server) {
+        this.server = server;
+        this.base = "http://127.0.0.1:" + server.port();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** What the gateway starts with. */
+    public static final class Builder {
+        private final StringBuilder config = new StringBuilder();
+        private final List<Extension> extensions = new ArrayList<>();
+        private final List<ProviderFactory> providers = new ArrayList<>();
+
+        private Builder() {
+        }
+
+        /** HOCON, added to what came before (later settings win). */
+        public Builder config(String hocon) {
+            config.append(hocon).append('\n');
+            return this;
+        }
+
+        /** An extension besides those on the class path (replacing one of the same name). */
+        public Builder extension(Extension extension) {
+            extensions.add(extension);
+            return this;
+        }
+
+        /** A provider besides those on the class path (replacing one of the same name). */
+        public Builder provider(ProviderFactory provider) {
+            providers.add(provider);
+            return this;
+        }
+
+        /** Starts the gateway on 127.0.0.1, on a free port, with two event loops. */
+        public TestGateway start() throws Exception {
+            Path file = Files.createTempFile("nemo-test", ".conf");
+            try {
+                Files.writeString(file, config);
+                GatewayServer.Builder b = GatewayServer.builder(ConfigLoader.load(file,
+                        Map.of("nemo.server.port", 0, "nemo.server.host", "127.0.0.1", "nemo.server.io_threads", 2)));
+                extensions.forEach(b::extension);
+                providers.forEach(b::provider);
+                return new TestGateway(b.start());
+            } finally {
+                Files.deleteIfExists(file);
+            }
+        }
+    }
+
+    /** {@code http://127.0.0.1:<port>}. */
+    public String base() {
+        return base;
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    public GatewayServer server() {
+        return server;
+    }
+
+    public HttpClient http() {
+        return http;
+    }
+
+    /** A POST of {@code json} to {@code path}, with {@code headers} given as name, value, name, value... */
+    public HttpResponse<String> post(String path, String json, String... headers) throws IOException, InterruptedException {
+        HttpRequest.Builder r = HttpRequest.newBuilder(URI.create(base + path)).header("content-type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json));
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            r.header(headers[i], headers[i + 1]);
+        }
+        return http.send(r.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A GET of {@code path}, with {@code headers} given as name, value, name, value... */
+    public HttpResponse<String> get(String path, String... headers) throws IOException, InterruptedException {
+        HttpRequest.Builder r = HttpRequest.newBuilder(URI.create(base + path)).GET();
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            r.header(headers[i], headers[i + 1]);
+        }
+        return http.send(r.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A chat completion request for {@code model} with one user message; {@code stream} as asked. */
+    public static String chat(String model, boolean stream) {
+        return "{\"model\":\"" + model + "\",\"stream\":" + stream
+                + ",\"messages\":[{\"role\":\"user\",\"content\":\"Say hello to the test\"}]}";
+    }
+
+    /** Stops the gateway at once (no drain) and closes its extensions. */
+    @Override
+    public void close() {
+        server.stop();
+    }
+}
