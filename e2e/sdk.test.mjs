@@ -117,3 +117,29 @@ test('per-request extensions ride in the body (extra_body)', async () => {
   });
   assert.match(res.choices[0].message.content, /tagged/);
 });
+
+test('streaming without include_usage: chunks as OpenAI sends them, no usage chunk', async () => {
+  const stream = await client.chat.completions.create({
+    model: 'gemini-2.5-flash', stream: true, messages: [{ role: 'user', content: 'no usage please' }],
+  });
+  let text = '';
+  for await (const chunk of stream) {
+    assert.ok(chunk.choices.length > 0, 'a chunk without choices would break clients that index choices[0]');
+    assert.equal(chunk.usage, undefined, 'no usage member, not even null');
+    text += chunk.choices[0].delta.content ?? '';
+  }
+  assert.match(text, /no usage please/);
+});
+
+test('models.retrieve()', async () => {
+  const m = await client.models.retrieve('gemini-2.5-pro');
+  assert.equal(m.id, 'gemini-2.5-pro');
+  assert.equal(m.object, 'model');
+  await assert.rejects(client.models.retrieve('gpt-nope'), (err) => err instanceof OpenAI.NotFoundError);
+});
+
+test('chat with an embedding model is the SDK\'s BadRequestError', async () => {
+  await assert.rejects(
+    client.chat.completions.create({ model: 'text-embedding-004', messages: [{ role: 'user', content: 'hi' }] }),
+    (err) => err instanceof OpenAI.BadRequestError && err.param === 'model');
+});

@@ -41,6 +41,46 @@ class EndpointsTest {
     }
 
     @Test
+    void oneModelCanBeRetrievedAsTheSdksDo() throws Exception {
+        HttpResponse<String> r = gw.get("/v1/models/mock-chat");
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode model = JSON.readTree(r.body());
+        assertEquals("mock-chat", model.path("id").asText());
+        assertEquals("model", model.path("object").asText());
+        assertEquals("mock", model.path("owned_by").asText());
+        assertTrue(model.path("created").asLong() > 0);
+
+        HttpResponse<String> missing = gw.get("/v1/models/gpt-9%3Aturbo");
+        assertEquals(404, missing.statusCode());
+        JsonNode error = JSON.readTree(missing.body()).path("error");
+        assertEquals("model_not_found", error.path("code").asText());
+        assertTrue(error.path("message").asText().contains("`gpt-9:turbo`"), "the id, decoded: " + error);
+        assertEquals(405, gw.post("/v1/models/mock-chat", "{}").statusCode());
+    }
+
+    @Test
+    void theMockRefusesTheWrongKindOfRequestForAModelAsOpenAiDoes() throws Exception {
+        HttpResponse<String> chat = gw.post("/v1/chat/completions", Gateway.chat("mock-embed", false));
+        assertEquals(400, chat.statusCode(), chat.body());
+        assertEquals("model", JSON.readTree(chat.body()).at("/error/param").asText());
+        assertEquals("model_not_supported", JSON.readTree(chat.body()).at("/error/code").asText());
+        HttpResponse<String> stream = gw.post("/v1/chat/completions", Gateway.chat("mock-embed", true));
+        assertEquals(400, stream.statusCode(), stream.body());
+        HttpResponse<String> embed = gw.post("/v1/embeddings", "{\"model\":\"mock-chat\",\"input\":\"x\"}");
+        assertEquals(400, embed.statusCode(), embed.body());
+        assertEquals("model", JSON.readTree(embed.body()).at("/error/param").asText());
+    }
+
+    @Test
+    void aStringLongerThanJacksonsDefaultLimitIsReadNotCalledInvalid() throws Exception {
+        String huge = "word ".repeat(4_000_001); // 20,000,005 characters in one string
+        HttpResponse<String> r = gw.post("/v1/chat/completions",
+                "{\"model\":\"mock-chat\",\"messages\":[{\"role\":\"user\",\"content\":\"" + huge + "\"}]}");
+        assertEquals(200, r.statusCode(), r.body().length() > 300 ? r.body().substring(0, 300) : r.body());
+        assertTrue(JSON.readTree(r.body()).at("/usage/prompt_tokens").asLong() > 5_000_000, "the whole string was read");
+    }
+
+    @Test
     void modelsListsTheCatalogOnce() throws Exception {
         HttpResponse<String> r = gw.get("/v1/models");
         assertEquals(200, r.statusCode());

@@ -97,6 +97,30 @@ class ErrorsTest {
     }
 
     @Test
+    void aBodyOverTheLimitAnnouncedWithExpectContinueGetsTheEnvelopedAnswerBeforeItIsSent() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", gw.server.port())) {
+            s.setSoTimeout(5000);
+            // as curl sends a large body: the head first, the body only after "100 Continue"
+            s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "X-Request-Id: big-1\r\nContent-Length: 10000000\r\nExpect: 100-continue\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8); // closes after it
+            assertTrue(answer.startsWith("HTTP/1.1 413"), answer);
+            assertTrue(answer.toLowerCase().contains("x-request-id: big-1\r\n"), answer);
+            assertTrue(answer.toLowerCase().contains("connection: close\r\n"), answer);
+            String body = answer.substring(answer.indexOf("\r\n\r\n") + 4);
+            assertEquals("request_too_large", JSON.readTree(body).at("/error/code").asText(), body);
+            assertTrue(answer.contains("content-length: " + body.length()), answer);
+        }
+        // a body within the limit still gets its 100 Continue and an answer
+        HttpResponse<String> ok = gw.http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.base + "/v1/chat/completions"))
+                .expectContinue(true).header("content-type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(Gateway.chat("mock-chat", false))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, ok.statusCode(), ok.body());
+    }
+
+    @Test
     void wrongMethodIs405WithAllow() throws Exception {
         HttpResponse<String> r = gw.get("/v1/chat/completions");
         assertError(r, 405, "method_not_allowed");

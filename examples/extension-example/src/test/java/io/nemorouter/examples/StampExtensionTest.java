@@ -39,6 +39,21 @@ class StampExtensionTest {
         upstream.close();
     }
 
+    /**
+     * The model's stats once {@code n} requests are counted: observers run after the last byte is
+     * flushed, so the client can read the answer a moment before they have.
+     */
+    private JsonNode awaitRequests(String model, int n) throws Exception {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (true) {
+            JsonNode stats = JSON.readTree(gw.get("/stamp/stats", "authorization", "Bearer t0ken").body()).at("/models/" + model);
+            if (stats.path("requests").asLong() >= n || System.nanoTime() > deadline) {
+                return stats;
+            }
+            Thread.sleep(5);
+        }
+    }
+
     @Test
     void aFilterRefusesARequestWithAnOpenAiError() throws Exception {
         HttpResponse<String> r = gw.post("/v1/chat/completions", TestGateway.chat("forbidden", false));
@@ -95,6 +110,7 @@ class StampExtensionTest {
         assertEquals("invalid_api_key", JSON.readTree(none.body()).at("/error/code").asText());
         assertEquals(401, gw.get("/stamp/stats", "authorization", "Bearer guess").statusCode());
 
+        awaitRequests("gpt", 1);
         HttpResponse<String> r = gw.get("/stamp/stats", "authorization", "Bearer t0ken");
         assertEquals(200, r.statusCode(), r.body());
         assertEquals("application/json", r.headers().firstValue("content-type").orElseThrow());
@@ -125,7 +141,7 @@ class StampExtensionTest {
         // the gateway asked the upstream for it all the same
         assertTrue(upstream.last().json().at("/stream_options/include_usage").asBoolean(), upstream.last().body());
 
-        JsonNode stats = JSON.readTree(gw.get("/stamp/stats", "authorization", "Bearer t0ken").body()).at("/models/gpt-stream");
+        JsonNode stats = awaitRequests("gpt-stream", 2);
         assertEquals(2, stats.path("requests").asLong());
         assertEquals(20, stats.path("prompt_tokens").asLong(), "10 prompt tokens from each stream");
         assertEquals(10, stats.path("completion_tokens").asLong());

@@ -401,12 +401,14 @@ public final class MockLlm {
         return (text.length() + 3) / 4;
     }
 
+    /** One pass with a processor, not a call per byte: cheaper on any buffer, and far cheaper on one the leak detector watches. */
     private static long fnv(ByteBuf body) {
-        long h = 0xcbf29ce484222325L;
-        for (int i = body.readerIndex(); i < body.writerIndex(); i++) {
-            h = (h ^ (body.getByte(i) & 0xff)) * 0x100000001b3L;
-        }
-        return h;
+        long[] h = {0xcbf29ce484222325L};
+        body.forEachByte(b -> {
+            h[0] = (h[0] ^ (b & 0xff)) * 0x100000001b3L;
+            return true;
+        });
+        return h[0];
     }
 
     private static long fnv(byte[] bytes) {

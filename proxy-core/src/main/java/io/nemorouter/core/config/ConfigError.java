@@ -34,6 +34,12 @@ public final class ConfigError extends RuntimeException {
         if (at.matches()) {
             message = at.group(1) + ": " + at.group(2);
         }
+        // "nemo.x has type STRING rather than NUMBER" -> "nemo.x: must be a number, got a string"
+        java.util.regex.Matcher type = java.util.regex.Pattern.compile("^(\\S+) has type (\\S+) rather than (\\S+)$").matcher(message);
+        if (type.matches()) {
+            message = type.group(1) + ": must be a " + type.group(3).toLowerCase(java.util.Locale.ROOT) + ", got a "
+                    + type.group(2).toLowerCase(java.util.Locale.ROOT);
+        }
         return new ConfigError(where(origin) + message.replace('\n', ' '));
     }
 

@@ -52,28 +52,26 @@ public final class GatewayConfig {
         this.root = root;
         this.reference = reference;
         Config nemo = root.getConfig("nemo");
-        Config server = nemo.getConfig("server");
-        host = server.getString("host");
-        port = intIn(server, "port", 0, 65535, "nemo.server.port");
-        ioThreads = intIn(server, "io_threads", 0, 1024, "nemo.server.io_threads");
-        transport = oneOf(server, "transport", "nemo.server.transport", "auto", "epoll", "nio");
-        maxBodyBytes = bytesIn(server, "max_body_size", "nemo.server.max_body_size");
-        maxHeaderBytes = bytesIn(server, "max_header_size", "nemo.server.max_header_size");
-        maxInitialLineLength = bytesIn(server, "max_initial_line_length", "nemo.server.max_initial_line_length");
-        clientIdleTimeout = positive(server, "idle_timeout", "nemo.server.idle_timeout");
-        drainGrace = server.getDuration("drain_grace");
-        filterTimeout = positive(server, "filter_timeout", "nemo.server.filter_timeout");
-        dataDir = nemo.getString("data_dir");
-        Config upstream = nemo.getConfig("upstream");
-        connectTimeout = positive(upstream, "connect_timeout", "nemo.upstream.connect_timeout");
-        firstByteTimeout = positive(upstream, "first_byte_timeout", "nemo.upstream.first_byte_timeout");
-        totalTimeout = positive(upstream, "total_timeout", "nemo.upstream.total_timeout");
-        upstreamIdleTimeout = positive(upstream, "idle_timeout", "nemo.upstream.idle_timeout");
-        maxIdlePerOrigin = intIn(upstream, "max_idle_per_origin", 0, 100_000, "nemo.upstream.max_idle_per_origin");
-        maxBufferedResponseBytes = bytesIn(upstream, "max_buffered_response", "nemo.upstream.max_buffered_response");
-        String ca = upstream.getString("ca_file");
+        host = root.getString("nemo.server.host");
+        port = intIn(root, "nemo.server.port", 0, 65535);
+        ioThreads = intIn(root, "nemo.server.io_threads", 0, 1024);
+        transport = oneOf(root, "nemo.server.transport", "auto", "epoll", "nio");
+        maxBodyBytes = bytesIn(root, "nemo.server.max_body_size");
+        maxHeaderBytes = bytesIn(root, "nemo.server.max_header_size");
+        maxInitialLineLength = bytesIn(root, "nemo.server.max_initial_line_length");
+        clientIdleTimeout = positive(root, "nemo.server.idle_timeout");
+        drainGrace = root.getDuration("nemo.server.drain_grace");
+        filterTimeout = positive(root, "nemo.server.filter_timeout");
+        dataDir = root.getString("nemo.data_dir");
+        connectTimeout = positive(root, "nemo.upstream.connect_timeout");
+        firstByteTimeout = positive(root, "nemo.upstream.first_byte_timeout");
+        totalTimeout = positive(root, "nemo.upstream.total_timeout");
+        upstreamIdleTimeout = positive(root, "nemo.upstream.idle_timeout");
+        maxIdlePerOrigin = intIn(root, "nemo.upstream.max_idle_per_origin", 0, 100_000);
+        maxBufferedResponseBytes = bytesIn(root, "nemo.upstream.max_buffered_response");
+        String ca = root.getString("nemo.upstream.ca_file");
         if (!ca.isEmpty() && !java.nio.file.Files.isReadable(java.nio.file.Path.of(ca))) {
-            throw ConfigError.at(upstream.getValue("ca_file").origin(), "nemo.upstream.ca_file", "cannot read \"" + ca + "\"");
+            throw ConfigError.at(root.getValue("nemo.upstream.ca_file").origin(), "nemo.upstream.ca_file", "cannot read \"" + ca + "\"");
         }
         upstreamCaFile = ca.isEmpty() ? null : ca;
         deployments = readModels(nemo);
@@ -149,38 +147,38 @@ public final class GatewayConfig {
         return v;
     }
 
-    private static int intIn(Config c, String key, int min, int max, String path) {
-        int v = c.getInt(key);
+    private static int intIn(Config c, String path, int min, int max) {
+        int v = c.getInt(path);
         if (v < min || v > max) {
-            throw ConfigError.at(c.getValue(key).origin(), path, "must be between " + min + " and " + max + ", got " + v);
+            throw ConfigError.at(c.getValue(path).origin(), path, "must be between " + min + " and " + max + ", got " + v);
         }
         return v;
     }
 
-    private static int bytesIn(Config c, String key, String path) {
-        long v = c.getBytes(key);
+    private static int bytesIn(Config c, String path) {
+        long v = c.getBytes(path);
         if (v <= 0 || v > Integer.MAX_VALUE) {
-            throw ConfigError.at(c.getValue(key).origin(), path, "must be between 1 byte and 2 GiB, got " + v);
+            throw ConfigError.at(c.getValue(path).origin(), path, "must be between 1 byte and 2 GiB, got " + v);
         }
         return (int) v;
     }
 
-    private static Duration positive(Config c, String key, String path) {
-        Duration d = c.getDuration(key);
+    private static Duration positive(Config c, String path) {
+        Duration d = c.getDuration(path);
         if (d.isNegative() || d.isZero()) {
-            throw ConfigError.at(c.getValue(key).origin(), path, "must be a positive duration");
+            throw ConfigError.at(c.getValue(path).origin(), path, "must be a positive duration");
         }
         return d;
     }
 
-    private static String oneOf(Config c, String key, String path, String... allowed) {
-        String v = c.getString(key);
+    private static String oneOf(Config c, String path, String... allowed) {
+        String v = c.getString(path);
         for (String a : allowed) {
             if (a.equals(v)) {
                 return v;
             }
         }
-        throw ConfigError.at(c.getValue(key).origin(), path, "must be one of " + String.join(", ", allowed) + ", got \"" + v + "\"");
+        throw ConfigError.at(c.getValue(path).origin(), path, "must be one of " + String.join(", ", allowed) + ", got \"" + v + "\"");
     }
 
     /**

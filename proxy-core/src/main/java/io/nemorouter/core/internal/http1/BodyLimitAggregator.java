@@ -15,14 +15,15 @@ import java.util.function.Function;
  * Netty's aggregator with the gateway's own answer to a body over the limit (Netty's 413 has no
  * body), whether the client sent the body or asked first with {@code Expect: 100-continue} (curl
  * does for large bodies). The answer is made by the server layer ({@code tooLarge}); this class
- * only knows when to give it. After a sent body the connection is closed, since the rest of it is
- * unread; after an expectation the client sends no body and the connection stays usable.
+ * only knows when to give it. Either way the connection closes after the answer: after a sent body
+ * the rest of it is unread, and after an expectation refused the decoder still counts on the
+ * announced body (a client that sent it anyway would have it read as requests).
  */
 public final class BodyLimitAggregator extends HttpObjectAggregator {
     private final Function<HttpMessage, FullHttpResponse> tooLarge;
 
     public BodyLimitAggregator(int maxBytes, Function<HttpMessage, FullHttpResponse> tooLarge) {
-        super(maxBytes);
+        super(maxBytes, true); // close after a refused expectation, see the class comment
         this.tooLarge = tooLarge;
     }
 
@@ -38,7 +39,9 @@ public final class BodyLimitAggregator extends HttpObjectAggregator {
         Object answer = super.newContinueResponse(start, maxContentLength, pipeline);
         if (answer instanceof FullHttpResponse r && r.status().code() == HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE.code()) {
             r.release();
-            return tooLarge.apply(start);
+            FullHttpResponse ours = tooLarge.apply(start);
+            ours.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            return ours;
         }
         return answer;
     }

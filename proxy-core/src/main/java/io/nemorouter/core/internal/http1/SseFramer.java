@@ -5,10 +5,13 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.util.ByteProcessor;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * Cuts a server-sent event stream into whole events, as its pieces arrive: each event (its lines
  * through the blank line that ends it) comes out as a retained slice of the pieces, never a copy.
- * A partial event waits for the piece that completes it; an SSE client could not act on it earlier
+ * Events spanning pieces come out as composites of views of them. A partial event waits for the piece that completes it; an SSE client could not act on it earlier
  * anyway, since it dispatches an event only at its blank line. Lines may end in LF or CRLF.
  *
  * <p>One per stream; event-loop confined. Not thread-safe.
@@ -16,10 +19,19 @@ import io.netty.util.ByteProcessor;
 public final class SseFramer {
     private final ByteBufAllocator alloc;
     private final int maxEventBytes;
-    /** Bytes received and not yet cut into events (owned); null when there are none. */
-    private ByteBuf pending;
-    /** How far into {@link #pending} the search for an event's end has got: it resumes there. */
-    private int scanned;
+    /**
+     * The pieces received and not yet cut into events, in order (owned). Kept as a list, not a
+     * composite: an event handed out is a view of these buffers, and a composite's indices move
+     * when its read components are discarded, which would move the bytes under a view handed out.
+     */
+    private final List<ByteBuf> pieces = new ArrayList<>(4);
+    /** Where the next event starts in the first piece. */
+    private int start;
+    /** Where the search for the next event's end has got: a piece and an index in it. */
+    private int scanPiece;
+    private int scanIndex;
+    /** Bytes held for the next event. */
+    private int held;
     private final EventEnd end = new EventEnd();
 
     public SseFramer(ByteBufAllocator alloc, int maxEventBytes) {
@@ -33,72 +45,106 @@ public final class SseFramer {
             piece.release();
             return;
         }
-        if (pending == null) {
-            pending = piece;
-        } else {
-            CompositeByteBuf c;
-            if (pending instanceof CompositeByteBuf already) {
-                c = already;
-            } else {
-                c = alloc.compositeBuffer(16);
-                c.addComponent(true, pending);
-                pending = c;
-            }
-            c.addComponent(true, piece);
+        if (pieces.isEmpty()) {
+            start = piece.readerIndex();
         }
+        if (scanPiece == pieces.size()) {
+            scanIndex = piece.readerIndex(); // the search had read all there was: it goes on in this piece
+        }
+        pieces.add(piece);
+        held += piece.readableBytes();
     }
 
     /**
-     * The next whole event (a retained slice the caller owns), or null when the bytes so far hold
+     * The next whole event (a retained view the caller owns), or null when the bytes so far hold
      * none.
      *
      * @throws TooLarge when an event grows past the limit without ending
      */
     public ByteBuf next() {
-        if (pending == null) {
-            return null;
-        }
-        int from = pending.readerIndex() + scanned;
-        int readable = pending.writerIndex() - from;
-        int at = readable <= 0 ? -1 : pending.forEachByte(from, readable, end);
-        if (at < 0) {
-            scanned = pending.readableBytes();
-            if (scanned > maxEventBytes) {
-                throw new TooLarge(maxEventBytes);
+        while (scanPiece < pieces.size()) {
+            ByteBuf p = pieces.get(scanPiece);
+            int readable = p.writerIndex() - scanIndex;
+            int at = readable <= 0 ? -1 : p.forEachByte(scanIndex, readable, end);
+            if (at >= 0) {
+                return cut(at);
             }
-            return null;
+            scanPiece++;
+            if (scanPiece < pieces.size()) {
+                scanIndex = pieces.get(scanPiece).readerIndex();
+            }
+            // else: add() sets scanIndex to where the next piece starts
         }
-        ByteBuf event = pending.readRetainedSlice(at + 1 - pending.readerIndex());
+        if (held > maxEventBytes) {
+            throw new TooLarge(maxEventBytes);
+        }
+        return null;
+    }
+
+    /** The event from {@link #start} through index {@code at} of piece {@link #scanPiece}; the pieces before that go. */
+    private ByteBuf cut(int at) {
+        ByteBuf event;
+        ByteBuf first = pieces.get(0);
+        if (scanPiece == 0) {
+            event = first.retainedSlice(start, at + 1 - start);
+        } else {
+            CompositeByteBuf c = alloc.compositeBuffer(scanPiece + 1);
+            c.addComponent(true, first.retainedSlice(start, first.writerIndex() - start));
+            for (int i = 1; i < scanPiece; i++) {
+                ByteBuf middle = pieces.get(i);
+                c.addComponent(true, middle.retainedSlice());
+            }
+            ByteBuf last = pieces.get(scanPiece);
+            c.addComponent(true, last.retainedSlice(last.readerIndex(), at + 1 - last.readerIndex()));
+            for (int i = 0; i < scanPiece; i++) {
+                pieces.get(i).release();
+            }
+            pieces.subList(0, scanPiece).clear();
+            event = c;
+        }
+        held -= event.readableBytes();
+        ByteBuf now = pieces.get(0);
+        start = at + 1;
+        if (start == now.writerIndex()) {
+            now.release();
+            pieces.remove(0);
+            start = pieces.isEmpty() ? 0 : pieces.get(0).readerIndex();
+        }
+        scanPiece = 0;
+        scanIndex = start;
         end.reset();
-        scanned = 0;
-        if (!pending.isReadable()) {
-            pending.release();
-            pending = null;
-        } else if (pending instanceof CompositeByteBuf c) {
-            c.discardReadComponents();
-        }
         return event;
     }
 
     /** Whether bytes of an unfinished event are held. */
     public boolean hasPartial() {
-        return pending != null && pending.isReadable();
+        return held > 0;
     }
 
     /** The bytes of an unfinished event, handed over (null when none): at the stream's end, for whoever wants them. */
     public ByteBuf takePartial() {
-        ByteBuf p = pending;
-        pending = null;
-        scanned = 0;
-        end.reset();
-        return p;
+        if (held == 0) {
+            return null;
+        }
+        CompositeByteBuf c = alloc.compositeBuffer(pieces.size());
+        ByteBuf first = pieces.get(0);
+        c.addComponent(true, first.retainedSlice(start, first.writerIndex() - start));
+        for (int i = 1; i < pieces.size(); i++) {
+            c.addComponent(true, pieces.get(i).retainedSlice());
+        }
+        release();
+        return c;
     }
 
     public void release() {
-        if (pending != null) {
-            pending.release();
-            pending = null;
+        for (ByteBuf p : pieces) {
+            p.release();
         }
+        pieces.clear();
+        held = 0;
+        start = 0;
+        scanPiece = 0;
+        end.reset();
     }
 
     /** An event larger than the limit: the upstream is not speaking SSE, or is sending something no client should buffer. */
