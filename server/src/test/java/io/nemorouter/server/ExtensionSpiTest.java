@@ -253,6 +253,84 @@ class ExtensionSpiTest {
     }
 
     @Test
+    void extensionsCloseAfterTheDrainHasLetTheLastStreamFinish() throws Exception {
+        List<String> log = Collections.synchronizedList(new ArrayList<>());
+        Ext watching = new Ext("watching", 1, c -> c.observer(done -> log.add("completed " + done.status())), log);
+        TestGateway gw = gateway("", watching);
+        CompletableFuture<HttpResponse<String>> stream = gw.http().sendAsync(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(gw.base() + "/v1/chat/completions"))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(TestGateway.chat("chat-slow", true))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        long deadline = deadline(5);
+        while (gw.server().runtime().metrics.inFlight() < 1 && System.nanoTime() < deadline) {
+            Thread.sleep(2);
+        }
+        assertTrue(gw.server().drainAndStop(java.time.Duration.ofSeconds(10)), "drained within the grace");
+        assertTrue(stream.get(5, TimeUnit.SECONDS).body().endsWith("data: [DONE]\n\n"), "the stream finished whole");
+        assertEquals(List.of("start watching", "completed 200", "close watching"), List.copyOf(log));
+    }
+
+    @Test
+    void aFilterAfterRoutingMaySuspendToo() throws Exception {
+        Ext reserve = new Ext("reserve", c -> c.filter(Phase.DEPLOYMENT_CHOSEN, 1, ex -> {
+            CompletableFuture.delayedExecutor(20, TimeUnit.MILLISECONDS).execute(ex::proceed);
+            return Verdict.PENDING;
+        }));
+        try (TestGateway gw = gateway("", reserve)) {
+            assertEquals(200, gw.post("/v1/chat/completions", TestGateway.chat("chat", false)).statusCode());
+        }
+    }
+
+    /** A provider answering in-process, whose translator throws, or which never answers. */
+    private static final class Misbehaving implements io.nemorouter.core.provider.ProviderFactory {
+        @Override
+        public String name() {
+            return "misbehaving";
+        }
+
+        @Override
+        public io.nemorouter.core.provider.Provider create(io.nemorouter.core.config.Deployment d,
+                                                           io.nemorouter.core.provider.ProviderContext context) {
+            return new io.nemorouter.core.provider.Provider() {
+                @Override
+                public void send(Exchange exchange, io.nemorouter.core.exchange.Attempt attempt) {
+                    if (d.model().equals("silent")) {
+                        return; // never answers, never fails
+                    }
+                    byte[] json = "{\"choices\":[]}".getBytes(StandardCharsets.UTF_8);
+                    attempt.whole(new io.netty.handler.codec.http.DefaultFullHttpResponse(io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
+                            io.netty.handler.codec.http.HttpResponseStatus.OK, exchange.alloc().buffer().writeBytes(json)));
+                }
+
+                @Override
+                public io.nemorouter.core.provider.ResponseTranslator translator(Exchange exchange) {
+                    return new io.nemorouter.core.provider.ResponseTranslator() {
+                        @Override
+                        public ByteBuf body(Exchange ex, int status, ByteBuf body) {
+                            throw new IllegalStateException("cannot translate this");
+                        }
+                    };
+                }
+            };
+        }
+    }
+
+    @Test
+    void aTranslatorThatThrowsIsTheGatewaysFaultAndAProviderThatNeverAnswersTimesOut() throws Exception {
+        try (TestGateway gw = TestGateway.builder().provider(new Misbehaving())
+                .config("nemo.models = [ { name = broken, provider = misbehaving }, { name = silent, provider = misbehaving } ]\n"
+                        + "nemo.upstream.first_byte_timeout = 300ms")
+                .start()) {
+            HttpResponse<String> broken = gw.post("/v1/chat/completions", TestGateway.chat("broken", false));
+            assertEquals(500, broken.statusCode(), broken.body());
+            assertTrue(JSON.readTree(broken.body()).at("/error/message").asText().contains("translate"), broken.body());
+            HttpResponse<String> silent = gw.post("/v1/chat/completions", TestGateway.chat("silent", false));
+            assertEquals(504, silent.statusCode(), silent.body());
+            assertEquals("upstream_timeout", JSON.readTree(silent.body()).at("/error/code").asText());
+        }
+    }
+
+    @Test
     void anExtensionThatFailsToStartClosesThoseStartedAndStopsStartUp() throws Exception {
         List<String> log = Collections.synchronizedList(new ArrayList<>());
         Ext fine = new Ext("fine", 1, c -> { }, log);

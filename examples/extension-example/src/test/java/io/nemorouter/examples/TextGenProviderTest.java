@@ -99,9 +99,14 @@ class TextGenProviderTest {
 
     @Test
     void anErrorIsTranslatedToOpenAisEnvelopeWithItsStatus() throws Exception {
-        HttpResponse<String> r = gw.post("/v1/chat/completions", TestGateway.chat("tg-busy", false));
-        assertEquals(429, r.statusCode(), r.body());
-        assertEquals("TextGen: slow down", JSON.readTree(r.body()).at("/error/message").asText());
+        for (boolean stream : new boolean[]{false, true}) {
+            HttpResponse<String> r = gw.post("/v1/chat/completions", TestGateway.chat("tg-busy", stream));
+            assertEquals(429, r.statusCode(), r.body());
+            assertEquals("TextGen: slow down", JSON.readTree(r.body()).at("/error/message").asText(),
+                    "translated whether or not the client asked for a stream");
+            assertEquals(String.valueOf(r.body().getBytes(java.nio.charset.StandardCharsets.UTF_8).length),
+                    r.headers().firstValue("content-length").orElseThrow());
+        }
     }
 
     @Test

@@ -37,8 +37,14 @@ final class MockProvider implements Provider {
         if (attempt.abandoned()) {
             return;
         }
-        MockAnswer a = MockAnswer.answer(llm, ex.alloc(), ex.endpoint() == Endpoint.EMBEDDINGS, ex.content(), model,
-                ex.body().stream(), ex.body().includeUsage(), true);
+        io.netty.buffer.ByteBuf body = ex.body().render(ex.alloc(), null, false); // the filters' edits, as an upstream would get them
+        MockAnswer a;
+        try {
+            a = MockAnswer.answer(llm, ex.alloc(), ex.endpoint() == Endpoint.EMBEDDINGS, body, model,
+                    ex.body().stream(), ex.body().includeUsage(), true);
+        } finally {
+            body.release();
+        }
         if (a instanceof MockAnswer.Complete c) {
             attempt.whole(c.response());
         } else if (a instanceof MockAnswer.Stream s && attempt.head(s.head())) {

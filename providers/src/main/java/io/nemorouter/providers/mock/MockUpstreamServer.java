@@ -89,14 +89,14 @@ public final class MockUpstreamServer implements AutoCloseable {
                         "Invalid URL (" + req.method() + " " + req.uri() + ")").toResponse(ctx.alloc()));
                 return;
             }
-            RequestBody f = new RequestBody();
-            OpenAiError err = f.parse(req.content());
+            RequestBody f = RequestBody.read(req.content());
+            OpenAiError err = f.error();
             if (err != null) {
                 send(ctx, keepAlive, err.toResponse(ctx.alloc()));
                 return;
             }
             MockAnswer a = MockAnswer.answer(llm, ctx.alloc(), e == Endpoint.EMBEDDINGS, req.content(),
-                    f.model() == null ? "mock" : f.model(), f.stream(), f.includeUsage(), f.includeUsage());
+                    f.model(), f.stream(), f.includeUsage(), f.includeUsage());
             if (a instanceof MockAnswer.Complete c) {
                 send(ctx, keepAlive, c.response());
             } else if (a instanceof MockAnswer.Stream s) {

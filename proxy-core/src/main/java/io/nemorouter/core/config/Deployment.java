@@ -33,4 +33,10 @@ public record Deployment(
     public double cost(long promptTokens, long completionTokens) {
         return (promptTokens * inputCostPerMtok + completionTokens * outputCostPerMtok) / 1_000_000d;
     }
+
+    /** Its id only: the record holds the API key and the whole entry, which must not reach a log. */
+    @Override
+    public String toString() {
+        return "Deployment(" + id + ")";
+    }
 }

@@ -57,6 +57,7 @@ final class Dispatcher {
         }
         ex.candidates = candidates;
         ex.nextCandidate = 0;
+        ex.markRouted();
         nextAttempt(ex);
     }
 
@@ -64,6 +65,12 @@ final class Dispatcher {
     private void nextAttempt(ServerExchange ex) {
         Deployment d = ex.candidates.get(ex.nextCandidate++);
         Provider provider = runtime.provider(d);
+        if (provider == null) {
+            throw new IllegalStateException("the routing strategy chose " + d.id() + ", which is not in the catalog");
+        }
+        if (ex.attemptNumber() > 0) {
+            ex.rewindToRouted(); // what the last attempt's filters did was for its deployment only
+        }
         ex.attemptStarted(new LiveAttempt(ex, d, ex.attemptNumber() + 1, provider.translator(ex), this));
         runtime.deploymentChosen.run(ex, 0);
     }
@@ -73,6 +80,7 @@ final class Dispatcher {
         LiveAttempt attempt = ex.attempt;
         try {
             runtime.provider(attempt.deployment()).send(ex, attempt);
+            attempt.armBackstop(runtime.config.firstByteTimeout.toNanos(), runtime.config.totalTimeout.toNanos());
         } catch (RuntimeException e) {
             LOG.error("provider of {} failed on request {}", attempt.deployment().id(), ex.requestId(), e);
             attempt.failed(AttemptFailure.fatal(OpenAiError.internal(
@@ -86,7 +94,12 @@ final class Dispatcher {
             return;
         }
         if (failure.retryable() && ex.hasMoreCandidates()) {
-            nextAttempt(ex);
+            try {
+                nextAttempt(ex);
+            } catch (RuntimeException e) {
+                LOG.error("the next attempt of request {} failed to start", ex.requestId(), e);
+                ex.respond(OpenAiError.internal("The gateway failed to route the request (" + ex.requestId() + ")."));
+            }
             return;
         }
         ex.respond(failure.error());

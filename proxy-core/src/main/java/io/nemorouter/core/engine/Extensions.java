@@ -1,6 +1,7 @@
 package io.nemorouter.core.engine;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import io.nemorouter.core.config.ConfigError;
 import io.nemorouter.core.config.GatewayConfig;
@@ -92,12 +93,15 @@ final class Extensions {
         order.sort(Comparator.comparingInt(Extension::order).thenComparing(Extension::name));
         for (Extension e : order) {
             Config block = block(config, e.name());
-            if (block.hasPath("enabled") && !block.getBoolean("enabled")) {
-                LOG.info("extension {} is disabled (nemo.{}.enabled = false)", e.name(), e.name());
-                continue;
-            }
             try {
+                if (block.hasPath("enabled") && !block.getBoolean("enabled")) {
+                    LOG.info("extension {} is disabled (nemo.{}.enabled = false)", e.name(), e.name());
+                    continue;
+                }
                 e.start(new Context(e.name(), block, config, catalog, metrics, loops));
+            } catch (ConfigException failure) {
+                closeAll(); // a value of the wrong type in its block: the one-line form, not a stack trace
+                throw GatewayConfig.explain(failure);
             } catch (Exception | Error failure) {
                 closeAll();
                 throw failure;

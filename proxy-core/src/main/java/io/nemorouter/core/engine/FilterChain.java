@@ -82,7 +82,14 @@ final class FilterChain {
                 return;
             }
         }
-        then.accept(ex);
+        try {
+            then.accept(ex);
+        } catch (InvalidBodyException e) {
+            ex.respond(e.error());
+        } catch (RuntimeException e) {
+            LOG.error("request {} failed after the {} filters", ex.requestId(), phase, e);
+            ex.respond(OpenAiError.internal("The gateway failed to process the request (" + ex.requestId() + ")."));
+        }
     }
 
     private void suspend(ServerExchange ex, int at) {

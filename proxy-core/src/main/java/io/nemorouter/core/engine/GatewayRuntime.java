@@ -107,7 +107,11 @@ public final class GatewayRuntime {
         };
         Map<Deployment, Provider> built = new IdentityHashMap<>();
         for (Deployment d : config.deployments) {
-            built.put(d, factories.get(d.provider()).create(d, providerContext));
+            try {
+                built.put(d, factories.get(d.provider()).create(d, providerContext));
+            } catch (com.typesafe.config.ConfigException e) {
+                throw GatewayConfig.explain(e); // a provider key of the wrong type: the one-line form
+            }
         }
         extensions.start(config, catalog, metrics.registry(), loops);
         try {

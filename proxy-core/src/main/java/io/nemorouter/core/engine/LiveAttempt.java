@@ -85,7 +85,7 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
     }
 
     @Override
-    public void firstByte() {
+    public void firstByteArrived() {
         if (firstByteNanos == 0) {
             firstByteNanos = System.nanoTime();
         }
@@ -96,14 +96,20 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
         if (over()) {
             return false;
         }
-        firstByte();
-        translator.head(ex, head);
+        firstByteArrived();
+        try {
+            translator.head(ex, head);
+        } catch (RuntimeException e) {
+            translatorFailed(e);
+            return false;
+        }
         if (refused(head.status().code(), head.headers().get(HttpHeaderNames.RETRY_AFTER),
                 head.headers().get(RETRY_AFTER_MS))) {
             return false;
         }
         ex.respondHead(head);
         if (ex.eventStream()) {
+            // an event is held until it ends: no longer than the longest body the gateway would hold
             framer = new SseFramer(ex.alloc(), ex.runtime.config.maxBufferedResponseBytes);
         }
         return true;
@@ -130,6 +136,8 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
             for (ByteBuf event = framer.next(); event != null; event = framer.next()) {
                 try {
                     translator.event(ex, event, this);
+                } catch (RuntimeException e) {
+                    translatorFailed(e);
                 } finally {
                     event.release();
                 }
@@ -143,10 +151,14 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
         }
     }
 
-    /** EventSink: the translator's events for the client. */
+    /** EventSink: the translator's events for the client; ownership passes here. */
     @Override
     public void event(ByteBuf event) {
-        ex.sendEvent(event);
+        try {
+            ex.sendEvent(event);
+        } finally {
+            event.release();
+        }
     }
 
     @Override
@@ -170,10 +182,16 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
                 }
                 rest.release();
             }
-            translator.end(ex, this);
+            try {
+                translator.end(ex, this);
+            } catch (RuntimeException e) {
+                translatorFailed(e);
+                return;
+            }
         }
         outcome = Outcome.ANSWERED;
         endedNanos = System.nanoTime();
+        cancelBackstop();
         ex.endAnswer();
     }
 
@@ -183,15 +201,25 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
             answer.release();
             return false;
         }
-        firstByte();
-        translator.head(ex, answer);
-        int status = answer.status().code();
-        if (refused(status, answer.headers().get(HttpHeaderNames.RETRY_AFTER), answer.headers().get(RETRY_AFTER_MS))) {
-            answer.release();
+        firstByteArrived();
+        ByteBuf content = answer.content();
+        ByteBuf translated;
+        int status;
+        try {
+            translator.head(ex, answer);
+            status = answer.status().code();
+            if (refused(status, answer.headers().get(HttpHeaderNames.RETRY_AFTER), answer.headers().get(RETRY_AFTER_MS))) {
+                answer.release();
+                return false;
+            }
+            translated = translator.body(ex, status, content);
+        } catch (RuntimeException e) {
+            if (content.refCnt() > 0) {
+                content.release();
+            }
+            translatorFailed(e);
             return false;
         }
-        ByteBuf content = answer.content();
-        ByteBuf translated = translator.body(ex, status, content);
         if (translated != content) {
             answer = answer.replace(translated); // the translator released the upstream's body
         }
@@ -201,6 +229,7 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
         answer.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
         outcome = Outcome.ANSWERED;
         endedNanos = System.nanoTime();
+        cancelBackstop();
         ex.respond(answer);
         return true;
     }
@@ -217,7 +246,7 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
         if (over()) {
             return false;
         }
-        firstByte();
+        firstByteArrived();
         int status = answer.status();
         upstreamStatus = status;
         if (Dispatcher.retryableStatus(status) && mayFallBack()
@@ -229,6 +258,7 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
         }
         outcome = Outcome.ANSWERED;
         endedNanos = System.nanoTime();
+        cancelBackstop();
         ex.respondPassthrough(answer);
         return true;
     }
@@ -252,12 +282,19 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
         return true;
     }
 
+    /** A translator that throws is the gateway's fault, not the upstream's: 500, and no other deployment tried. */
+    private void translatorFailed(RuntimeException e) {
+        LOG.error("the translator of {} failed on request {}", deployment.id(), ex.requestId(), e);
+        failed(AttemptFailure.fatal(OpenAiError.internal("The gateway failed to translate the answer (" + ex.requestId() + ").")));
+    }
+
     @Override
     public void failed(AttemptFailure failure) {
         if (outcome != Outcome.PENDING) {
             return;
         }
         endedNanos = System.nanoTime();
+        cancelBackstop();
         error = failure.error().code();
         retryAfterMillis = failure.retryAfterMillis();
         releaseFramer();
@@ -272,16 +309,71 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
         }
         outcome = Outcome.FAILED_BEFORE_HEAD;
         LOG.debug("attempt {} of {} on {} failed: {}", number, ex.requestId(), deployment.id(), failure);
+        ex.attemptFailed(this);
         dispatcher.attemptFailed(ex, this, failure);
     }
 
-    /** The exchange is over (answered, failed or the client left): an attempt still pending ends as cancelled. */
+    /**
+     * The exchange is over (answered, failed or the client left). An attempt still pending ends as
+     * cancelled when the client left, or as abandoned when something else answered meanwhile.
+     */
     void exchangeFinished() {
         if (outcome == Outcome.PENDING) {
-            outcome = ex.cancelled() ? Outcome.CANCELLED : Outcome.ANSWERED;
+            outcome = ex.cancelled() ? Outcome.CANCELLED : Outcome.ABANDONED;
             endedNanos = System.nanoTime();
         }
+        cancelBackstop();
         releaseFramer();
+    }
+
+    /** Whether nothing has ended it yet. */
+    boolean pending() {
+        return outcome == Outcome.PENDING;
+    }
+
+    // ---- the backstop --------------------------------------------------------------------------
+
+    private io.netty.util.concurrent.ScheduledFuture<?> backstop;
+
+    /**
+     * Makes sure the attempt ends: the upstream client has its own first-byte and total timers, but
+     * a provider that answers in-process, or works asynchronously before it sends, could otherwise
+     * keep the client waiting for ever. Armed only for an attempt that has not sent anything when
+     * its provider returns.
+     */
+    void armBackstop(long firstByteNanos, long totalNanos) {
+        if (outcome != Outcome.PENDING || sentNanos != 0 || ex.finished()) {
+            return;
+        }
+        backstop = ex.eventLoop().schedule(() -> {
+            backstop = null;
+            if (outcome != Outcome.PENDING || ex.finished()) {
+                return;
+            }
+            if (!ex.headSent()) {
+                failed(AttemptFailure.retryable(OpenAiError.upstream(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_timeout",
+                        "The provider did not answer within " + java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(firstByteNanos) + " ms.")));
+            } else {
+                armTotal(totalNanos - firstByteNanos);
+            }
+        }, firstByteNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    private void armTotal(long remaining) {
+        backstop = ex.eventLoop().schedule(() -> {
+            backstop = null;
+            if (outcome == Outcome.PENDING && !ex.finished()) {
+                failed(AttemptFailure.fatal(OpenAiError.upstream(HttpResponseStatus.GATEWAY_TIMEOUT, "upstream_timeout",
+                        "The provider did not complete its answer in time.")));
+            }
+        }, Math.max(0, remaining), java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+
+    private void cancelBackstop() {
+        if (backstop != null) {
+            backstop.cancel(false);
+            backstop = null;
+        }
     }
 
     private void releaseFramer() {

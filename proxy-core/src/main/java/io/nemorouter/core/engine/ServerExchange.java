@@ -65,7 +65,7 @@ public final class ServerExchange implements Exchange, Completion {
             X_NEMO_FALLBACKS, HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.CONNECTION};
     private static final String EVENT_STREAM = "text/event-stream";
     private static final byte[] HTTP_1_1 = "HTTP/1.1 ".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] EMPTY_CHOICES = "\"choices\":[]".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CHOICES = "\"choices\"".getBytes(StandardCharsets.US_ASCII);
 
     /** What the owner of the connection needs to hear when an exchange ends. */
     public interface Owner {
@@ -80,7 +80,7 @@ public final class ServerExchange implements Exchange, Completion {
     private final Endpoint endpoint;
     private final String requestId;
     private final long receivedNanos;
-    private final RequestBody body;
+    private RequestBody body;
     private final boolean clientKeepAlive;
     private final Owner owner;
 
@@ -133,7 +133,13 @@ public final class ServerExchange implements Exchange, Completion {
         this.receivedNanos = receivedNanos;
         this.clientKeepAlive = HttpUtil.isKeepAlive(request);
         this.owner = owner;
-        this.body = endpoint.proxied ? new RequestBody() : RequestBody.unparsed(request.content());
+        this.body = RequestBody.unparsed(request.content());
+    }
+
+    /** Reads the gateway's fields of an OpenAI request's body; the error to answer with, or null. */
+    public OpenAiError readBody() {
+        body = RequestBody.read(request.content());
+        return body.error();
     }
 
     // ---- Exchange: the request -----------------------------------------------------------------
@@ -236,6 +242,41 @@ public final class ServerExchange implements Exchange, Completion {
         return nextCandidate < candidates.size();
     }
 
+    private int headersAtRouting;
+    private int listenersAtRouting;
+    private Object editsAtRouting;
+
+    /** Routing is done: what the filters set so far holds for every attempt; what comes after is per attempt. */
+    void markRouted() {
+        headersAtRouting = extraHeaders == null ? 0 : extraHeaders.size();
+        listenersAtRouting = listeners == null ? 0 : listeners.length;
+        editsAtRouting = body.editsSnapshot();
+    }
+
+    /** Undoes what the last attempt's {@code DEPLOYMENT_CHOSEN} filters set: headers, listeners, body edits. */
+    void rewindToRouted() {
+        if (extraHeaders != null) {
+            extraHeaders.subList(headersAtRouting, extraHeaders.size()).clear();
+        }
+        if (listeners != null && listeners.length > listenersAtRouting) {
+            listeners = listenersAtRouting == 0 ? null : java.util.Arrays.copyOf(listeners, listenersAtRouting);
+        }
+        body.restoreEdits(editsAtRouting);
+    }
+
+    /** Tells the listeners an attempt failed before its head (a budget reservation for it can go). */
+    void attemptFailed(LiveAttempt failed) {
+        if (listeners != null) {
+            for (AnswerListener l : listeners) {
+                try {
+                    l.onAttemptFailed(this, failed);
+                } catch (RuntimeException e) {
+                    LOG.warn("answer listener {} failed on a failed attempt of {}", l.getClass().getName(), requestId, e);
+                }
+            }
+        }
+    }
+
     /** Makes {@code a} the attempt under way (and records it). */
     void attemptStarted(LiveAttempt a) {
         if (upstream != null) {
@@ -293,6 +334,7 @@ public final class ServerExchange implements Exchange, Completion {
 
     @Override
     public void responseHeader(CharSequence name, CharSequence value) {
+        checkLoop();
         if (headSent) {
             throw new IllegalStateException("the head of the answer to " + requestId + " has gone out already");
         }
@@ -318,8 +360,16 @@ public final class ServerExchange implements Exchange, Completion {
         extraHeaders.add(value.toString());
     }
 
+    /** Exchanges are confined to their event loop: a call from elsewhere is a bug in the caller, said at once. */
+    private void checkLoop() {
+        if (!client.eventLoop().inEventLoop()) {
+            throw new IllegalStateException("exchange " + requestId + " was called off its event loop: use exchange.eventLoop().execute(...)");
+        }
+    }
+
     @Override
     public void listen(AnswerListener listener) {
+        checkLoop();
         if (listeners == null) {
             listeners = new AnswerListener[]{listener};
         } else {
@@ -331,6 +381,10 @@ public final class ServerExchange implements Exchange, Completion {
 
     @Override
     public void respond(OpenAiError error) {
+        if (!client.eventLoop().inEventLoop()) {
+            client.eventLoop().execute(() -> respond(error)); // from an asynchronous filter's callback
+            return;
+        }
         if (finished || headSent) {
             return;
         }
@@ -341,6 +395,11 @@ public final class ServerExchange implements Exchange, Completion {
     /** A complete answer in one message. */
     @Override
     public void respond(FullHttpResponse response) {
+        if (!client.eventLoop().inEventLoop()) {
+            FullHttpResponse later = response;
+            client.eventLoop().execute(() -> respond(later)); // from an asynchronous filter's callback
+            return;
+        }
         if (finished || headSent) {
             response.release();
             return;
@@ -417,6 +476,10 @@ public final class ServerExchange implements Exchange, Completion {
         eventStream = contentType != null && contentType.regionMatches(true, 0, EVENT_STREAM, 0, EVENT_STREAM.length());
         tellHead();
         decorate(head);
+        if (eventStream) {
+            // the gateway may drop or rewrite events (the usage it asked for, a translation): no length holds
+            h.remove(HttpHeaderNames.CONTENT_LENGTH);
+        }
         if (!HttpUtil.isContentLengthSet(head) && !HttpUtil.isTransferEncodingChunked(head)) {
             HttpUtil.setTransferEncodingChunked(head, true);
         }
@@ -442,7 +505,7 @@ public final class ServerExchange implements Exchange, Completion {
             Usage u = UsageScanner.scan(event);
             if (u != null) {
                 usage(u);
-                if (!body.includeUsage() && contains(event, EMPTY_CHOICES)) {
+                if (!body.includeUsage() && hasEmptyChoices(event)) {
                     return; // the client did not ask for it: only the gateway wanted the usage
                 }
             } else if (!body.includeUsage()) {
@@ -497,7 +560,7 @@ public final class ServerExchange implements Exchange, Completion {
             return;
         }
         if (burst == null) {
-            burst = client.alloc().compositeBuffer(16);
+            burst = client.alloc().compositeBuffer(1024); // no consolidating copies: a read can bring many events
             burst.addComponent(true, burstFirst);
             burstFirst = null;
         }
@@ -668,10 +731,12 @@ public final class ServerExchange implements Exchange, Completion {
             }
         }
         out.text(X_REQUEST_ID, requestId);
+        if (endpoint.proxied) {
+            out.text(X_NEMO_CACHE, cacheDecision); // on every proxied answer: a cache hit has no deployment
+        }
         Deployment d = deployment();
         if (d != null) {
             out.text(X_NEMO_MODEL, d.id());
-            out.text(X_NEMO_CACHE, cacheDecision);
             out.number(X_NEMO_FALLBACKS, fallbacks());
             if (cost >= 0) {
                 out.cost(X_NEMO_COST, cost);
@@ -721,39 +786,63 @@ public final class ServerExchange implements Exchange, Completion {
             suspendedTimeout.cancel(false);
             suspendedTimeout = null;
         }
+        if (upstream != null && attempt != null && attempt.pending()) {
+            Channel u = upstream; // answered otherwise while its request was out: that answer is of no use now
+            upstream = null;
+            u.close();
+        }
         detachUpstream(); // the connection goes back to its pool: it is not this exchange's to pause or close
         if (status == null) {
             status = HttpResponseStatus.valueOf(499, "Client Closed Request");
         }
-        if (attempt != null) {
-            attempt.exchangeFinished();
-        }
-        if (listeners != null) {
-            for (AnswerListener l : listeners) {
-                try {
-                    l.onComplete(this);
-                } catch (RuntimeException e) {
-                    LOG.warn("answer listener {} failed on the completion of {}", l.getClass().getName(), requestId, e);
+        try {
+            if (attempt != null) {
+                attempt.exchangeFinished();
+            }
+            if (listeners != null) {
+                for (AnswerListener l : listeners) {
+                    try {
+                        l.onComplete(this);
+                    } catch (RuntimeException e) {
+                        LOG.warn("answer listener {} failed on the completion of {}", l.getClass().getName(), requestId, e);
+                    }
                 }
             }
+            runtime.completed(this);
+        } finally {
+            // whatever an extension threw (an Error too), the connection goes on to its next request
+            request.release();
+            owner.exchangeFinished(this);
         }
-        runtime.completed(this);
-        request.release();
-        owner.exchangeFinished(this);
     }
 
-    private static boolean contains(ByteBuf b, byte[] needle) {
-        int end = b.writerIndex() - needle.length;
+    /** Whether the event has {@code "choices": []} (spaces allowed): a usage-only chunk. */
+    private static boolean hasEmptyChoices(ByteBuf b) {
+        int end = b.writerIndex();
         outer:
-        for (int i = b.readerIndex(); i <= end; i++) {
-            for (int k = 0; k < needle.length; k++) {
-                if (b.getByte(i + k) != needle[k]) {
+        for (int i = b.readerIndex(); i <= end - CHOICES.length; i++) {
+            for (int k = 0; k < CHOICES.length; k++) {
+                if (b.getByte(i + k) != CHOICES[k]) {
                     continue outer;
                 }
             }
-            return true;
+            int j = skipSpaces(b, i + CHOICES.length, end);
+            if (j < end && b.getByte(j) == ':') {
+                j = skipSpaces(b, j + 1, end);
+                if (j < end && b.getByte(j) == '[') {
+                    j = skipSpaces(b, j + 1, end);
+                    return j < end && b.getByte(j) == ']';
+                }
+            }
         }
         return false;
+    }
+
+    private static int skipSpaces(ByteBuf b, int i, int end) {
+        while (i < end && (b.getByte(i) == ' ' || b.getByte(i) == '\t' || b.getByte(i) == '\n' || b.getByte(i) == '\r')) {
+            i++;
+        }
+        return i;
     }
 
     // ---- Completion ----------------------------------------------------------------------------

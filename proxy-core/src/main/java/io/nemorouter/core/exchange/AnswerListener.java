@@ -26,6 +26,13 @@ public interface AnswerListener {
     default void onEvent(Exchange exchange, ByteBuf event) {
     }
 
+    /**
+     * An attempt failed before any of its answer reached the client; another deployment may be
+     * tried next (what a filter reserved for that attempt can be given back here).
+     */
+    default void onAttemptFailed(Exchange exchange, AttemptRecord attempt) {
+    }
+
     /** The exchange has finished; the same record {@link CompletionObserver}s get. */
     default void onComplete(Completion completion) {
     }

@@ -37,7 +37,7 @@ public interface Attempt extends AttemptRecord {
      * The first byte of the answer arrived (for the attempt's timing), when that is earlier than
      * {@link #head} or {@link #whole}: an answer held until its end. Those imply it otherwise.
      */
-    void firstByte();
+    void firstByteArrived();
 
     /**
      * The head of an answer whose body follows in {@link #content} pieces. Returns false when the

@@ -15,7 +15,9 @@ public interface AttemptRecord {
         /** Failed after the head had gone to the client: the answer was cut short. */
         FAILED_AFTER_HEAD,
         /** The client left while it ran. */
-        CANCELLED
+        CANCELLED,
+        /** The exchange was answered otherwise while it ran (a filter's answer, a timeout): its answer, if any, was not used. */
+        ABANDONED
     }
 
     /** 1 for the first attempt. */

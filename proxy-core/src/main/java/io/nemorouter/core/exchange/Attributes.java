@@ -1,8 +1,9 @@
 package io.nemorouter.core.exchange;
 
 /**
- * The values of an exchange's {@link Key}s, one slot per key. Created on the first {@code set}, so a
- * request that no feature annotates allocates nothing. Confined to the exchange's event loop.
+ * The values of one exchange's {@link Key}s, one slot per key, an array index away. An exchange
+ * creates its own on the first {@code set}, so a request that no feature annotates allocates
+ * nothing. Not thread-safe: confined to the exchange's event loop.
  */
 public final class Attributes {
     private Object[] values = new Object[Math.max(8, Key.slots())];

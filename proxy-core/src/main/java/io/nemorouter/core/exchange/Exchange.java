@@ -49,7 +49,11 @@ public interface Exchange {
      */
     RequestBody body();
 
-    /** The body's bytes, not retained: valid until the exchange completes. */
+    /**
+     * The body's bytes as the client sent them (without the edits made through {@link #body()}),
+     * not retained: valid until the exchange finishes, and no longer (a filter that reads it
+     * asynchronously must check {@link #finished()} first, or take a copy).
+     */
     ByteBuf content();
 
     /** {@link System#nanoTime()} when the whole request had arrived. */
@@ -92,7 +96,11 @@ public interface Exchange {
     /** Tells {@code listener} about this exchange's answer: head, body or events, completion. */
     void listen(AnswerListener listener);
 
-    /** Answers with an error in OpenAI's envelope. Ignored once the exchange has been answered. */
+    /**
+     * Answers with an error in OpenAI's envelope. Ignored once the exchange has been answered. May
+     * be called from any thread (it is carried to the exchange's event loop); the other methods
+     * here must be called on it.
+     */
     void respond(OpenAiError error);
 
     /** Answers with {@code response} (ownership passes). Ignored (and released) once answered. */

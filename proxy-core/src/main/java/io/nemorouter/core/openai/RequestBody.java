@@ -69,11 +69,32 @@ public final class RequestBody {
     /** Top-level members to set (raw JSON value) or remove (null), in the order asked; null when none. */
     private Map<String, byte[]> edits;
 
+    /** Why the first pass refused the body (answered 400), or null. */
+    private OpenAiError error;
+
     /** A body whose gateway fields are not read (extension routes): {@link #json} still parses it on demand. */
     public static RequestBody unparsed(ByteBuf content) {
         RequestBody b = new RequestBody();
         b.content = content;
         return b;
+    }
+
+    /**
+     * An OpenAI request's body, its gateway fields read and the rest validated in one pass; see
+     * {@link #error} for whether it was. {@code content} is not retained: it must outlive the body's use.
+     */
+    public static RequestBody read(ByteBuf content) {
+        RequestBody b = new RequestBody();
+        b.error = b.parse(content);
+        if (b.error == null && b.model == null) {
+            b.error = OpenAiError.badRequest("missing_required_parameter", "model", "You must provide a model parameter.");
+        }
+        return b;
+    }
+
+    /** The 400 to answer a body {@link #read} refused with, or null when it is fine. */
+    public OpenAiError error() {
+        return error;
     }
 
     // ---- the gateway's fields ------------------------------------------------------------------
@@ -154,6 +175,17 @@ public final class RequestBody {
     /** Whether {@link #set} or {@link #remove} was called. */
     public boolean edited() {
         return edits != null;
+    }
+
+    /** The edits so far, to come back to with {@link #restoreEdits}: the gateway undoes one attempt's edits before the next. */
+    public Object editsSnapshot() {
+        return edits == null ? null : new LinkedHashMap<>(edits);
+    }
+
+    /** Back to the edits of a {@link #editsSnapshot}. */
+    @SuppressWarnings("unchecked")
+    public void restoreEdits(Object snapshot) {
+        edits = snapshot == null ? null : new LinkedHashMap<>((Map<String, byte[]>) snapshot);
     }
 
     private Map<String, byte[]> edits() {
@@ -243,7 +275,12 @@ public final class RequestBody {
 
     /** {@code stream_options} with {@code include_usage: true}, keeping any other option the client set. */
     private byte[] streamOptionsWithUsage() {
-        JsonNode options = streamOptionsStart < 0 ? null : member("stream_options");
+        JsonNode options = null;
+        if (streamOptionsStart >= 0) { // parse the member alone, not the whole body
+            byte[] span = new byte[streamOptionsEnd - streamOptionsStart];
+            content.getBytes(content.readerIndex() + streamOptionsStart, span);
+            options = OpenAiJson.tree(span);
+        }
         ObjectNode o = options instanceof ObjectNode given ? given.deepCopy() : OpenAiJson.MAPPER.createObjectNode();
         o.put("include_usage", true);
         return OpenAiJson.bytes(o);
@@ -258,7 +295,7 @@ public final class RequestBody {
      * Parses {@code body}; returns null on success or the error to answer with.
      * Positions are relative to {@code body.readerIndex()}.
      */
-    public OpenAiError parse(ByteBuf body) {
+    OpenAiError parse(ByteBuf body) {
         content = body;
         int n = body.readableBytes();
         if (n == 0) {

@@ -4,9 +4,6 @@ import io.netty.buffer.ByteBuf;
 
 /** Where a {@link ResponseTranslator} writes the client's events. */
 public interface EventSink {
-    /**
-     * One whole server-sent event ({@code data: ...\n\n}) for the client. The sink takes what it
-     * needs (a retained view); the caller keeps its own reference to {@code event}.
-     */
+    /** One whole server-sent event ({@code data: ...\n\n}) for the client; ownership of {@code event} passes to the sink. */
     void event(ByteBuf event);
 }

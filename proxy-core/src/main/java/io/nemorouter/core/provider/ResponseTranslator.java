@@ -24,9 +24,12 @@ public interface ResponseTranslator {
         return body;
     }
 
-    /** One whole upstream event (a view, valid during the call): writes the client's events for it, if any. */
+    /**
+     * One whole upstream event (a view, valid during the call: retain it to pass it on): writes the
+     * client's events for it, if any.
+     */
     default void event(Exchange exchange, ByteBuf event, EventSink out) {
-        out.event(event);
+        out.event(event.retain());
     }
 
     /** The upstream's stream ended: any last events. */

@@ -57,10 +57,16 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
         }
         if (current != null) {
             waiting.add(request);
+            if (waiting.size() >= MAX_PIPELINED) {
+                ctx.channel().config().setAutoRead(false); // read no more until some are answered: bounded memory
+            }
             return;
         }
         start(request);
     }
+
+    /** Requests a connection may have waiting behind the one being served before the gateway stops reading it. */
+    private static final int MAX_PIPELINED = 8;
 
     private void start(FullHttpRequest request) {
         long now = System.nanoTime();
@@ -112,10 +118,7 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
     }
 
     private boolean readBody(ServerExchange ex) {
-        OpenAiError err = ex.body().parse(ex.content());
-        if (err == null && ex.body().model() == null) {
-            err = OpenAiError.badRequest("missing_required_parameter", "model", "You must provide a model parameter.");
-        }
+        OpenAiError err = ex.readBody();
         if (err != null) {
             ex.respond(err);
             return false;
@@ -175,6 +178,9 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
             return;
         }
         FullHttpRequest next = waiting.poll();
+        if (waiting.size() < MAX_PIPELINED && !ctx.channel().config().isAutoRead()) {
+            ctx.channel().config().setAutoRead(true);
+        }
         if (next != null) {
             // let the finished answer's write complete first; keeps ordering and the stack shallow
             ctx.channel().eventLoop().execute(() -> {

@@ -138,7 +138,7 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter implements WholeA
     /** The upstream has started answering: no retry of the request on this connection any more, and the first byte is timed. */
     private void answerBegins(boolean upstreamKeepAlive) {
         answerStarted = true;
-        attempt.firstByte();
+        attempt.firstByteArrived();
         if (retry != null) {
             retry.release();
             retry = null;
@@ -188,15 +188,17 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter implements WholeA
      * not yet known; always for a provider that translates, which needs whole bodies.
      */
     private boolean shouldHold(HttpResponse head) {
-        if (attempt.exchange().body().stream()) {
-            return false;
-        }
         String type = head.headers().get(HttpHeaderNames.CONTENT_TYPE);
-        if (type != null && type.startsWith("text/event-stream")) {
+        if (type != null && type.regionMatches(true, 0, EVENT_STREAM, 0, EVENT_STREAM.length())) {
             return false;
         }
-        return !passthrough() || HttpUtil.getContentLength(head, -1L) <= config.maxBufferedResponseBytes;
+        if (!passthrough()) {
+            return true; // a translator needs the whole body, whatever the client asked (an error answers a stream too)
+        }
+        return !attempt.exchange().body().stream() && HttpUtil.getContentLength(head, -1L) <= config.maxBufferedResponseBytes;
     }
+
+    private static final String EVENT_STREAM = "text/event-stream";
 
     private boolean passthrough() {
         return target != null && target.acceptsPassthrough();
@@ -384,6 +386,10 @@ final class UpstreamRelay extends ChannelInboundHandlerAdapter implements WholeA
             held.release();
             held = null;
             heldHead = null;
+        }
+        if (retry != null) {
+            retry.release(); // a copy kept to resend on a fresh connection: not needed now
+            retry = null;
         }
         attempt = null;
         target = null;

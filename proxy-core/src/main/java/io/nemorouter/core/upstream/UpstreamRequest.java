@@ -13,8 +13,8 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * An upstream request written straight to bytes: request line and headers assembled in the
- * thread's {@link WireBytes}, the body copied behind them when small (one pooled buffer, one copy
- * into it), appended without a copy when large. The gateway only
+ * thread's {@link WireBytes} when it is finished, the body copied behind them when small (one
+ * pooled buffer, one copy into it), appended without a copy when large. The gateway only
  * ever sends a POST of known length, so building a header map and running Netty's generic encoder
  * over it (validation, a second pass to serialise) would be work without purpose on the hot path.
  *
@@ -22,17 +22,28 @@ import java.nio.charset.StandardCharsets;
  * decoded the client's headers: a forwarded value reaches the upstream byte for byte.
  */
 public final class UpstreamRequest {
-    /** The thread's array: a request is built and finished in one go on its event loop, nothing else between. */
-    private final WireBytes head;
-    private final int generation;
+    /**
+     * What the head is made of, in order (a request line, the client's headers, a trusted header's
+     * name and value, a header line), written only in {@link #finish}: the thread's array is taken
+     * and given back there, in one go, so a provider may build a request, wait (for a token, say)
+     * and send it later, with other messages built on the thread meanwhile.
+     */
+    private Object[] parts = new Object[8];
+    private int count;
+    private int headBytes;
     private final ByteBuf body;
 
     UpstreamRequest(byte[] requestLine, ByteBuf body) {
-        int bodyBytes = body.readableBytes();
-        this.head = WireBytes.start(512 + (bodyBytes <= WireBytes.INLINE_BODY_BYTES ? bodyBytes : 0));
-        this.head.put(requestLine);
-        this.generation = head.generation();
         this.body = body;
+        add(requestLine, requestLine.length);
+    }
+
+    private void add(Object part, int bytes) {
+        if (count == parts.length) {
+            parts = java.util.Arrays.copyOf(parts, count * 2);
+        }
+        parts[count++] = part;
+        headBytes += bytes;
     }
 
     /**
@@ -60,29 +71,37 @@ public final class UpstreamRequest {
 
     /** Adds a line made by {@link #headerLine}. */
     public UpstreamRequest header(byte[] line) {
-        head.put(line);
+        add(line, line.length);
         return this;
     }
 
     /** Adds a header already validated (the client's, as the server codec decoded them). */
     UpstreamRequest headerTrusted(AsciiString name, CharSequence value) {
-        head.text(name, value);
+        add(name, name.length() + 4);
+        add(value, value.length());
         return this;
     }
 
     /** Adds the client's end-to-end headers (those {@link UpstreamClient#forwarded} lets through), as they came. */
     UpstreamRequest clientHeaders(HttpHeaders headers) {
-        head.headerLines(headers, UpstreamClient::forwarded);
+        add(headers, 256);
         return this;
     }
 
     /** The whole request, ready to write; ownership of the head and body passes to the result. */
     ByteBuf finish(ByteBufAllocator alloc) {
-        if (head.generation() != generation) {
-            body.release();
-            throw new IllegalStateException("another message was built on this thread while this request was");
-        }
         int bodyBytes = body.readableBytes();
+        WireBytes head = WireBytes.start(headBytes + 64 + (bodyBytes <= WireBytes.INLINE_BODY_BYTES ? bodyBytes : 0));
+        for (int i = 0; i < count; i++) {
+            Object part = parts[i];
+            if (part instanceof byte[] line) {
+                head.put(line);
+            } else if (part instanceof HttpHeaders client) {
+                head.headerLines(client, UpstreamClient::forwarded);
+            } else {
+                head.text((AsciiString) part, (CharSequence) parts[++i]);
+            }
+        }
         head.number(HttpHeaderNames.CONTENT_LENGTH, bodyBytes);
         head.crlf();
         if (bodyBytes <= WireBytes.INLINE_BODY_BYTES) {

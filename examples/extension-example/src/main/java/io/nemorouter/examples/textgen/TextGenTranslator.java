@@ -120,12 +120,7 @@ final class TextGenTranslator implements ResponseTranslator {
     }
 
     private static void send(EventSink out, ObjectNode json) {
-        ByteBuf e = bytes("data: " + json + "\n\n");
-        try {
-            out.event(e);
-        } finally {
-            e.release();
-        }
+        out.event(bytes("data: " + json + "\n\n")); // ownership passes to the sink
     }
 
     private static ByteBuf bytes(String s) {

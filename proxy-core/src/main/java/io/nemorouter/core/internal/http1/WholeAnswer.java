@@ -172,13 +172,21 @@ public final class WholeAnswer implements PassthroughAnswer {
         }
     }
 
+    /** Whether the name at {@code from} is one of {@code names} (lower case, as the exchange keeps them), any case. */
     private static boolean named(byte[] b, int from, int length, java.util.List<? extends CharSequence> names) {
+        outer:
         for (int k = 0; k < names.size(); k++) {
             CharSequence name = names.get(k);
-            if (name.length() == length && new String(b, from, length, java.nio.charset.StandardCharsets.ISO_8859_1)
-                    .equalsIgnoreCase(name.toString())) {
-                return true;
+            if (name.length() != length) {
+                continue;
             }
+            for (int i = 0; i < length; i++) {
+                int c = b[from + i];
+                if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != name.charAt(i)) {
+                    continue outer;
+                }
+            }
+            return true;
         }
         return false;
     }

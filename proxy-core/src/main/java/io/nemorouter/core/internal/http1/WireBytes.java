@@ -15,8 +15,8 @@ import java.util.function.Predicate;
  * lines, the gateway's headers, their numbers); written to a pooled buffer one by one, each piece
  * pays the buffer's bounds and reference-count checks, and the numbers went through a String.
  *
- * <p>One per thread, and only between {@link #start} and {@link #copyTo}: nothing in between may
- * start another (a builder that holds it across calls checks {@link #generation}).
+ * <p>One per thread, and only between {@link #start} and {@link #copyTo}, which its users call in
+ * one go: nothing in between may start another, so no builder holds it across calls.
  */
 public final class WireBytes implements HeaderSink {
     private static final FastThreadLocal<WireBytes> LOCAL = new FastThreadLocal<>() {
@@ -38,8 +38,6 @@ public final class WireBytes implements HeaderSink {
 
     private byte[] b;
     private int n;
-    /** How many times {@link #start} gave this array out: a builder holding it checks nobody else took it since. */
-    private int generation;
 
     private WireBytes(int capacity) {
         b = new byte[capacity];
@@ -52,7 +50,6 @@ public final class WireBytes implements HeaderSink {
             a.b = new byte[4096]; // one large message (a long head, a body near the inline limit) is not kept for good
         }
         a.n = 0;
-        a.generation++;
         a.room(expectedBytes);
         return a;
     }
@@ -212,10 +209,6 @@ public final class WireBytes implements HeaderSink {
     @Override
     public void millis(AsciiString name, long nanos) {
         name(name).millis(nanos).crlf();
-    }
-
-    public int generation() {
-        return generation;
     }
 
     public int length() {
