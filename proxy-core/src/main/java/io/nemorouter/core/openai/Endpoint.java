@@ -41,13 +41,7 @@ public enum Endpoint {
      * {@link #UNKNOWN} when the gateway itself does not serve it (an extension may).
      */
     public static Endpoint ofPath(String uri) {
-        int end = uri.indexOf('?');
-        if (end < 0) {
-            end = uri.length();
-        }
-        if (end > 1 && uri.charAt(end - 1) == '/') {
-            end--;
-        }
+        int end = pathEnd(uri);
         for (Endpoint e : ROUTES) {
             if (e.path.length() == end && uri.regionMatches(0, e.path, 0, end)) {
                 return e;
@@ -61,6 +55,16 @@ public enum Endpoint {
 
     /** The model id of a {@link #MODEL} path, URL-decoded ({@code /v1/models/ft%3Agpt} is {@code ft:gpt}). */
     public static String modelId(String uri) {
+        String raw = uri.substring(MODEL.path.length(), Math.max(MODEL.path.length(), pathEnd(uri)));
+        try {
+            return java.net.URLDecoder.decode(raw.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            return raw;
+        }
+    }
+
+    /** Where the path ends: before the query string and a trailing slash. */
+    private static int pathEnd(String uri) {
         int end = uri.indexOf('?');
         if (end < 0) {
             end = uri.length();
@@ -68,11 +72,6 @@ public enum Endpoint {
         if (end > 1 && uri.charAt(end - 1) == '/') {
             end--;
         }
-        String raw = uri.substring(MODEL.path.length(), end);
-        try {
-            return java.net.URLDecoder.decode(raw.replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);
-        } catch (IllegalArgumentException e) {
-            return raw;
-        }
+        return end;
     }
 }
