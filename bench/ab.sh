@@ -24,7 +24,7 @@ BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN NEMO_JAR="$a" NEMO_JAVA_OPTS="-Xms1g
 BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN NEMO_JAR="$b" NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch ${B_OPTS:-}" \
   scripts/nemo-router --config bench/bench.conf --port $pb > "$out/b.log" 2>&1 & pids+=($!)
 for p in $up $pa $pb; do
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 600); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done  # 60 s: a start-up warm-up comes first
 done
 echo "== warm-up (A and B alternately, 2 x 15 s each)"
 for _ in 1 2; do for p in $pa $pb; do

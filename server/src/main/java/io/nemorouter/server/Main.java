@@ -52,6 +52,9 @@ public final class Main {
         try {
             config = ConfigLoader.load(configFile, overrides);
             config.skipped.forEach(s -> LOG.info("model skipped: {}", s));
+            if (config.warmup.toMillis() > 0 && config.warmupRequests > 0) {
+                Warmup.run(config, config.warmup, config.warmupRequests);
+            }
             server = GatewayServer.builder(config).start();
         } catch (ConfigError e) {
             die("bad config: " + e.getMessage());

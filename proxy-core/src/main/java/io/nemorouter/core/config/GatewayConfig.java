@@ -42,6 +42,9 @@ public final class GatewayConfig {
     public final int maxBufferedResponseBytes;
     /** PEM bundle of the CAs trusted for https upstreams instead of the JDK's; null for the JDK's. */
     public final String upstreamCaFile;
+    /** The start-up warm-up's time budget (zero: none) and request cap; see {@code reference.conf}. */
+    public final Duration warmup;
+    public final int warmupRequests;
     /** How long a filter may keep a request waiting ({@code Verdict.PENDING}) before it is answered 503. */
     public final Duration filterTimeout;
     public final List<Deployment> deployments;
@@ -62,6 +65,8 @@ public final class GatewayConfig {
         clientIdleTimeout = positive(root, "nemo.server.idle_timeout");
         drainGrace = root.getDuration("nemo.server.drain_grace");
         filterTimeout = positive(root, "nemo.server.filter_timeout");
+        warmup = root.getDuration("nemo.server.warmup");
+        warmupRequests = intIn(root, "nemo.server.warmup_requests", 0, 10_000_000);
         dataDir = root.getString("nemo.data_dir");
         connectTimeout = positive(root, "nemo.upstream.connect_timeout");
         firstByteTimeout = positive(root, "nemo.upstream.first_byte_timeout");

@@ -88,10 +88,14 @@ final class Extensions {
     }
 
     /** Starts the enabled ones in order; if one fails, closes those started and rethrows. */
-    void start(GatewayConfig config, ModelCatalog catalog, CollectorRegistry metrics, EventLoopGroup loops) throws Exception {
+    void start(GatewayConfig config, ModelCatalog catalog, CollectorRegistry metrics, EventLoopGroup loops,
+               java.util.Set<String> only) throws Exception {
         List<Extension> order = new ArrayList<>(found.values());
         order.sort(Comparator.comparingInt(Extension::order).thenComparing(Extension::name));
         for (Extension e : order) {
+            if (only != null && !only.contains(e.name())) {
+                continue;
+            }
             Config block = block(config, e.name());
             try {
                 if (block.hasPath("enabled") && !block.getBoolean("enabled")) {

@@ -71,10 +71,12 @@ public final class GatewayRuntime {
      *
      * @param givenExtensions extensions given in code (tests, embedders), besides those found through ServiceLoader
      * @param givenProviders  provider factories given in code, besides those found through ServiceLoader
+     * @param onlyExtensions  when not null, the only extensions that may start (a private gateway's)
      * @throws ConfigError for a config the gateway cannot run with (the one line to print)
      */
     public static GatewayRuntime start(GatewayConfig config, EventLoopGroup loops, UpstreamClient upstream,
-                                       List<Extension> givenExtensions, List<ProviderFactory> givenProviders) throws Exception {
+                                       List<Extension> givenExtensions, List<ProviderFactory> givenProviders,
+                                       Set<String> onlyExtensions) throws Exception {
         ClassLoader loader = GatewayRuntime.class.getClassLoader();
         Map<String, ProviderFactory> factories = new TreeMap<>();
         for (ProviderFactory f : ServiceLoader.load(ProviderFactory.class, loader)) {
@@ -113,7 +115,7 @@ public final class GatewayRuntime {
                 throw GatewayConfig.explain(e); // a provider key of the wrong type: the one-line form
             }
         }
-        extensions.start(config, catalog, metrics.registry(), loops);
+        extensions.start(config, catalog, metrics.registry(), loops, onlyExtensions);
         try {
             GatewayRuntime runtime = new GatewayRuntime(config, catalog, metrics, extensions);
             runtime.providers.putAll(built);

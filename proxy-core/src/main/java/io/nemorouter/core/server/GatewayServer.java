@@ -69,6 +69,7 @@ public final class GatewayServer {
         private final GatewayConfig config;
         private final List<Extension> extensions = new ArrayList<>();
         private final List<ProviderFactory> providers = new ArrayList<>();
+        private java.util.Set<String> onlyExtensions;
 
         private Builder(GatewayConfig config) {
             this.config = config;
@@ -87,12 +88,21 @@ public final class GatewayServer {
         }
 
         /**
+         * Starts only the extensions named (those enabled in the config): for a private gateway,
+         * such as the start-up warm-up, that must not open the stores or see the state of the others.
+         */
+        public Builder onlyExtensions(String... names) {
+            onlyExtensions = java.util.Set.of(names);
+            return this;
+        }
+
+        /**
          * Starts the runtime (extensions included) and opens the port.
          *
          * @throws io.nemorouter.core.config.ConfigError for a config the gateway cannot run with
          */
         public GatewayServer start() throws Exception {
-            return new GatewayServer(config, extensions, providers).start();
+            return new GatewayServer(config, extensions, providers, onlyExtensions).start();
         }
     }
 
@@ -100,7 +110,8 @@ public final class GatewayServer {
         return new Builder(config);
     }
 
-    private GatewayServer(GatewayConfig config, List<Extension> extensions, List<ProviderFactory> providers) throws Exception {
+    private GatewayServer(GatewayConfig config, List<Extension> extensions, List<ProviderFactory> providers,
+                          java.util.Set<String> onlyExtensions) throws Exception {
         this.config = config;
         this.transport = Transport.select(config.transport);
         this.threads = config.ioThreads > 0 ? config.ioThreads : Runtime.getRuntime().availableProcessors();
@@ -110,7 +121,7 @@ public final class GatewayServer {
         try {
             client = new UpstreamClient(config, transport);
             this.upstream = client;
-            this.runtime = GatewayRuntime.start(config, loops, client, extensions, providers);
+            this.runtime = GatewayRuntime.start(config, loops, client, extensions, providers, onlyExtensions);
         } catch (Exception | Error e) {
             if (client != null) {
                 client.close();
