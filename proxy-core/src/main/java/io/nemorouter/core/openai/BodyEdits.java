@@ -46,12 +46,20 @@ final class BodyEdits {
         return edits.isEmpty();
     }
 
-    /** A new buffer (owned by the caller) holding {@code body} with the edits applied; {@code body} is untouched. */
+    /**
+     * A new buffer (owned by the caller) holding {@code body} with the edits applied; {@code body} is
+     * untouched. A small body is written into one buffer (the upstream request copies a body that
+     * small behind its head anyway, and one buffer is less work than a composite's bookkeeping); a
+     * large one (images) is a composite of slices of it and the new bytes, never copied.
+     */
     ByteBuf apply(ByteBufAllocator alloc, ByteBuf body) {
         if (edits.isEmpty()) {
             return body.retainedDuplicate();
         }
-        edits.sort((a, b) -> Integer.compare(a.start, b.start));
+        edits.sort(BY_START);
+        if (body.readableBytes() <= COPY_MAX) {
+            return copy(alloc, body);
+        }
         CompositeByteBuf out = alloc.compositeBuffer(edits.size() * 2 + 1);
         int base = body.readerIndex();
         int at = 0;
@@ -66,6 +74,34 @@ final class BodyEdits {
         }
         if (at < body.readableBytes()) {
             out.addComponent(true, body.retainedSlice(base + at, body.readableBytes() - at));
+        }
+        return out;
+    }
+
+    private static final java.util.Comparator<Edit> BY_START = (a, b) -> Integer.compare(a.start, b.start);
+    /** Bodies up to this size are copied with their edits into one buffer. */
+    private static final int COPY_MAX = 16 * 1024;
+
+    private ByteBuf copy(ByteBufAllocator alloc, ByteBuf body) {
+        int size = body.readableBytes();
+        for (Edit e : edits) {
+            size += (e.replacement == null ? 0 : e.replacement.readableBytes()) - (e.end - e.start);
+        }
+        ByteBuf out = alloc.buffer(Math.max(size, 0));
+        int base = body.readerIndex();
+        int at = 0;
+        for (Edit e : edits) {
+            if (e.start > at) {
+                out.writeBytes(body, base + at, e.start - at);
+            }
+            if (e.replacement != null) {
+                out.writeBytes(e.replacement, e.replacement.readerIndex(), e.replacement.readableBytes());
+                e.replacement.release();
+            }
+            at = Math.max(at, e.end);
+        }
+        if (at < body.readableBytes()) {
+            out.writeBytes(body, base + at, body.readableBytes() - at);
         }
         return out;
     }
