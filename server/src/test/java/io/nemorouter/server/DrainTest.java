@@ -83,9 +83,8 @@ class DrainTest {
     @Test
     void sigtermDrainsAndExitsZero() throws Exception {
         Path conf = Files.createTempFile("drain", ".conf");
-        Files.writeString(conf, SLOW_MOCK + "nemo.server.host = \"127.0.0.1\"\n");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "io.nemorouter.server.Main", "--config", conf.toString(), "--port", "0"));
+        Files.writeString(conf, SLOW_MOCK + "nemo.server.host = \"127.0.0.1\"\n" + GatewayProcess.scratchDataDir());
+        List<String> cmd = GatewayProcess.command("--config", conf.toString(), "--port", "0");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         try {
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
@@ -131,9 +130,7 @@ class DrainTest {
     void aBadConfigStopsStartWithOneLineAndExit2() throws Exception {
         Path conf = Files.createTempFile("bad", ".conf");
         Files.writeString(conf, "nemo.models = [ { provider = mock } ]\n");
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), "io.nemorouter.server.Main", "--config", conf.toString())
-                .redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(GatewayProcess.command("--config", conf.toString())).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(15, TimeUnit.SECONDS));
         Files.delete(conf);
@@ -146,11 +143,9 @@ class DrainTest {
     void aTakenPortStopsStartWithOneLineAndExit2() throws Exception {
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
             Path conf = Files.createTempFile("taken", ".conf");
-            Files.writeString(conf, SLOW_MOCK + "nemo.server.host = \"127.0.0.1\"\n");
-            Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-cp", System.getProperty("java.class.path"), "io.nemorouter.server.Main", "--config", conf.toString(),
-                    "--port", Integer.toString(taken.getLocalPort()))
-                    .redirectErrorStream(true).start();
+            Files.writeString(conf, SLOW_MOCK + "nemo.server.host = \"127.0.0.1\"\n" + GatewayProcess.scratchDataDir());
+            Process p = new ProcessBuilder(GatewayProcess.command("--config", conf.toString(),
+                    "--port", Integer.toString(taken.getLocalPort()))).redirectErrorStream(true).start();
             try {
                 assertTrue(p.waitFor(15, TimeUnit.SECONDS), "the gateway exits instead of hanging on its event loops");
                 String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

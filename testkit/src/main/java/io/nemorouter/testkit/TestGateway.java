@@ -38,8 +38,12 @@ public final class TestGateway implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
 
-    private TestGateway(GatewayServer server) {
+    /** A data directory made for this gateway, deleted on close; null when the test gave its own. */
+    private final Path scratchDir;
+
+    private TestGateway(GatewayServer server, Path scratchDir) {
         this.server = server;
+        this.scratchDir = scratchDir;
         this.base = "http://127.0.0.1:" + server.port();
     }
 
@@ -52,6 +56,7 @@ public final class TestGateway implements AutoCloseable {
         private final StringBuilder config = new StringBuilder();
         private final List<Extension> extensions = new ArrayList<>();
         private final List<ProviderFactory> providers = new ArrayList<>();
+        private Path dataDir;
 
         private Builder() {
         }
@@ -74,18 +79,34 @@ public final class TestGateway implements AutoCloseable {
             return this;
         }
 
+        /**
+         * {@code nemo.data_dir} (stores' files), kept after close: to restart a gateway on the same
+         * state. Without it each gateway gets an empty directory of its own, deleted on close.
+         */
+        public Builder dataDir(Path dir) {
+            dataDir = dir;
+            return this;
+        }
+
         /** Starts the gateway on 127.0.0.1, on a free port, with two event loops. */
         public TestGateway start() throws Exception {
             Path file = Files.createTempFile("nemo-test", ".conf");
+            Path scratch = dataDir == null ? Files.createTempDirectory("nemo-test-data") : null;
             try {
                 Files.writeString(file, config);
                 GatewayServer.Builder b = GatewayServer.builder(ConfigLoader.load(file,
-                        Map.of("nemo.server.port", 0, "nemo.server.host", "127.0.0.1", "nemo.server.io_threads", 2)));
+                        Map.of("nemo.server.port", 0, "nemo.server.host", "127.0.0.1", "nemo.server.io_threads", 2,
+                                "nemo.data_dir", (dataDir != null ? dataDir : scratch).toString())));
                 extensions.forEach(b::extension);
                 providers.forEach(b::provider);
-                return new TestGateway(b.start());
+                TestGateway gw = new TestGateway(b.start(), scratch);
+                scratch = null;
+                return gw;
             } finally {
                 Files.deleteIfExists(file);
+                if (scratch != null) {
+                    deleteTree(scratch);
+                }
             }
         }
     }
@@ -136,5 +157,16 @@ public final class TestGateway implements AutoCloseable {
     @Override
     public void close() {
         server.stop();
+        if (scratchDir != null) {
+            deleteTree(scratchDir);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // a temporary directory left behind is not a test failure
+        }
     }
 }

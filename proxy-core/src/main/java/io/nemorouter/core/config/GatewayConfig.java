@@ -44,6 +44,8 @@ public final class GatewayConfig {
     public final String upstreamCaFile;
     /** The start-up warm-up's time budget (zero: none) and request cap; see {@code reference.conf}. */
     public final Duration warmup;
+    /** Whether {@code nemo.server.host} comes from the user (a file, an override), not the defaults. */
+    public final boolean hostSetByUser;
     public final int warmupRequests;
     /** How long a filter may keep a request waiting ({@code Verdict.PENDING}) before it is answered 503. */
     public final Duration filterTimeout;
@@ -56,6 +58,8 @@ public final class GatewayConfig {
         this.reference = reference;
         Config nemo = root.getConfig("nemo");
         host = root.getString("nemo.server.host");
+        com.typesafe.config.ConfigOrigin hostOrigin = root.getValue("nemo.server.host").origin();
+        hostSetByUser = hostOrigin.resource() == null || !hostOrigin.resource().endsWith("reference.conf");
         port = intIn(root, "nemo.server.port", 0, 65535);
         ioThreads = intIn(root, "nemo.server.io_threads", 0, 1024);
         transport = oneOf(root, "nemo.server.transport", "auto", "epoll", "nio");

@@ -51,6 +51,8 @@ final class Extensions {
     RoutingStrategy strategy;
     private String strategyOwner;
     private int sequence;
+    /** Warnings of extensions that declared the gateway open ({@link ExtensionContext#restrictToLoopback}). */
+    final List<String> openWarnings = new ArrayList<>();
 
     Extensions(ClassLoader loader, List<Extension> given) {
         for (Extension e : ServiceLoader.load(Extension.class, loader)) {
@@ -192,6 +194,11 @@ final class Extensions {
         @Override
         public EventLoopGroup eventLoops() {
             return loops;
+        }
+
+        @Override
+        public void restrictToLoopback(String warning) {
+            openWarnings.add(name + ": " + warning);
         }
 
         @Override

@@ -47,6 +47,11 @@ public final class GatewayRuntime {
     private final RouteTable routes;
     private final CompletionObserver[] observers;
 
+    /** Warnings of extensions that found the gateway open to anyone; non-empty: listen on loopback unless the user set a host. */
+    public List<String> openWarnings() {
+        return List.copyOf(extensions.openWarnings);
+    }
+
     private GatewayRuntime(GatewayConfig config, ModelCatalog catalog, GatewayMetrics metrics, Extensions extensions) {
         this.config = config;
         this.catalog = catalog;

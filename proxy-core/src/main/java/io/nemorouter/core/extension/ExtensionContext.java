@@ -54,6 +54,13 @@ public interface ExtensionContext {
      */
     void route(HttpMethod method, String path, RouteAuth auth, RouteHandler handler);
 
+    /**
+     * Says the gateway is open to anyone who reaches its port (no credentials are asked): it then
+     * listens on 127.0.0.1 unless {@code nemo.server.host} is set in the user's config, and logs
+     * {@code warning} at start either way.
+     */
+    void restrictToLoopback(String warning);
+
     /** Makes {@code strategy} the one that orders deployments for every request; only one extension may. */
     void routingStrategy(RoutingStrategy strategy);
 }

@@ -43,6 +43,8 @@ public final class RequestBody {
     private static final byte[] INCLUDE_USAGE = ascii("include_usage");
     private static final byte[] NEMO_CACHE = ascii("nemo_cache");
     private static final byte[] TAGS = ascii("tags");
+    private static final byte[] MAX_TOKENS = ascii("max_tokens");
+    private static final byte[] MAX_COMPLETION_TOKENS = ascii("max_completion_tokens");
     private static final byte[] UTF8_BOM = {(byte) 0xef, (byte) 0xbb, (byte) 0xbf};
     /** The member that asks a stream for its usage event, as it goes before the closing brace. */
     private static final byte[] STREAM_OPTIONS_WITH_USAGE = ascii(",\"stream_options\":{\"include_usage\":true}");
@@ -63,6 +65,9 @@ public final class RequestBody {
     /** {@code nemo_cache}: null when absent. */
     Boolean cache;
     List<String> tags = List.of();
+    /** {@code max_tokens} and {@code max_completion_tokens} when each is a plain count, else -1. */
+    long maxTokens = -1;
+    long maxCompletionTokens = -1;
     /** Gateway-only fields ({@code nemo_cache}, {@code tags}) that must not reach the upstream, as removable spans. */
     final List<int[]> gatewayOnlySpans = new ArrayList<>(0);
 
@@ -123,6 +128,15 @@ public final class RequestBody {
     /** {@code tags}: the capability tags asked for; empty when absent. */
     public List<String> tags() {
         return tags;
+    }
+
+    /**
+     * The answer's token ceiling the client set: {@code max_completion_tokens}, else
+     * {@code max_tokens}; -1 when neither is a non-negative integer (absent, or a value the
+     * upstream will judge). Read in the first pass, for limits and budget reservations.
+     */
+    public long maxOutputTokens() {
+        return maxCompletionTokens >= 0 ? maxCompletionTokens : maxTokens;
     }
 
     // ---- any member, parsed on demand ----------------------------------------------------------
@@ -307,7 +321,7 @@ public final class RequestBody {
     // ---- the first pass --------------------------------------------------------------------------
 
     /** The members the gateway reads; names are compared as bytes, or decoded first when they hold escapes. */
-    private enum Member { MODEL, STREAM, STREAM_OPTIONS, NEMO_CACHE, TAGS, OTHER }
+    private enum Member { MODEL, STREAM, STREAM_OPTIONS, NEMO_CACHE, TAGS, MAX_TOKENS, MAX_COMPLETION_TOKENS, OTHER }
 
     /**
      * Parses {@code body}; returns null on success or the error to answer with.
@@ -401,6 +415,8 @@ public final class RequestBody {
                 : json.stringIs(STREAM_OPTIONS) ? Member.STREAM_OPTIONS
                 : json.stringIs(NEMO_CACHE) ? Member.NEMO_CACHE
                 : json.stringIs(TAGS) ? Member.TAGS
+                : json.stringIs(MAX_TOKENS) ? Member.MAX_TOKENS
+                : json.stringIs(MAX_COMPLETION_TOKENS) ? Member.MAX_COMPLETION_TOKENS
                 : null;
         if (m != null) {
             json.skipString();
@@ -417,6 +433,8 @@ public final class RequestBody {
             case "stream_options" -> Member.STREAM_OPTIONS;
             case "nemo_cache" -> Member.NEMO_CACHE;
             case "tags" -> Member.TAGS;
+            case "max_tokens" -> Member.MAX_TOKENS;
+            case "max_completion_tokens" -> Member.MAX_COMPLETION_TOKENS;
             default -> Member.OTHER;
         };
     }
@@ -461,9 +479,20 @@ public final class RequestBody {
             case TAGS -> {
                 return readTags(json);
             }
+            case MAX_TOKENS -> maxTokens = readCountOrSkip(json);
+            case MAX_COMPLETION_TOKENS -> maxCompletionTokens = readCountOrSkip(json);
             default -> json.skipValue(1);
         }
         return null;
+    }
+
+    /** A count, or -1 with the value skipped (validated) for the upstream to judge. */
+    private static long readCountOrSkip(JsonCursor json) {
+        long v = json.readCount();
+        if (v < 0) {
+            json.skipValue(1);
+        }
+        return v;
     }
 
     /** Only {@code include_usage} matters; a value of another type there is passed on for the upstream to judge. */

@@ -63,6 +63,7 @@ public final class GatewayServer {
     private final WholeRequest wholeRequest;
     private volatile boolean draining;
     private Channel listener;
+    private String host;
 
     /** Builds a gateway from a config, with extensions and providers given in code besides those on the class path. */
     public static final class Builder {
@@ -157,13 +158,34 @@ public final class GatewayServer {
                     }
                 });
         try {
-            listener = b.bind(config.host, config.port).sync().channel();
+            host = host();
+            listener = b.bind(host, config.port).sync().channel();
         } catch (Exception | Error e) {
             stop();
             throw e;
         }
-        LOG.info("Nemo Router listening on {}:{} ({} event loops, {})", config.host, port(), threads, transport.name());
+        LOG.info("Nemo Router listening on {}:{} ({} event loops, {})", host, port(), threads, transport.name());
         return this;
+    }
+
+    /**
+     * Where to listen: the configured host, or loopback when an extension found the gateway open to
+     * anyone and the user did not choose a host (then the default, all interfaces, would expose it).
+     */
+    private String host() {
+        java.util.List<String> open = runtime.openWarnings();
+        if (open.isEmpty()) {
+            return config.host;
+        }
+        for (String w : open) {
+            LOG.warn("{}", w);
+        }
+        if (config.hostSetByUser) {
+            LOG.warn("listening on {} as nemo.server.host says, although the gateway is open", config.host);
+            return config.host;
+        }
+        LOG.warn("listening on 127.0.0.1 only, since the gateway is open; set nemo.server.host to listen elsewhere");
+        return "127.0.0.1";
     }
 
     /**

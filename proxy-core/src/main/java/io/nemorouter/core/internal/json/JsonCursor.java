@@ -188,6 +188,25 @@ public final class JsonCursor {
         pos = at;
     }
 
+    /**
+     * Consumes the non-negative integer at the cursor (no sign, fraction or exponent, under 10^18)
+     * and returns it; returns -1 with the cursor unmoved when the value is anything else.
+     */
+    public long readCount() {
+        int p = pos;
+        long v = 0;
+        while (p < end && b[p] >= '0' && b[p] <= '9' && p - pos < 18) {
+            v = v * 10 + (b[p] - '0');
+            p++;
+        }
+        if (p == pos || (p < end && (b[p] == '.' || b[p] == 'e' || b[p] == 'E' || (b[p] >= '0' && b[p] <= '9')))
+                || (b[pos] == '0' && p - pos > 1)) {
+            return -1;
+        }
+        pos = p;
+        return v;
+    }
+
     /** What {@link #readLiteral} found. */
     public static final int NOT_A_LITERAL = 0, TRUE = 1, FALSE = 2, NULL = 3;
 

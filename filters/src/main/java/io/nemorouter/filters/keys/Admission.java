@@ -1,0 +1,131 @@
+package io.nemorouter.filters.keys;
+
+import io.nemorouter.core.exchange.AnswerListener;
+import io.nemorouter.core.exchange.AttemptRecord;
+import io.nemorouter.core.exchange.Completion;
+import io.nemorouter.core.exchange.Exchange;
+import io.nemorouter.core.openai.Usage;
+import io.nemorouter.filters.keys.state.Budget;
+import io.nemorouter.filters.keys.state.Entity;
+import io.nemorouter.filters.keys.state.RateLimit;
+import io.nemorouter.filters.keys.state.Registry;
+
+/**
+ * What one keyed request holds at each level (key, team, organization) while it runs: a place
+ * in flight, the tokens its TPM limits reserved, and the budget reservations of its current
+ * attempt. Listens to the answer and gives everything back, or settles it, exactly once: a failed
+ * attempt's reservations go back before the next attempt reserves its own, and the completion
+ * settles tokens and cost with the real usage. Confined to the exchange's event loop.
+ */
+final class Admission implements AnswerListener {
+    final Entity<?>[] levels;
+    /** Tokens reserved at admission (prompt estimate + max output), per level's TPM limit. */
+    final long[] tokensTaken;
+    final long promptEstimate;
+    private final Registry registry;
+    /** The current attempt's reservations, per level (null where the level has none). */
+    private Budget.Reservation[] reservations;
+    private boolean settled;
+
+    Admission(Entity<?>[] levels, long promptEstimate, Registry registry) {
+        this.levels = levels;
+        this.tokensTaken = new long[levels.length];
+        this.promptEstimate = promptEstimate;
+        this.registry = registry;
+    }
+
+    void reserved(Budget.Reservation[] r) {
+        reservations = r;
+    }
+
+    /** Gives back the current attempt's budget reservations. */
+    void releaseReservations() {
+        Budget.Reservation[] r = reservations;
+        reservations = null;
+        if (r != null) {
+            for (Budget.Reservation one : r) {
+                if (one != null) {
+                    Budget.release(one);
+                }
+            }
+        }
+    }
+
+    /** Gives back what admission took at the first {@code n} levels (a later level refused). */
+    void rollBack(int n, boolean[] rpmTaken, long now) {
+        for (int i = 0; i < n; i++) {
+            levels[i].inFlight.decrementAndGet();
+            RateLimit rpm = levels[i].rpm();
+            if (rpmTaken[i] && rpm != null) {
+                rpm.adjust(-1, now);
+            }
+            RateLimit tpm = levels[i].tpm();
+            if (tokensTaken[i] > 0 && tpm != null) {
+                tpm.adjust(-tokensTaken[i], now);
+            }
+        }
+    }
+
+    @Override
+    public void onAttemptFailed(Exchange exchange, AttemptRecord attempt) {
+        releaseReservations();
+    }
+
+    @Override
+    public void onComplete(Completion c) {
+        if (settled) {
+            return;
+        }
+        settled = true;
+        long now = registry.clock().nanos();
+        Usage usage = c.usage();
+        // refused by the gateway before any upstream was asked (a budget, an unknown model): the request
+        // used no provider capacity, so it does not count against the rate limits either
+        boolean noAttempt = true;
+        for (AttemptRecord a : c.attempts()) {
+            noAttempt &= a.outcome() == AttemptRecord.Outcome.ABANDONED;
+        }
+        // a client that left mid-answer (499) still used what the upstream generated until then
+        boolean answered = c.headSentNanos() != 0 && (c.status() < 400 || c.cancelled());
+        for (int i = 0; i < levels.length; i++) {
+            levels[i].inFlight.decrementAndGet();
+            RateLimit rpm = levels[i].rpm();
+            if (noAttempt && rpm != null) {
+                rpm.adjust(-1, now);
+            }
+            RateLimit tpm = levels[i].tpm();
+            if (tpm != null && tokensTaken[i] > 0) {
+                // the real count when the answer had usage; a failure used no tokens; a stream that broke
+                // without its usage event keeps the reservation
+                long used = usage != null ? usage.totalTokens() : answered ? tokensTaken[i] : 0;
+                if (used != tokensTaken[i]) {
+                    tpm.adjust(used - tokensTaken[i], now);
+                }
+            } else if (tpm != null && usage != null) {
+                tpm.adjust(usage.totalTokens(), now);
+            }
+        }
+        Budget.Reservation[] r = reservations;
+        reservations = null;
+        if (r == null) {
+            return;
+        }
+        for (Budget.Reservation one : r) {
+            if (one != null) {
+                registry.settle(one, cost(c, answered, one.amount()));
+            }
+        }
+    }
+
+    /**
+     * The cost to settle: from the usage when the answer had one; nothing for an answer that
+     * failed; the reservation (the worst case) for an answer without usage (a stream cut short,
+     * a body too large to read), so the ceiling holds. The request log will estimate better.
+     */
+    private static long cost(Completion c, boolean answered, long reserved) {
+        if (c.usage() != null && c.cost() >= 0) {
+            return Math.round(c.cost() * 1e9);
+        }
+        return answered ? reserved : 0;
+    }
+}

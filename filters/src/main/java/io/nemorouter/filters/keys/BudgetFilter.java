@@ -1,0 +1,92 @@
+package io.nemorouter.filters.keys;
+
+import io.nemorouter.core.config.Deployment;
+import io.nemorouter.core.exchange.Exchange;
+import io.nemorouter.core.extension.RequestFilter;
+import io.nemorouter.core.extension.Verdict;
+import io.nemorouter.core.openai.OpenAiError;
+import io.nemorouter.filters.keys.state.Budget;
+import io.nemorouter.filters.keys.state.Entity;
+import io.nemorouter.filters.keys.state.Registry;
+import io.nemorouter.filters.keys.store.SpendRecord;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.prometheus.client.Counter;
+
+import java.time.Instant;
+import java.util.Locale;
+
+/**
+ * Once a deployment is chosen (its prices known): reserves the attempt's worst-case cost (the
+ * prompt estimate at the input price plus {@code max_tokens}, or the deployment's maximum
+ * output, at the output price) at every level with a budget, or answers 402 naming the level
+ * that cannot afford it. The reservation is settled with the real cost when the answer ends, or
+ * given back when the attempt fails (see {@link Admission}).
+ */
+final class BudgetFilter implements RequestFilter {
+    /** The catalog-entry key giving a deployment's maximum output tokens. */
+    static final String MAX_OUTPUT_TOKENS = "max_output_tokens";
+
+    private final Registry registry;
+    private final long defaultMaxOutput;
+    private final Counter refusals;
+
+    BudgetFilter(Registry registry, long defaultMaxOutput, Counter refusals) {
+        this.registry = registry;
+        this.defaultMaxOutput = defaultMaxOutput;
+        this.refusals = refusals;
+    }
+
+    @Override
+    public Verdict filter(Exchange exchange) {
+        Admission a = exchange.get(KeysExtension.ADMISSION);
+        if (a == null) {
+            return Verdict.CONTINUE;
+        }
+        Deployment d = exchange.deployment();
+        long maxOut = exchange.body().maxOutputTokens();
+        if (maxOut < 0) {
+            maxOut = maxOutput(d);
+        }
+        long worst = (long) Math.ceil(d.cost(a.promptEstimate, maxOut) * SpendRecord.NANOS_PER_USD);
+        long now = registry.clock().millis();
+        Budget.Reservation[] taken = new Budget.Reservation[a.levels.length];
+        for (int i = 0; i < a.levels.length; i++) {
+            Entity<?> e = a.levels[i];
+            Budget.Reservation r = e.budget.reserve(worst, now);
+            if (r == null) {
+                for (int j = 0; j < i; j++) {
+                    Budget.release(taken[j]);
+                }
+                refusals.labels(e.level, "budget").inc();
+                exchange.respond(exceeded(e, worst, now));
+                return Verdict.ANSWERED;
+            }
+            taken[i] = r;
+        }
+        a.reserved(taken);
+        return Verdict.CONTINUE;
+    }
+
+    private long maxOutput(Deployment d) {
+        return d.settings().hasPath(MAX_OUTPUT_TOKENS) ? d.settings().getLong(MAX_OUTPUT_TOKENS) : defaultMaxOutput;
+    }
+
+    private static OpenAiError exceeded(Entity<?> e, long worst, long now) {
+        Budget b = e.budget;
+        Budget.Period p = b.current(now);
+        String code = switch (e.level) {
+            case "key" -> "key_budget_exceeded";
+            case "team" -> "team_budget_exceeded";
+            default -> "org_budget_exceeded";
+        };
+        String resets = p.end == 0 ? "it does not reset" : "it resets at " + Instant.ofEpochMilli(p.end);
+        String message = "Budget exceeded for this " + e.level + ": spend " + usd(p.spent()) + " of its " + usd(b.limit())
+                + " budget" + (worst > 0 && p.spent() < b.limit() ? " (this request may cost up to " + usd(worst) + ")" : "")
+                + "; " + resets + ".";
+        return new OpenAiError(HttpResponseStatus.PAYMENT_REQUIRED, "budget_exceeded", code, null, message);
+    }
+
+    private static String usd(long nanoUsd) {
+        return String.format(Locale.ROOT, "$%.6f", nanoUsd / 1e9).replaceAll("(\\.\\d\\d\\d*?)0+$", "$1");
+    }
+}

@@ -1,0 +1,566 @@
+package io.nemorouter.filters.keys.admin;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.nemorouter.core.exchange.Exchange;
+import io.nemorouter.core.extension.ExtensionContext;
+import io.nemorouter.core.extension.RouteAuth;
+import io.nemorouter.core.openai.InvalidBodyException;
+import io.nemorouter.core.openai.OpenAiError;
+import io.nemorouter.filters.keys.state.Budget;
+import io.nemorouter.filters.keys.state.Entity;
+import io.nemorouter.filters.keys.state.Registry;
+import io.nemorouter.filters.keys.store.KeyRecord;
+import io.nemorouter.filters.keys.store.Limits;
+import io.nemorouter.filters.keys.store.OrgRecord;
+import io.nemorouter.filters.keys.store.Secrets;
+import io.nemorouter.filters.keys.store.StoreException;
+import io.nemorouter.filters.keys.store.TeamRecord;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * The admin API for keys, teams and organizations, on the gateway's port, with LiteLLM's paths and
+ * field names: {@code /key/generate|info|update|delete|regenerate|block|unblock|list},
+ * {@code /team/new|update|delete|info|list}, {@code /organization/new|update|delete|info|list}.
+ * Only the master key may call it; a virtual key may read its own {@code GET /key/info}. Without a
+ * master key every route answers 403 saying how to turn the API on.
+ */
+public final class AdminApi {
+    private static final Logger LOG = LoggerFactory.getLogger(AdminApi.class);
+    private static final Set<String> KEY_FIELDS = Set.of("key_alias", "team_id", "models", "max_budget", "budget_duration",
+            "rpm_limit", "tpm_limit", "max_parallel_requests", "tags", "metadata", "duration", "expires", "blocked");
+    private static final Set<String> TEAM_FIELDS = Set.of("team_id", "team_alias", "organization_id", "models", "max_budget",
+            "budget_duration", "rpm_limit", "tpm_limit", "max_parallel_requests", "metadata", "blocked");
+    private static final Set<String> ORG_FIELDS = Set.of("organization_id", "organization_alias", "models", "max_budget",
+            "budget_duration", "rpm_limit", "tpm_limit", "max_parallel_requests", "metadata", "blocked");
+
+    private final Registry registry;
+    private final byte[] masterDigest;
+
+    private AdminApi(Registry registry, byte[] masterDigest) {
+        this.registry = registry;
+        this.masterDigest = masterDigest;
+    }
+
+    /** Registers every admin route; {@code masterDigest} is the master key's SHA-256, or null (the API is off). */
+    public static void register(ExtensionContext ctx, Registry registry, byte[] masterDigest) {
+        AdminApi api = new AdminApi(registry, masterDigest);
+        RouteAuth master = api::masterOnly;
+        RouteAuth masterOrKey = api::masterOrAnyKey;
+        post(ctx, "/key/generate", master, api, api::generateKey);
+        ctx.route(HttpMethod.GET, "/key/info", masterOrKey, ex -> api.answer(ex, api::keyInfo));
+        post(ctx, "/key/update", master, api, api::updateKey);
+        post(ctx, "/key/delete", master, api, api::deleteKeys);
+        post(ctx, "/key/regenerate", master, api, api::regenerateKey);
+        post(ctx, "/key/block", master, api, b -> api.setKeyBlocked(b, true));
+        post(ctx, "/key/unblock", master, api, b -> api.setKeyBlocked(b, false));
+        ctx.route(HttpMethod.GET, "/key/list", master, ex -> api.answer(ex, api::listKeys));
+        post(ctx, "/team/new", master, api, api::newTeam);
+        post(ctx, "/team/update", master, api, api::updateTeam);
+        post(ctx, "/team/delete", master, api, api::deleteTeams);
+        ctx.route(HttpMethod.GET, "/team/info", master, ex -> api.answer(ex, api::teamInfo));
+        ctx.route(HttpMethod.GET, "/team/list", master, ex -> api.answer(ex, q -> api.list(q, registry.teams(), api::teamView)));
+        post(ctx, "/organization/new", master, api, api::newOrg);
+        post(ctx, "/organization/update", master, api, api::updateOrg);
+        post(ctx, "/organization/delete", master, api, api::deleteOrgs);
+        ctx.route(HttpMethod.GET, "/organization/info", master, ex -> api.answer(ex, api::orgInfo));
+        ctx.route(HttpMethod.GET, "/organization/list", master, ex -> api.answer(ex, q -> api.list(q, registry.orgs(), api::orgView)));
+    }
+
+    private static void post(ExtensionContext ctx, String path, RouteAuth auth, AdminApi api, Function<ObjectNode, Object> handler) {
+        ctx.route(HttpMethod.POST, path, auth, ex -> api.answerBody(ex, handler));
+    }
+
+    // ---- auth ------------------------------------------------------------------------------------
+
+    private OpenAiError masterOnly(Exchange ex) {
+        if (masterDigest == null) {
+            return adminOff();
+        }
+        CharSequence presented = PresentedKey.of(ex);
+        if (presented == null) {
+            return new OpenAiError(HttpResponseStatus.UNAUTHORIZED, "invalid_request_error", "missing_api_key",
+                    null, "The admin API needs the master key: send it as `Authorization: Bearer <NEMO_MASTER_KEY>`.");
+        }
+        if (!MessageDigest.isEqual(Secrets.digest(presented), masterDigest)) {
+            return new OpenAiError(HttpResponseStatus.FORBIDDEN, "permission_error", "master_key_required",
+                    null, "This admin route needs the master key; the key sent is not it.");
+        }
+        return null;
+    }
+
+    private OpenAiError masterOrAnyKey(Exchange ex) {
+        if (masterDigest == null) {
+            return adminOff();
+        }
+        return PresentedKey.of(ex) == null ? masterOnly(ex) : null; // which key may read what is decided by keyInfo
+    }
+
+    private static OpenAiError adminOff() {
+        return new OpenAiError(HttpResponseStatus.FORBIDDEN, "permission_error", "admin_api_disabled", null,
+                "The admin API is off because the gateway has no master key. Set NEMO_MASTER_KEY (or nemo.keys.master_key) "
+                        + "and restart to manage keys, teams and organizations.");
+    }
+
+    private boolean isMaster(Exchange ex) {
+        CharSequence presented = PresentedKey.of(ex);
+        return presented != null && MessageDigest.isEqual(Secrets.digest(presented), masterDigest);
+    }
+
+    // ---- plumbing --------------------------------------------------------------------------------
+
+    /** A request to one admin route, with what the handler needs beyond the body. */
+    private record Query(Exchange exchange, QueryStringDecoder query) {
+        String param(String name) {
+            List<String> v = query.parameters().get(name);
+            return v == null || v.isEmpty() || v.get(0).isBlank() ? null : v.get(0);
+        }
+    }
+
+    private void answer(Exchange ex, Function<Query, Object> handler) {
+        run(ex, () -> handler.apply(new Query(ex, new QueryStringDecoder(ex.uri()))));
+    }
+
+    private void answerBody(Exchange ex, Function<ObjectNode, Object> handler) {
+        run(ex, () -> {
+            ObjectNode body;
+            try {
+                body = ex.body().json();
+            } catch (InvalidBodyException e) {
+                throw new Refusal(e.error());
+            }
+            return handler.apply(body);
+        });
+    }
+
+    private void run(Exchange ex, java.util.function.Supplier<Object> work) {
+        try {
+            ex.respond(AdminJson.ok(ex.alloc(), work.get()));
+        } catch (Fields.BadField e) {
+            ex.respond(OpenAiError.badRequest("invalid_field", e.field, e.getMessage()));
+        } catch (Refusal e) {
+            ex.respond(e.error);
+        } catch (StoreException e) {
+            LOG.error("admin request {} failed in the store", ex.requestId(), e);
+            ex.respond(new OpenAiError(HttpResponseStatus.SERVICE_UNAVAILABLE, "api_error", "store_error", null,
+                    "The key store refused the change: " + e.getMessage()));
+        }
+    }
+
+    /** An answer other than 200, thrown from a handler. */
+    private static final class Refusal extends RuntimeException {
+        final OpenAiError error;
+
+        Refusal(OpenAiError error) {
+            super(error.message(), null, false, false);
+            this.error = error;
+        }
+    }
+
+    private static Refusal notFound(String what, String param) {
+        return new Refusal(new OpenAiError(HttpResponseStatus.NOT_FOUND, "invalid_request_error", "not_found", param, what + " not found."));
+    }
+
+    // ---- keys ------------------------------------------------------------------------------------
+
+    private Object generateKey(ObjectNode body) {
+        Fields f = new Fields(body, KEY_FIELDS);
+        long now = registry.clock().millis();
+        String teamId = f.string("team_id");
+        checkTeam(teamId);
+        String secret = Secrets.newKey();
+        KeyRecord r = new KeyRecord(Secrets.random(16), Secrets.hash(secret), Secrets.prefixOf(secret), f.string("key_alias"),
+                teamId, orEmpty(f.strings("models")), f.limits(null), orEmpty(f.strings("tags")), orEmpty(f.object("metadata")),
+                f.expiry(now), Boolean.TRUE.equals(f.bool("blocked")), now, now);
+        registry.putKey(r);
+        LOG.info("key {} created", r.logName());
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("key", secret);
+        out.putAll(keyView(registry.keyByHash(r.hash())));
+        return out;
+    }
+
+    private Object keyInfo(Query q) {
+        String asked = q.param("key");
+        boolean master = isMaster(q.exchange());
+        if (!master) {
+            CharSequence own = PresentedKey.of(q.exchange());
+            String ownHash = Secrets.hash(own);
+            if (registry.keyByHash(ownHash) == null) {
+                throw new Refusal(new OpenAiError(HttpResponseStatus.UNAUTHORIZED, "invalid_request_error", "invalid_api_key",
+                        null, "Incorrect API key provided: " + Secrets.prefixOf(own.toString()) + "."));
+            }
+            if (asked != null && !ownHash.equals(asked) && !ownHash.equals(Secrets.hash(asked))) {
+                throw new Refusal(new OpenAiError(HttpResponseStatus.FORBIDDEN, "permission_error", "master_key_required",
+                        "key", "A virtual key may read only its own info; other keys need the master key."));
+            }
+            asked = ownHash;
+        } else if (asked == null) {
+            throw new Fields.BadField("key", "`key` (the key or its token) is required.");
+        }
+        Entity<KeyRecord> e = findKey(asked);
+        return Map.of("key", e.record().hash(), "info", keyView(e));
+    }
+
+    private Object updateKey(ObjectNode body) {
+        Fields f = new Fields(body, with(KEY_FIELDS, "key"));
+        Entity<KeyRecord> e = findKey(f.required("key"));
+        KeyRecord o = e.record();
+        long now = registry.clock().millis();
+        String teamId = f.has("team_id") ? f.string("team_id") : o.teamId();
+        checkTeam(teamId);
+        Long expires = f.has("duration") || f.has("expires") ? f.expiry(now) : o.expiresAt();
+        KeyRecord r = new KeyRecord(o.id(), o.hash(), o.prefix(), f.has("key_alias") ? f.string("key_alias") : o.alias(), teamId,
+                f.has("models") ? orEmpty(f.strings("models")) : o.models(), f.limits(o.limits()),
+                f.has("tags") ? orEmpty(f.strings("tags")) : o.tags(), f.has("metadata") ? orEmpty(f.object("metadata")) : o.metadata(),
+                expires, f.has("blocked") ? Boolean.TRUE.equals(f.bool("blocked")) : o.blocked(), o.createdAt(), now);
+        registry.putKey(r);
+        return keyView(e);
+    }
+
+    private Object setKeyBlocked(ObjectNode body, boolean blocked) {
+        Fields f = new Fields(body, Set.of("key"));
+        Entity<KeyRecord> e = findKey(f.required("key"));
+        KeyRecord o = e.record();
+        registry.putKey(new KeyRecord(o.id(), o.hash(), o.prefix(), o.alias(), o.teamId(), o.models(), o.limits(), o.tags(),
+                o.metadata(), o.expiresAt(), blocked, o.createdAt(), registry.clock().millis()));
+        LOG.info("key {} {}", o.logName(), blocked ? "blocked" : "unblocked");
+        return keyView(e);
+    }
+
+    private Object regenerateKey(ObjectNode body) {
+        Fields f = new Fields(body, Set.of("key"));
+        Entity<KeyRecord> e = findKey(f.required("key"));
+        KeyRecord o = e.record();
+        String secret = Secrets.newKey();
+        KeyRecord r = new KeyRecord(o.id(), Secrets.hash(secret), Secrets.prefixOf(secret), o.alias(), o.teamId(), o.models(),
+                o.limits(), o.tags(), o.metadata(), o.expiresAt(), o.blocked(), o.createdAt(), registry.clock().millis());
+        registry.rotateKey(o.hash(), r);
+        LOG.info("key {} rotated to {}", o.logName(), r.logName());
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("key", secret);
+        out.putAll(keyView(e));
+        return out;
+    }
+
+    private Object deleteKeys(ObjectNode body) {
+        Fields f = new Fields(body, Set.of("keys"));
+        List<String> keys = f.strings("keys");
+        if (keys == null || keys.isEmpty()) {
+            throw new Fields.BadField("keys", "`keys` must list at least one key or token.");
+        }
+        List<Entity<KeyRecord>> found = new ArrayList<>();
+        for (String k : keys) {
+            found.add(findKey(k)); // all or nothing: an unknown one refuses the lot
+        }
+        List<String> deleted = new ArrayList<>();
+        for (Entity<KeyRecord> e : found) {
+            registry.removeKey(e.record().hash());
+            deleted.add(e.record().hash());
+            LOG.info("key {} deleted", e.record().logName());
+        }
+        return Map.of("deleted_keys", deleted);
+    }
+
+    private Object listKeys(Query q) {
+        String team = q.param("team_id");
+        List<Entity<KeyRecord>> keys = new ArrayList<>();
+        for (Entity<KeyRecord> e : registry.keys()) {
+            if (team == null || team.equals(e.record().teamId())) {
+                keys.add(e);
+            }
+        }
+        keys.sort(Comparator.comparingLong((Entity<KeyRecord> e) -> e.record().createdAt())
+                .thenComparing(e -> e.record().alias(), Comparator.nullsLast(Comparator.naturalOrder()))
+                .thenComparing(e -> e.record().id()));
+        return page(q, keys, this::keyView, "keys");
+    }
+
+    /** A key by its secret or its token (the secret's hash). */
+    private Entity<KeyRecord> findKey(String keyOrToken) {
+        Entity<KeyRecord> e = registry.keyByHash(keyOrToken);
+        if (e == null) {
+            e = registry.keyByHash(Secrets.hash(keyOrToken));
+        }
+        if (e == null) {
+            throw notFound("Key", "key");
+        }
+        return e;
+    }
+
+    private void checkTeam(String teamId) {
+        if (teamId != null && registry.team(teamId) == null) {
+            throw new Fields.BadField("team_id", "No team `" + teamId + "`; create it with POST /team/new first.");
+        }
+    }
+
+    private Map<String, Object> keyView(Entity<KeyRecord> e) {
+        KeyRecord r = e.record();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("token", r.hash());
+        m.put("key_id", r.id());
+        m.put("key_name", r.prefix());
+        m.put("key_alias", r.alias());
+        m.put("team_id", r.teamId());
+        Entity<TeamRecord> team = registry.team(r.teamId());
+        m.put("organization_id", team == null ? null : team.record().orgId());
+        m.put("models", r.models());
+        limitsView(m, e);
+        m.put("tags", r.tags());
+        m.put("metadata", r.metadata());
+        m.put("expires", r.expiresAt() == null ? null : Instant.ofEpochMilli(r.expiresAt()).toString());
+        m.put("blocked", r.blocked());
+        m.put("created_at", Instant.ofEpochMilli(r.createdAt()).toString());
+        m.put("updated_at", Instant.ofEpochMilli(r.updatedAt()).toString());
+        return m;
+    }
+
+    private void limitsView(Map<String, Object> m, Entity<?> e) {
+        Limits l = limitsOf(e.record());
+        long now = registry.clock().millis();
+        Budget.Period p = e.budget.current(now);
+        m.put("max_budget", l.maxBudget());
+        m.put("budget_duration", l.budgetDuration());
+        m.put("spend", p.spent() / 1e9);
+        m.put("total_spend", e.budget.totalSpent() / 1e9);
+        m.put("budget_reset_at", p.end == 0 ? null : Instant.ofEpochMilli(p.end).toString());
+        m.put("rpm_limit", l.rpmLimit());
+        m.put("tpm_limit", l.tpmLimit());
+        m.put("max_parallel_requests", l.maxParallelRequests());
+        m.put("requests_in_flight", e.inFlight.get());
+    }
+
+    private static Limits limitsOf(Object record) {
+        Limits l = record instanceof KeyRecord k ? k.limits() : record instanceof TeamRecord t ? t.limits()
+                : record instanceof OrgRecord o ? o.limits() : null;
+        return l == null ? Limits.NONE : l;
+    }
+
+    // ---- teams -----------------------------------------------------------------------------------
+
+    private Object newTeam(ObjectNode body) {
+        Fields f = new Fields(body, TEAM_FIELDS);
+        String id = f.string("team_id");
+        if (id == null) {
+            id = "team-" + Secrets.random(12);
+        } else if (registry.team(id) != null) {
+            throw new Fields.BadField("team_id", "A team `" + id + "` exists already.");
+        }
+        String org = f.string("organization_id");
+        checkOrg(org);
+        long now = registry.clock().millis();
+        TeamRecord r = new TeamRecord(id, f.string("team_alias"), org, orEmpty(f.strings("models")), f.limits(null),
+                orEmpty(f.object("metadata")), Boolean.TRUE.equals(f.bool("blocked")), now, now);
+        registry.putTeam(r);
+        return teamView(registry.team(id));
+    }
+
+    private Object updateTeam(ObjectNode body) {
+        Fields f = new Fields(body, TEAM_FIELDS);
+        Entity<TeamRecord> e = findTeam(f.required("team_id"));
+        TeamRecord o = e.record();
+        String org = f.has("organization_id") ? f.string("organization_id") : o.orgId();
+        checkOrg(org);
+        registry.putTeam(new TeamRecord(o.id(), f.has("team_alias") ? f.string("team_alias") : o.alias(), org,
+                f.has("models") ? orEmpty(f.strings("models")) : o.models(), f.limits(o.limits()),
+                f.has("metadata") ? orEmpty(f.object("metadata")) : o.metadata(),
+                f.has("blocked") ? Boolean.TRUE.equals(f.bool("blocked")) : o.blocked(), o.createdAt(), registry.clock().millis()));
+        return teamView(e);
+    }
+
+    private Object deleteTeams(ObjectNode body) {
+        Fields f = new Fields(body, Set.of("team_ids"));
+        List<String> ids = f.strings("team_ids");
+        if (ids == null || ids.isEmpty()) {
+            throw new Fields.BadField("team_ids", "`team_ids` must list at least one team.");
+        }
+        for (String id : ids) {
+            findTeam(id);
+            long keys = registry.keys().stream().filter(k -> id.equals(k.record().teamId())).count();
+            if (keys > 0) {
+                throw new Fields.BadField("team_ids", "The team `" + id + "` still has " + keys + " key(s); delete or move them first.");
+            }
+        }
+        ids.forEach(registry::removeTeam);
+        return Map.of("deleted_teams", ids);
+    }
+
+    private Object teamInfo(Query q) {
+        String id = q.param("team_id");
+        if (id == null) {
+            throw new Fields.BadField("team_id", "`team_id` is required.");
+        }
+        return teamView(findTeam(id));
+    }
+
+    private Entity<TeamRecord> findTeam(String id) {
+        Entity<TeamRecord> e = registry.team(id);
+        if (e == null) {
+            throw notFound("Team `" + id + "`", "team_id");
+        }
+        return e;
+    }
+
+    private Map<String, Object> teamView(Entity<TeamRecord> e) {
+        TeamRecord r = e.record();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("team_id", r.id());
+        m.put("team_alias", r.alias());
+        m.put("organization_id", r.orgId());
+        m.put("models", r.models());
+        limitsView(m, e);
+        m.put("keys", registry.keys().stream().filter(k -> r.id().equals(k.record().teamId())).count());
+        m.put("metadata", r.metadata());
+        m.put("blocked", r.blocked());
+        m.put("created_at", Instant.ofEpochMilli(r.createdAt()).toString());
+        m.put("updated_at", Instant.ofEpochMilli(r.updatedAt()).toString());
+        return m;
+    }
+
+    // ---- organizations ---------------------------------------------------------------------------
+
+    private Object newOrg(ObjectNode body) {
+        Fields f = new Fields(body, ORG_FIELDS);
+        String id = f.string("organization_id");
+        if (id == null) {
+            id = "org-" + Secrets.random(12);
+        } else if (registry.org(id) != null) {
+            throw new Fields.BadField("organization_id", "An organization `" + id + "` exists already.");
+        }
+        long now = registry.clock().millis();
+        registry.putOrg(new OrgRecord(id, f.string("organization_alias"), orEmpty(f.strings("models")), f.limits(null),
+                orEmpty(f.object("metadata")), Boolean.TRUE.equals(f.bool("blocked")), now, now));
+        return orgView(registry.org(id));
+    }
+
+    private Object updateOrg(ObjectNode body) {
+        Fields f = new Fields(body, ORG_FIELDS);
+        Entity<OrgRecord> e = findOrg(f.required("organization_id"));
+        OrgRecord o = e.record();
+        registry.putOrg(new OrgRecord(o.id(), f.has("organization_alias") ? f.string("organization_alias") : o.alias(),
+                f.has("models") ? orEmpty(f.strings("models")) : o.models(), f.limits(o.limits()),
+                f.has("metadata") ? orEmpty(f.object("metadata")) : o.metadata(),
+                f.has("blocked") ? Boolean.TRUE.equals(f.bool("blocked")) : o.blocked(), o.createdAt(), registry.clock().millis()));
+        return orgView(e);
+    }
+
+    private Object deleteOrgs(ObjectNode body) {
+        Fields f = new Fields(body, Set.of("organization_ids"));
+        List<String> ids = f.strings("organization_ids");
+        if (ids == null || ids.isEmpty()) {
+            throw new Fields.BadField("organization_ids", "`organization_ids` must list at least one organization.");
+        }
+        for (String id : ids) {
+            findOrg(id);
+            long teams = registry.teams().stream().filter(t -> id.equals(t.record().orgId())).count();
+            if (teams > 0) {
+                throw new Fields.BadField("organization_ids", "The organization `" + id + "` still has " + teams + " team(s); delete or move them first.");
+            }
+        }
+        ids.forEach(registry::removeOrg);
+        return Map.of("deleted_organizations", ids);
+    }
+
+    private Object orgInfo(Query q) {
+        String id = q.param("organization_id");
+        if (id == null) {
+            throw new Fields.BadField("organization_id", "`organization_id` is required.");
+        }
+        return orgView(findOrg(id));
+    }
+
+    private Entity<OrgRecord> findOrg(String id) {
+        Entity<OrgRecord> e = registry.org(id);
+        if (e == null) {
+            throw notFound("Organization `" + id + "`", "organization_id");
+        }
+        return e;
+    }
+
+    private void checkOrg(String id) {
+        if (id != null && registry.org(id) == null) {
+            throw new Fields.BadField("organization_id", "No organization `" + id + "`; create it with POST /organization/new first.");
+        }
+    }
+
+    private Map<String, Object> orgView(Entity<OrgRecord> e) {
+        OrgRecord r = e.record();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("organization_id", r.id());
+        m.put("organization_alias", r.alias());
+        m.put("models", r.models());
+        limitsView(m, e);
+        m.put("teams", registry.teams().stream().filter(t -> r.id().equals(t.record().orgId())).count());
+        m.put("metadata", r.metadata());
+        m.put("blocked", r.blocked());
+        m.put("created_at", Instant.ofEpochMilli(r.createdAt()).toString());
+        m.put("updated_at", Instant.ofEpochMilli(r.updatedAt()).toString());
+        return m;
+    }
+
+    // ---- lists -----------------------------------------------------------------------------------
+
+    private <R> Object list(Query q, java.util.Collection<Entity<R>> all, Function<Entity<R>, Map<String, Object>> view) {
+        List<Entity<R>> items = new ArrayList<>(all);
+        items.sort(Comparator.comparing(Entity::toString));
+        return page(q, items, view, "data");
+    }
+
+    private <E> Object page(Query q, List<E> items, Function<E, Map<String, Object>> view, String name) {
+        int page = intParam(q, "page", 1);
+        int size = Math.min(intParam(q, "size", 50), 500);
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (int i = (page - 1) * size; i < Math.min(items.size(), page * size); i++) {
+            out.add(view.apply(items.get(i)));
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put(name, out);
+        m.put("total_count", items.size());
+        m.put("current_page", page);
+        m.put("total_pages", Math.max(1, (items.size() + size - 1) / size));
+        return m;
+    }
+
+    private static int intParam(Query q, String name, int dflt) {
+        String v = q.param(name);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            int n = Integer.parseInt(v);
+            if (n >= 1) {
+                return n;
+            }
+        } catch (NumberFormatException ignored) {
+            // answered below
+        }
+        throw new Fields.BadField(name, "`" + name + "` must be a positive integer.");
+    }
+
+    private static <T> List<T> orEmpty(List<T> l) {
+        return l == null ? List.of() : l;
+    }
+
+    private static Map<String, Object> orEmpty(Map<String, Object> m) {
+        return m == null ? Map.of() : m;
+    }
+
+    private static Set<String> with(Set<String> s, String extra) {
+        Set<String> out = new java.util.HashSet<>(s);
+        out.add(extra);
+        return out;
+    }
+}

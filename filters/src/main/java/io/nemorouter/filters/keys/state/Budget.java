@@ -1,0 +1,165 @@
+package io.nemorouter.filters.keys.state;
+
+import io.nemorouter.filters.keys.store.SpendRecord;
+
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One ledger's spend in its current budget period, and the ceiling. Admission reserves a request's
+ * worst-case cost: {@code committed} (settled spend plus open reservations) may only grow by a
+ * compare-and-set that keeps it within the budget, so however many requests race for the last
+ * dollars, what is settled never passes the ceiling. Settling replaces the reservation with the
+ * real cost. Amounts are nano-USD. Lock-free; thread-safe.
+ */
+public final class Budget {
+    /** One budget period: when it began and ends, and its sums. */
+    public static final class Period {
+        public final long start;
+        /** 0: never ends. */
+        public final long end;
+        final AtomicLong committed;
+        final AtomicLong spent;
+
+        Period(long start, long end, long spent) {
+            this(start, end, spent, spent);
+        }
+
+        private Period(long start, long end, long committed, long spent) {
+            this.start = start;
+            this.end = end;
+            this.committed = new AtomicLong(committed);
+            this.spent = new AtomicLong(spent);
+        }
+
+        public long spent() {
+            return spent.get();
+        }
+    }
+
+    /** What {@link #reserve} took: given back or settled once. */
+    public record Reservation(Budget budget, Period period, long amount) {
+    }
+
+    private final String ledger;
+    private volatile long limit;
+    private volatile BudgetDuration duration;
+    private final AtomicReference<Period> period;
+    private final AtomicLong total;
+
+    /**
+     * @param limit    nano-USD per period; negative: no ceiling (spend is still counted)
+     * @param duration null: one period that never ends
+     * @param recorded what the store holds for this ledger, or null
+     */
+    public Budget(String ledger, long limit, BudgetDuration duration, SpendRecord recorded, long now) {
+        this.ledger = ledger;
+        this.limit = limit;
+        this.duration = duration;
+        Period p;
+        if (recorded != null && (duration == null) == (recorded.periodEnd() == 0)) {
+            p = new Period(recorded.periodStart(), recorded.periodEnd(), recorded.periodSpend());
+        } else {
+            p = new Period(now, duration == null ? 0 : duration.end(now), 0); // new, or its duration changed
+        }
+        this.period = new AtomicReference<>(p);
+        this.total = new AtomicLong(recorded == null ? 0 : recorded.totalSpend());
+    }
+
+    public String ledger() {
+        return ledger;
+    }
+
+    /** The ceiling in nano-USD, or negative for none. */
+    public long limit() {
+        return limit;
+    }
+
+    public BudgetDuration duration() {
+        return duration;
+    }
+
+    /**
+     * New settings from an admin. A new duration keeps the current period's start and spend and
+     * ends it where the new duration says (at once, when that is past).
+     */
+    public void update(long newLimit, BudgetDuration newDuration) {
+        limit = newLimit;
+        if (java.util.Objects.equals(newDuration, duration)) {
+            return;
+        }
+        duration = newDuration;
+        Period p = period.get();
+        period.set(new Period(p.start, newDuration == null ? 0 : newDuration.end(p.start), p.committed.get(), p.spent.get()));
+    }
+
+    /** Where the store should record the current period (after {@link #update}). */
+    public SpendRecord record(long now) {
+        Period p = current(now);
+        return new SpendRecord(p.start, p.end, p.spent.get(), total.get());
+    }
+
+    public long totalSpent() {
+        return total.get();
+    }
+
+    /** The period {@code now} falls in, starting new ones as their ends pass. */
+    public Period current(long now) {
+        while (true) {
+            Period p = period.get();
+            if (p.end == 0 || now < p.end) {
+                return p;
+            }
+            BudgetDuration d = duration;
+            if (d == null) {
+                return p;
+            }
+            long start = p.end;
+            long end = d.end(start);
+            while (end <= now) { // idle for several periods: the current one starts at a boundary too
+                start = end;
+                end = d.end(start);
+            }
+            period.compareAndSet(p, new Period(start, end, 0));
+        }
+    }
+
+    /**
+     * Reserves {@code amount} in the current period: the reservation, or null when it would pass the
+     * ceiling (a ledger already at its ceiling refuses even a request that costs nothing).
+     */
+    public Reservation reserve(long amount, long now) {
+        Period p = current(now);
+        long limit = this.limit;
+        if (limit < 0) {
+            p.committed.addAndGet(amount);
+            return new Reservation(this, p, amount);
+        }
+        while (true) {
+            long c = p.committed.get();
+            if (c >= limit || c + amount > limit) {
+                return null;
+            }
+            if (p.committed.compareAndSet(c, c + amount)) {
+                return new Reservation(this, p, amount);
+            }
+        }
+    }
+
+    /** Gives a reservation back whole (its attempt failed, or a later level refused). */
+    public static void release(Reservation r) {
+        r.period.committed.addAndGet(-r.amount);
+    }
+
+    /** Replaces a reservation by the real cost, in the period it was made in. */
+    public static void settle(Reservation r, long cost) {
+        r.period.committed.addAndGet(cost - r.amount);
+        r.period.spent.addAndGet(cost);
+        r.budget.total.addAndGet(cost);
+    }
+
+    /** Spend settled in the period {@code now} falls in. */
+    public long spent(long now) {
+        return current(now).spent.get();
+    }
+}

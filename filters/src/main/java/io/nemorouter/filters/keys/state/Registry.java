@@ -1,0 +1,142 @@
+package io.nemorouter.filters.keys.state;
+
+import io.nemorouter.filters.keys.store.KeyRecord;
+import io.nemorouter.filters.keys.store.KeyStore;
+import io.nemorouter.filters.keys.store.OrgRecord;
+import io.nemorouter.filters.keys.store.SpendRecord;
+import io.nemorouter.filters.keys.store.TeamRecord;
+
+import java.util.Collection;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Every key, team and organization, live, in memory: the request path reads these maps and never
+ * the store. Changes (from the admin API) write the store first, then the maps, one at a time
+ * (a lock on the admin path only); settled spend is written through by {@link #settle}.
+ */
+public final class Registry {
+    private final KeyStore store;
+    private final KeysClock clock;
+    private final Map<String, Entity<KeyRecord>> keysByHash = new ConcurrentHashMap<>();
+    private final Map<String, Entity<TeamRecord>> teams = new ConcurrentHashMap<>();
+    private final Map<String, Entity<OrgRecord>> orgs = new ConcurrentHashMap<>();
+
+    public Registry(KeyStore store, KeysClock clock) {
+        this.store = store;
+        this.clock = clock;
+        long now = clock.millis();
+        Map<String, SpendRecord> spend = store.spend();
+        store.orgs().forEach((id, r) -> orgs.put(id, new Entity<>("organization", "org:" + id, r, r.limits(), spend.get("org:" + id), now)));
+        store.teams().forEach((id, r) -> teams.put(id, new Entity<>("team", "team:" + id, r, r.limits(), spend.get("team:" + id), now)));
+        store.keys().forEach((hash, r) -> keysByHash.put(hash, new Entity<>("key", "key:" + r.id(), r, r.limits(), spend.get("key:" + r.id()), now)));
+    }
+
+    public KeysClock clock() {
+        return clock;
+    }
+
+    public Entity<KeyRecord> keyByHash(String hash) {
+        return keysByHash.get(hash);
+    }
+
+    public Entity<TeamRecord> team(String id) {
+        return id == null ? null : teams.get(id);
+    }
+
+    public Entity<OrgRecord> org(String id) {
+        return id == null ? null : orgs.get(id);
+    }
+
+    public Collection<Entity<KeyRecord>> keys() {
+        return keysByHash.values();
+    }
+
+    public Collection<Entity<TeamRecord>> teams() {
+        return teams.values();
+    }
+
+    public Collection<Entity<OrgRecord>> orgs() {
+        return orgs.values();
+    }
+
+    // ---- changes (admin) -----------------------------------------------------------------------
+
+    public synchronized void putKey(KeyRecord r) {
+        store.putKey(r);
+        Entity<KeyRecord> e = keysByHash.get(r.hash());
+        if (e == null) {
+            e = new Entity<>("key", "key:" + r.id(), r, r.limits(), null, clock.millis());
+            store.putSpend(e.ledger, e.budget.record(clock.millis()));
+            keysByHash.put(r.hash(), e);
+        } else {
+            e.update(r, r.limits());
+            store.putSpend(e.ledger, e.budget.record(clock.millis()));
+        }
+    }
+
+    /** A new secret for a key: same id, settings, spend and live counters. */
+    public synchronized void rotateKey(String oldHash, KeyRecord renamed) {
+        Entity<KeyRecord> e = keysByHash.get(oldHash);
+        store.putKey(renamed);
+        store.deleteKey(oldHash);
+        e.update(renamed, renamed.limits());
+        keysByHash.put(renamed.hash(), e);
+        keysByHash.remove(oldHash);
+    }
+
+    public synchronized void removeKey(String hash) {
+        Entity<KeyRecord> e = keysByHash.get(hash);
+        store.deleteKey(hash);
+        if (e != null) {
+            store.deleteSpend(e.ledger);
+            keysByHash.remove(hash);
+        }
+    }
+
+    public synchronized void putTeam(TeamRecord r) {
+        store.putTeam(r);
+        Entity<TeamRecord> e = teams.get(r.id());
+        if (e == null) {
+            e = new Entity<>("team", "team:" + r.id(), r, r.limits(), null, clock.millis());
+            teams.put(r.id(), e);
+        } else {
+            e.update(r, r.limits());
+        }
+        store.putSpend(e.ledger, e.budget.record(clock.millis()));
+    }
+
+    public synchronized void removeTeam(String id) {
+        store.deleteTeam(id);
+        store.deleteSpend("team:" + id);
+        teams.remove(id);
+    }
+
+    public synchronized void putOrg(OrgRecord r) {
+        store.putOrg(r);
+        Entity<OrgRecord> e = orgs.get(r.id());
+        if (e == null) {
+            e = new Entity<>("organization", "org:" + r.id(), r, r.limits(), null, clock.millis());
+            orgs.put(r.id(), e);
+        } else {
+            e.update(r, r.limits());
+        }
+        store.putSpend(e.ledger, e.budget.record(clock.millis()));
+    }
+
+    public synchronized void removeOrg(String id) {
+        store.deleteOrg(id);
+        store.deleteSpend("org:" + id);
+        orgs.remove(id);
+    }
+
+    // ---- spend (request path) -----------------------------------------------------------------
+
+    /** Settles a reservation with the real cost and writes it through to the store. */
+    public void settle(Budget.Reservation r, long cost) {
+        Budget.settle(r, cost);
+        if (cost != 0) {
+            store.addSpend(r.budget().ledger(), r.period().start, r.period().end, cost);
+        }
+    }
+}

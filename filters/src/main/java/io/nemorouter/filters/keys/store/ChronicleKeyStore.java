@@ -1,0 +1,232 @@
+package io.nemorouter.filters.keys.store;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import net.openhft.chronicle.map.ChronicleMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The embedded store: two Chronicle Map files under the data directory, {@code keys-records.dat}
+ * (keys, teams and organizations as JSON, by {@code key:<hash>}, {@code team:<id>}, {@code org:<id>})
+ * and {@code keys-spend.dat} (each ledger's period and sums as 32 bytes). Memory-mapped: a write is
+ * in the page cache when the call returns, so a killed process loses nothing (the machine going
+ * down is another matter: the kernel writes the pages back within seconds).
+ *
+ * <p>A file left with a segment lock held (the process was killed inside a write) is opened with
+ * {@code recoverPersistedTo}, and only then (OpenHFT/Chronicle-Map#515); a file that cannot be
+ * opened either way stops start-up with its name. Both maps are sized to {@code entries} and
+ * refuse to grow past it (recovery of a map grown past its size has lost entries, #251).
+ */
+public final class ChronicleKeyStore implements KeyStore {
+    private static final Logger LOG = LoggerFactory.getLogger(ChronicleKeyStore.class);
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .serializationInclusion(JsonInclude.Include.NON_NULL)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .build();
+    private static final String SAMPLE_ID = "key:" + "0".repeat(64);
+
+    private final ChronicleMap<String, String> records;
+    private final ChronicleMap<String, byte[]> ledgers;
+    private final int entries;
+
+    private ChronicleKeyStore(ChronicleMap<String, String> records, ChronicleMap<String, byte[]> ledgers, int entries) {
+        this.records = records;
+        this.ledgers = ledgers;
+        this.entries = entries;
+    }
+
+    /**
+     * Opens (or creates) the store in {@code dir} for up to {@code entries} records and as many ledgers.
+     *
+     * @throws StoreException naming the file that cannot be opened
+     */
+    public static ChronicleKeyStore open(Path dir, int entries) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new StoreException(dir + ": cannot create the data directory: " + e.getMessage(), e);
+        }
+        Path recordsFile = dir.resolve("keys-records.dat");
+        Path spendFile = dir.resolve("keys-spend.dat");
+        ChronicleMap<String, String> records = openMap(recordsFile, () -> ChronicleMap.of(String.class, String.class)
+                .name("nemo-keys-records").entries(entries).averageKey(SAMPLE_ID)
+                .averageValueSize(700).maxBloatFactor(1.0));
+        try {
+            ChronicleMap<String, byte[]> spend = openMap(spendFile, () -> ChronicleMap.of(String.class, byte[].class)
+                    .name("nemo-keys-spend").entries(entries).averageKey(SAMPLE_ID)
+                    .constantValueSizeBySample(new byte[32]).maxBloatFactor(1.0));
+            return new ChronicleKeyStore(records, spend, entries);
+        } catch (RuntimeException e) {
+            records.close();
+            throw e;
+        }
+    }
+
+    private interface Builder<V> {
+        net.openhft.chronicle.map.ChronicleMapBuilder<String, V> get();
+    }
+
+    /** Opens a map file, recovering it only when a plain open (and a read of every entry) fails. */
+    private static <V> ChronicleMap<String, V> openMap(Path file, Builder<V> builder) {
+        boolean existed = Files.exists(file);
+        ChronicleMap<String, V> map = null;
+        try {
+            map = builder.get().createPersistedTo(file.toFile());
+            map.forEach((k, v) -> { }); // takes every segment's lock: one left held by a killed process shows here
+            return map;
+        } catch (LinkageError e) {
+            throw new StoreException("Chronicle Map cannot run in this JVM (" + e + "); on Java 17 it needs the "
+                    + "--add-exports/--add-opens flags that scripts/nemo-router passes", e);
+        } catch (IOException | RuntimeException | Error first) {
+            if (map != null) {
+                closeQuietly(map);
+            }
+            if (!existed) {
+                throw new StoreException(file + ": cannot create the store: " + first.getMessage(), first);
+            }
+            LOG.warn("{} did not open cleanly ({}); recovering it", file, first.toString());
+            try {
+                map = builder.get().recoverPersistedTo(file.toFile(), true);
+                map.forEach((k, v) -> { });
+                LOG.warn("{} recovered: {} entries", file, map.size());
+                return map;
+            } catch (IOException | RuntimeException | Error second) {
+                if (map != null) {
+                    closeQuietly(map);
+                }
+                throw new StoreException(file + ": the store file is unreadable (" + first.getMessage()
+                        + "; recovery failed too: " + second.getMessage() + "). Restore it from a backup or move it "
+                        + "away to start with an empty store.", second);
+            }
+        }
+    }
+
+    private static void closeQuietly(ChronicleMap<?, ?> map) {
+        try {
+            map.close();
+        } catch (RuntimeException ignored) {
+            // closing what failed to open
+        }
+    }
+
+    @Override
+    public Map<String, KeyRecord> keys() {
+        return read("key:", KeyRecord.class);
+    }
+
+    @Override
+    public Map<String, TeamRecord> teams() {
+        return read("team:", TeamRecord.class);
+    }
+
+    @Override
+    public Map<String, OrgRecord> orgs() {
+        return read("org:", OrgRecord.class);
+    }
+
+    private <T> Map<String, T> read(String prefix, Class<T> type) {
+        Map<String, T> out = new HashMap<>();
+        records.forEach((id, json) -> {
+            if (id.startsWith(prefix)) {
+                try {
+                    out.put(id.substring(prefix.length()), JSON.readValue(json, type));
+                } catch (IOException e) {
+                    throw new StoreException("keys-records.dat: the record " + id + " is unreadable: " + e.getMessage(), e);
+                }
+            }
+        });
+        return out;
+    }
+
+    @Override
+    public Map<String, SpendRecord> spend() {
+        Map<String, SpendRecord> out = new HashMap<>();
+        ledgers.forEach((id, bytes) -> out.put(id, decode(bytes)));
+        return out;
+    }
+
+    @Override
+    public void putKey(KeyRecord key) {
+        put("key:" + key.hash(), key);
+    }
+
+    @Override
+    public void deleteKey(String hash) {
+        records.remove("key:" + hash);
+    }
+
+    @Override
+    public void putTeam(TeamRecord team) {
+        put("team:" + team.id(), team);
+    }
+
+    @Override
+    public void deleteTeam(String id) {
+        records.remove("team:" + id);
+    }
+
+    @Override
+    public void putOrg(OrgRecord org) {
+        put("org:" + org.id(), org);
+    }
+
+    @Override
+    public void deleteOrg(String id) {
+        records.remove("org:" + id);
+    }
+
+    private void put(String id, Object record) {
+        if (!records.containsKey(id) && records.size() >= entries) {
+            throw new StoreException("the key store is full (" + entries + " records, nemo.keys.store_entries)", null);
+        }
+        try {
+            records.put(id, JSON.writeValueAsString(record));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void addSpend(String ledger, long start, long end, long nanoUsd) {
+        ledgers.compute(ledger, (id, old) -> encode(old == null
+                ? new SpendRecord(start, end, nanoUsd, nanoUsd)
+                : decode(old).plus(start, end, nanoUsd)));
+    }
+
+    @Override
+    public void putSpend(String ledger, SpendRecord record) {
+        ledgers.put(ledger, encode(record));
+    }
+
+    @Override
+    public void deleteSpend(String ledger) {
+        ledgers.remove(ledger);
+    }
+
+    private static byte[] encode(SpendRecord r) {
+        return ByteBuffer.allocate(32).putLong(r.periodStart()).putLong(r.periodEnd()).putLong(r.periodSpend())
+                .putLong(r.totalSpend()).array();
+    }
+
+    private static SpendRecord decode(byte[] b) {
+        ByteBuffer in = ByteBuffer.wrap(b);
+        return new SpendRecord(in.getLong(), in.getLong(), in.getLong(), in.getLong());
+    }
+
+    @Override
+    public void close() {
+        records.close();
+        ledgers.close();
+    }
+}

@@ -1,0 +1,46 @@
+package io.nemorouter.filters.keys.store;
+
+import java.util.Map;
+
+/**
+ * Where keys, teams, organizations and spend ledgers are kept, durably. The gateway holds every
+ * record in memory and reads the store only at start; it writes through on every change and on
+ * every settled request. The embedded store is {@link ChronicleKeyStore}; a shared one (Redis) can
+ * implement the same calls. Implementations are thread-safe.
+ */
+public interface KeyStore extends AutoCloseable {
+    Map<String, KeyRecord> keys();
+
+    Map<String, TeamRecord> teams();
+
+    Map<String, OrgRecord> orgs();
+
+    /** Every ledger, by id ({@code key:<hash>}, {@code team:<id>}, {@code org:<id>}). */
+    Map<String, SpendRecord> spend();
+
+    void putKey(KeyRecord key);
+
+    void deleteKey(String hash);
+
+    void putTeam(TeamRecord team);
+
+    void deleteTeam(String id);
+
+    void putOrg(OrgRecord org);
+
+    void deleteOrg(String id);
+
+    /**
+     * Adds {@code nanoUsd} to a ledger, in the period [start, end) (see {@link SpendRecord#plus}).
+     * Durable when it returns: a crash of the process after it loses nothing.
+     */
+    void addSpend(String ledger, long start, long end, long nanoUsd);
+
+    /** Replaces a ledger (a new budget period set by an admin, a key's spend moved to its new hash). */
+    void putSpend(String ledger, SpendRecord record);
+
+    void deleteSpend(String ledger);
+
+    @Override
+    void close();
+}

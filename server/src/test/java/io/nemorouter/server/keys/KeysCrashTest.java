@@ -1,0 +1,192 @@
+package io.nemorouter.server.keys;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.DoubleAdder;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code kill -9} of a loaded gateway process, and a restart on the same data directory: every key,
+ * team and organization is there, and so is every cent of settled spend.
+ */
+class KeysCrashTest {
+    static final String MASTER = "sk-master-crash-0123456789";
+    static final ObjectMapper JSON = new ObjectMapper();
+    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    Process gateway;
+
+    @AfterEach
+    void stop() {
+        if (gateway != null) {
+            gateway.destroyForcibly();
+        }
+    }
+
+    @Test
+    void killNineUnderLoadLosesNoKeyAndNoSettledSpend() throws Exception {
+        Path dir = Files.createTempDirectory("nemo-crash");
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Path conf = dir.resolve("gw.conf");
+        Files.writeString(conf, """
+                nemo {
+                  server { host = "127.0.0.1", warmup = 0s }
+                  data_dir = "%s"
+                  keys.master_key = "%s"
+                  models = [ { name = "m", provider = mock, input_cost_per_mtok = 1000, output_cost_per_mtok = 2000 } ]
+                }
+                """.formatted(dir.resolve("data"), MASTER));
+        gateway = start(conf, port, dir.resolve("gw-1.log"));
+        String base = "http://127.0.0.1:" + port;
+        post(base, "/organization/new", "{\"organization_id\":\"acme\",\"max_budget\":100000}");
+        post(base, "/team/new", "{\"team_id\":\"ml\",\"organization_id\":\"acme\",\"max_budget\":100000}");
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            keys.add(post(base, "/key/generate", "{\"key_alias\":\"k" + i + "\",\"team_id\":\"ml\",\"max_budget\":1000}").get("key").asText());
+        }
+
+        // under load, then quiet: what the API reports is what must survive
+        load(base, keys, 1500, null);
+        Map<String, Double> before = spend(base, keys);
+        double teamBefore = get(base, "/team/info?team_id=ml").get("spend").asDouble();
+        assertTrue(teamBefore > 0, "the load spent something");
+        gateway.destroyForcibly().waitFor(); // SIGKILL: no shutdown hook, no close
+        gateway = start(conf, port, dir.resolve("gw-2.log"));
+        assertEquals(before, spend(base, keys), "every key's spend after kill -9 and restart");
+        assertEquals(teamBefore, get(base, "/team/info?team_id=ml").get("spend").asDouble(), 1e-9);
+        assertEquals(12, get(base, "/key/list").get("total_count").asInt());
+
+        // killed in the middle of the load: nothing is lost beyond the requests in flight
+        DoubleAdder received = new DoubleAdder();
+        AtomicBoolean running = new AtomicBoolean(true);
+        Thread loader = new Thread(() -> {
+            try {
+                load(base, keys, 3000, received);
+            } catch (Exception ignored) {
+                // the gateway dies under it
+            } finally {
+                running.set(false);
+            }
+        });
+        loader.start();
+        Thread.sleep(1200);
+        gateway.destroyForcibly().waitFor();
+        double receivedAtKill = received.sum();
+        loader.join();
+        gateway = start(conf, port, dir.resolve("gw-3.log"));
+        double after = 0;
+        for (double v : spend(base, keys).values()) {
+            after += v;
+        }
+        double sumBefore = before.values().stream().mapToDouble(Double::doubleValue).sum();
+        double perRequest = 0.02; // at most (the mock's usage at these prices): 4 loaders in flight at the kill
+        assertTrue(receivedAtKill > 0, "the second load got answers before the kill");
+        assertTrue(after >= sumBefore + receivedAtKill - 4 * perRequest - 1e-9,
+                "settled spend survived: " + after + " vs " + sumBefore + " + " + receivedAtKill);
+        assertTrue(after <= sumBefore + received.sum() + 4 * perRequest + 1e-9, "and nothing was made up: " + after);
+        assertEquals(12, get(base, "/key/list").get("total_count").asInt());
+        assertEquals("acme", get(base, "/team/info?team_id=ml").get("organization_id").asText());
+    }
+
+    /** Four threads of chat requests over the keys for {@code millis}; adds each answer's cost to {@code costs}. */
+    private void load(String base, List<String> keys, long millis, DoubleAdder costs) throws Exception {
+        long end = System.nanoTime() + millis * 1_000_000;
+        AtomicLong n = new AtomicLong();
+        List<Thread> threads = new ArrayList<>();
+        Map<String, Throwable> failures = new ConcurrentHashMap<>();
+        for (int t = 0; t < 4; t++) {
+            Thread th = new Thread(() -> {
+                while (System.nanoTime() < end) {
+                    String key = keys.get((int) (n.incrementAndGet() % keys.size()));
+                    try {
+                        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions"))
+                                .header("authorization", "Bearer " + key).timeout(Duration.ofSeconds(5))
+                                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m\",\"max_tokens\":20,\"messages\":[{\"role\":\"user\",\"content\":\"crash test " + n.get() + "\"}]}"))
+                                .build(), HttpResponse.BodyHandlers.ofString());
+                        if (r.statusCode() == 200 && costs != null) {
+                            costs.add(Double.parseDouble(r.headers().firstValue("x-nemo-response-cost").orElse("0")));
+                        } else if (r.statusCode() != 200) {
+                            failures.put(key, new AssertionError(r.statusCode() + " " + r.body()));
+                        }
+                    } catch (Exception e) {
+                        if (costs == null) {
+                            failures.put(key, e);
+                        }
+                        return;
+                    }
+                }
+            });
+            th.start();
+            threads.add(th);
+        }
+        for (Thread th : threads) {
+            th.join();
+        }
+        assertTrue(failures.isEmpty(), failures.toString());
+    }
+
+    private Map<String, Double> spend(String base, List<String> keys) throws Exception {
+        Map<String, Double> out = new HashMap<>();
+        for (String k : keys) {
+            out.put(k, get(base, "/key/info?key=" + k).get("info").get("spend").asDouble());
+        }
+        return out;
+    }
+
+    private JsonNode post(String base, String path, String body) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + path)).header("authorization", "Bearer " + MASTER)
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        return JSON.readTree(r.body());
+    }
+
+    private JsonNode get(String base, String path) throws Exception {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + path)).header("authorization", "Bearer " + MASTER)
+                .GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        return JSON.readTree(r.body());
+    }
+
+    /** The gateway in its own JVM (this one's class path and module flags), ready when /health answers. */
+    private Process start(Path conf, int port, Path log) throws Exception {
+        List<String> cmd = io.nemorouter.server.GatewayProcess.command("--config", conf.toString(), "--port", Integer.toString(port));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!p.isAlive()) {
+                throw new AssertionError("the gateway exited: " + Files.readString(log));
+            }
+            try {
+                if (http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build(),
+                        HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return p;
+                }
+            } catch (java.io.IOException notYet) {
+                Thread.sleep(100);
+            }
+        }
+        throw new AssertionError("the gateway did not start: " + Files.readString(log));
+    }
+}
