@@ -3,7 +3,9 @@
 # machine's drift between runs (tens of microseconds, a few percent of throughput).
 #  - latency: OverheadBench sends one open-model load to direct, A and B at once, ROUNDS times
 #  - throughput: wrk alternates A and B for ROUNDS rounds
-# Usage: [A_OPTS=...] [B_OPTS=...] bench/ab.sh A.jar B.jar [rounds]   (A_OPTS/B_OPTS: extra JVM flags per side) e.g. cp server/target/nemo-router.jar /tmp/a.jar; (change, build); bench/ab.sh /tmp/a.jar server/target/nemo-router.jar
+# Usage: [A_OPTS=...] [B_OPTS=...] bench/ab.sh A.jar B.jar [rounds]   (A_OPTS/B_OPTS: extra JVM flags per side;
+#   A_ENV/B_ENV="K=V ...": extra environment per side, which bench.conf reads; AB_SETUP=CMD: run once both are up,
+#   its output becomes BENCH_AUTH, the key every request of the load carries, e.g. bench/keys-ab.sh) e.g. cp server/target/nemo-router.jar /tmp/a.jar; (change, build); bench/ab.sh /tmp/a.jar server/target/nemo-router.jar
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 [ $# -ge 2 ] || { echo "usage: bench/ab.sh A.jar B.jar [rounds]" >&2; exit 2; }
@@ -19,13 +21,17 @@ trap cleanup EXIT
 java -Xms256m -Xmx256m -cp "$a" io.nemorouter.providers.mock.MockUpstreamServer --port $up --threads 1 --chunks 8 \
   > "$out/upstream.log" 2>&1 & pids+=($!)
 # both through the real launcher (its JVM flags, NEMO_JAR picks the build), as bench/run.sh starts the gateway
-BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN NEMO_JAR="$a" NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch ${A_OPTS:-}" \
+env ${A_ENV:-} BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN NEMO_JAR="$a" NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch ${A_OPTS:-}" \
   scripts/nemo-router --config bench/bench.conf --port $pa > "$out/a.log" 2>&1 & pids+=($!)
-BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN NEMO_JAR="$b" NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch ${B_OPTS:-}" \
+env ${B_ENV:-} BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN NEMO_JAR="$b" NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch ${B_OPTS:-}" \
   scripts/nemo-router --config bench/bench.conf --port $pb > "$out/b.log" 2>&1 & pids+=($!)
 for p in $up $pa $pb; do
   for _ in $(seq 600); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done  # 60 s: a start-up warm-up comes first
 done
+if [ -n "${AB_SETUP:-}" ]; then
+  BENCH_AUTH="$($AB_SETUP)"; export BENCH_AUTH
+  echo "== AB_SETUP made a key for the load: ${BENCH_AUTH:0:12}..."
+fi
 echo "== warm-up (A and B alternately, 2 x 15 s each)"
 for _ in 1 2; do for p in $pa $pb; do
   wrk -t1 -c16 -d10s -s bench/post.lua "http://127.0.0.1:$p/v1/chat/completions" >/dev/null

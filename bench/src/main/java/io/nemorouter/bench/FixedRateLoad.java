@@ -57,6 +57,9 @@ final class FixedRateLoad {
     private final ArrayDeque<Long> waiting = new ArrayDeque<>();
     private long start;
     private int slot;
+    /** BENCH_AUTH: a key every request carries as {@code Authorization: Bearer} (bench/ab.sh's AB_SETUP makes one). */
+    private static final String AUTH = System.getenv("BENCH_AUTH");
+
     private int slots = 1;
     private long issued;
     private long outstanding;
@@ -224,6 +227,9 @@ final class FixedRateLoad {
             req.headers().set(HttpHeaderNames.HOST, address.getHostString() + ":" + address.getPort())
                     .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                     .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+            if (AUTH != null && !AUTH.isEmpty()) {
+                req.headers().set(HttpHeaderNames.AUTHORIZATION, "Bearer " + AUTH);
+            }
             channel.writeAndFlush(req, channel.voidPromise());
         }
 

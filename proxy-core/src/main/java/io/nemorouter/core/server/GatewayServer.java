@@ -205,6 +205,11 @@ public final class GatewayServer {
         return ((InetSocketAddress) listener.localAddress()).getPort();
     }
 
+    /** Where it listens (loopback when an extension found it open and no host was set). */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) listener.localAddress();
+    }
+
     public GatewayRuntime runtime() {
         return runtime;
     }

@@ -23,6 +23,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.DoubleAdder;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -34,17 +35,23 @@ class KeysCrashTest {
     static final ObjectMapper JSON = new ObjectMapper();
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     Process gateway;
+    Path dir;
 
     @AfterEach
-    void stop() {
+    void stop() throws Exception {
         if (gateway != null) {
-            gateway.destroyForcibly();
+            gateway.destroyForcibly().waitFor();
+        }
+        if (dir != null) {
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
         }
     }
 
     @Test
     void killNineUnderLoadLosesNoKeyAndNoSettledSpend() throws Exception {
-        Path dir = Files.createTempDirectory("nemo-crash");
+        dir = Files.createTempDirectory("nemo-crash");
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -108,6 +115,15 @@ class KeysCrashTest {
         assertTrue(after <= sumBefore + received.sum() + 4 * perRequest + 1e-9, "and nothing was made up: " + after);
         assertEquals(12, get(base, "/key/list").get("total_count").asInt());
         assertEquals("acme", get(base, "/team/info?team_id=ml").get("organization_id").asText());
+
+        for (String log : new String[] {"gw-1.log", "gw-2.log", "gw-3.log"}) {
+            String text = Files.readString(dir.resolve(log));
+            assertTrue(!log.equals("gw-1.log") || text.contains("key k0/"), "keys are logged by alias and token prefix");
+            assertFalse(text.contains(MASTER.substring(10)), "no master key in " + log);
+            for (String k : keys) {
+                assertFalse(text.contains(k.substring(12)), "no key in " + log);
+            }
+        }
     }
 
     /** Four threads of chat requests over the keys for {@code millis}; adds each answer's cost to {@code costs}. */

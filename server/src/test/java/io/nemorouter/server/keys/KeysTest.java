@@ -125,6 +125,14 @@ class KeysTest {
         assertEquals(200, chat(MASTER, "m").statusCode(), "the master key may call models");
         assertEquals(200, gw.post("/v1/chat/completions", TestGateway.chat("m", false), "x-api-key", onlyM).statusCode(),
                 "x-api-key works as well as Authorization");
+
+        String metrics = gw.get("/metrics").body();
+        assertTrue(metrics.contains("nemo_auth_failures_total{reason=\"missing\",} 1.0"), metrics);
+        assertTrue(metrics.contains("nemo_auth_failures_total{reason=\"unknown\",} 1.0"), metrics);
+        assertTrue(metrics.contains("nemo_auth_failures_total{reason=\"expired\",} 1.0"), metrics);
+        for (String secret : new String[] {MASTER, expiring, blocked, onlyM, inTeam}) {
+            assertFalse(metrics.contains(secret.substring(8)), "no secret in a metric");
+        }
     }
 
     @Test
@@ -146,6 +154,41 @@ class KeysTest {
         JsonNode info = adminGet("/key/info?key=" + key);
         assertTrue(info.get("info").get("spend").asDouble() <= 0.1 + 1e-12, info.toString());
         assertEquals(ok * 0.02, info.get("info").get("spend").asDouble(), 1e-9);
+    }
+
+    @Test
+    void twoHundredConcurrentRequestsRacingAKeysLastDollarsEndWithinTheBudget() throws Exception {
+        start(MASTER);
+        upstream.on("m", (req, reply) -> reply.after(Duration.ofMillis(30),
+                () -> reply.json(200, ScriptableUpstream.chatJson("m", "raced"))));
+        String key = newKey("{\"max_budget\":1.0}");
+        for (int i = 0; i < 40; i++) { // $0.80 of $1.00 spent: 200 requests race for the last $0.20
+            assertEquals(200, chat(key, "m").statusCode());
+        }
+        java.util.List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> all = new java.util.ArrayList<>();
+        java.net.http.HttpRequest req = java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.base() + "/v1/chat/completions"))
+                .header("authorization", "Bearer " + key)
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"model\":\"m\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
+                .build();
+        java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+        for (int i = 0; i < 200; i++) {
+            all.add(client.sendAsync(req, HttpResponse.BodyHandlers.ofString()));
+        }
+        int ok = 0;
+        int refused = 0;
+        for (var f : all) {
+            HttpResponse<String> r = f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            if (r.statusCode() == 200) {
+                ok++;
+            } else {
+                assertError(r, 402, "budget_exceeded", "key_budget_exceeded");
+                refused++;
+            }
+        }
+        double spend = adminGet("/key/info?key=" + key).get("info").get("spend").asDouble();
+        assertTrue(spend <= 1.0 + 1e-12, "settled spend " + spend + " is within the $1.00 budget");
+        assertEquals(0.80 + ok * 0.02, spend, 1e-9, "every answer was paid for, once");
+        assertTrue(ok >= 1 && refused >= 150, ok + " answered, " + refused + " refused");
     }
 
     @Test

@@ -320,11 +320,17 @@ public final class AdminApi {
         m.put("models", r.models());
         limitsView(m, e);
         m.put("tags", r.tags());
-        m.put("metadata", r.metadata());
         m.put("expires", r.expiresAt() == null ? null : Instant.ofEpochMilli(r.expiresAt()).toString());
-        m.put("blocked", r.blocked());
-        m.put("created_at", Instant.ofEpochMilli(r.createdAt()).toString());
-        m.put("updated_at", Instant.ofEpochMilli(r.updatedAt()).toString());
+        return state(m, r.metadata(), r.blocked(), r.createdAt(), r.updatedAt());
+    }
+
+    /** The members every record ends with. */
+    private static Map<String, Object> state(Map<String, Object> m, Map<String, Object> metadata, boolean blocked,
+                                             long createdAt, long updatedAt) {
+        m.put("metadata", metadata);
+        m.put("blocked", blocked);
+        m.put("created_at", Instant.ofEpochMilli(createdAt).toString());
+        m.put("updated_at", Instant.ofEpochMilli(updatedAt).toString());
         return m;
     }
 
@@ -382,34 +388,51 @@ public final class AdminApi {
     }
 
     private Object deleteTeams(ObjectNode body) {
-        Fields f = new Fields(body, Set.of("team_ids"));
-        List<String> ids = f.strings("team_ids");
+        return deleteAll(body, "team_ids", "deleted_teams", this::findTeam, id -> registry.keys().stream()
+                .filter(k -> id.equals(k.record().teamId())).count(), "key", registry::removeTeam);
+    }
+
+    /**
+     * Deletes the groups {@code field} lists, all or none: an unknown one, or one that still has
+     * members ({@code members} counts them), refuses the lot.
+     */
+    private Object deleteAll(ObjectNode body, String field, String answer, Function<String, ?> find,
+                             Function<String, Long> members, String memberWord, java.util.function.Consumer<String> remove) {
+        Fields f = new Fields(body, Set.of(field));
+        List<String> ids = f.strings(field);
         if (ids == null || ids.isEmpty()) {
-            throw new Fields.BadField("team_ids", "`team_ids` must list at least one team.");
+            throw new Fields.BadField(field, "`" + field + "` must list at least one id.");
         }
         for (String id : ids) {
-            findTeam(id);
-            long keys = registry.keys().stream().filter(k -> id.equals(k.record().teamId())).count();
-            if (keys > 0) {
-                throw new Fields.BadField("team_ids", "The team `" + id + "` still has " + keys + " key(s); delete or move them first.");
+            find.apply(id);
+            long n = members.apply(id);
+            if (n > 0) {
+                throw new Fields.BadField(field, "`" + id + "` still has " + n + " " + memberWord + "(s); delete or move them first.");
             }
         }
-        ids.forEach(registry::removeTeam);
-        return Map.of("deleted_teams", ids);
+        ids.forEach(remove);
+        return Map.of(answer, ids);
     }
 
     private Object teamInfo(Query q) {
-        String id = q.param("team_id");
+        return teamView(findTeam(required(q, "team_id")));
+    }
+
+    private static String required(Query q, String name) {
+        String id = q.param(name);
         if (id == null) {
-            throw new Fields.BadField("team_id", "`team_id` is required.");
+            throw new Fields.BadField(name, "`" + name + "` is required.");
         }
-        return teamView(findTeam(id));
+        return id;
     }
 
     private Entity<TeamRecord> findTeam(String id) {
-        Entity<TeamRecord> e = registry.team(id);
+        return found(registry.team(id), "Team `" + id + "`", "team_id");
+    }
+
+    private static <R> Entity<R> found(Entity<R> e, String what, String param) {
         if (e == null) {
-            throw notFound("Team `" + id + "`", "team_id");
+            throw notFound(what, param);
         }
         return e;
     }
@@ -423,11 +446,7 @@ public final class AdminApi {
         m.put("models", r.models());
         limitsView(m, e);
         m.put("keys", registry.keys().stream().filter(k -> r.id().equals(k.record().teamId())).count());
-        m.put("metadata", r.metadata());
-        m.put("blocked", r.blocked());
-        m.put("created_at", Instant.ofEpochMilli(r.createdAt()).toString());
-        m.put("updated_at", Instant.ofEpochMilli(r.updatedAt()).toString());
-        return m;
+        return state(m, r.metadata(), r.blocked(), r.createdAt(), r.updatedAt());
     }
 
     // ---- organizations ---------------------------------------------------------------------------
@@ -458,36 +477,16 @@ public final class AdminApi {
     }
 
     private Object deleteOrgs(ObjectNode body) {
-        Fields f = new Fields(body, Set.of("organization_ids"));
-        List<String> ids = f.strings("organization_ids");
-        if (ids == null || ids.isEmpty()) {
-            throw new Fields.BadField("organization_ids", "`organization_ids` must list at least one organization.");
-        }
-        for (String id : ids) {
-            findOrg(id);
-            long teams = registry.teams().stream().filter(t -> id.equals(t.record().orgId())).count();
-            if (teams > 0) {
-                throw new Fields.BadField("organization_ids", "The organization `" + id + "` still has " + teams + " team(s); delete or move them first.");
-            }
-        }
-        ids.forEach(registry::removeOrg);
-        return Map.of("deleted_organizations", ids);
+        return deleteAll(body, "organization_ids", "deleted_organizations", this::findOrg, id -> registry.teams().stream()
+                .filter(t -> id.equals(t.record().orgId())).count(), "team", registry::removeOrg);
     }
 
     private Object orgInfo(Query q) {
-        String id = q.param("organization_id");
-        if (id == null) {
-            throw new Fields.BadField("organization_id", "`organization_id` is required.");
-        }
-        return orgView(findOrg(id));
+        return orgView(findOrg(required(q, "organization_id")));
     }
 
     private Entity<OrgRecord> findOrg(String id) {
-        Entity<OrgRecord> e = registry.org(id);
-        if (e == null) {
-            throw notFound("Organization `" + id + "`", "organization_id");
-        }
-        return e;
+        return found(registry.org(id), "Organization `" + id + "`", "organization_id");
     }
 
     private void checkOrg(String id) {
@@ -504,11 +503,7 @@ public final class AdminApi {
         m.put("models", r.models());
         limitsView(m, e);
         m.put("teams", registry.teams().stream().filter(t -> r.id().equals(t.record().orgId())).count());
-        m.put("metadata", r.metadata());
-        m.put("blocked", r.blocked());
-        m.put("created_at", Instant.ofEpochMilli(r.createdAt()).toString());
-        m.put("updated_at", Instant.ofEpochMilli(r.updatedAt()).toString());
-        return m;
+        return state(m, r.metadata(), r.blocked(), r.createdAt(), r.updatedAt());
     }
 
     // ---- lists -----------------------------------------------------------------------------------

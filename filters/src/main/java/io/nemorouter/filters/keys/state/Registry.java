@@ -2,6 +2,7 @@ package io.nemorouter.filters.keys.state;
 
 import io.nemorouter.filters.keys.store.KeyRecord;
 import io.nemorouter.filters.keys.store.KeyStore;
+import io.nemorouter.filters.keys.store.Limits;
 import io.nemorouter.filters.keys.store.OrgRecord;
 import io.nemorouter.filters.keys.store.SpendRecord;
 import io.nemorouter.filters.keys.store.TeamRecord;
@@ -96,14 +97,7 @@ public final class Registry {
 
     public synchronized void putTeam(TeamRecord r) {
         store.putTeam(r);
-        Entity<TeamRecord> e = teams.get(r.id());
-        if (e == null) {
-            e = new Entity<>("team", "team:" + r.id(), r, r.limits(), null, clock.millis());
-            teams.put(r.id(), e);
-        } else {
-            e.update(r, r.limits());
-        }
-        store.putSpend(e.ledger, e.budget.record(clock.millis()));
+        putGroup(teams, r.id(), r, r.limits(), "team", "team:");
     }
 
     public synchronized void removeTeam(String id) {
@@ -114,20 +108,25 @@ public final class Registry {
 
     public synchronized void putOrg(OrgRecord r) {
         store.putOrg(r);
-        Entity<OrgRecord> e = orgs.get(r.id());
-        if (e == null) {
-            e = new Entity<>("organization", "org:" + r.id(), r, r.limits(), null, clock.millis());
-            orgs.put(r.id(), e);
-        } else {
-            e.update(r, r.limits());
-        }
-        store.putSpend(e.ledger, e.budget.record(clock.millis()));
+        putGroup(orgs, r.id(), r, r.limits(), "organization", "org:");
     }
 
     public synchronized void removeOrg(String id) {
         store.deleteOrg(id);
         store.deleteSpend("org:" + id);
         orgs.remove(id);
+    }
+
+    /** A team or organization, stored already: its live side made or updated, its ledger recorded. */
+    private <R> void putGroup(Map<String, Entity<R>> map, String id, R r, Limits limits, String level, String ledgerPrefix) {
+        Entity<R> e = map.get(id);
+        if (e == null) {
+            e = new Entity<>(level, ledgerPrefix + id, r, limits, null, clock.millis());
+            map.put(id, e);
+        } else {
+            e.update(r, limits);
+        }
+        store.putSpend(e.ledger, e.budget.record(clock.millis()));
     }
 
     // ---- spend (request path) -----------------------------------------------------------------
