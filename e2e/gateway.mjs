@@ -1,13 +1,15 @@
-// Starts the real gateway jar on a free port with the default config (mock models only, provider
-// keys removed from its environment so no traffic leaves the machine), or uses NEMO_BASE_URL.
+// Starts the real gateway jar through the launcher (its JVM flags) on a free port with the default config
+// (mock models only, provider keys removed from its environment so no traffic leaves the machine) and a
+// data directory of its own, or uses NEMO_BASE_URL. masterKey turns virtual keys on.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-export async function startGateway() {
+export async function startGateway({ masterKey } = {}) {
   if (process.env.NEMO_BASE_URL) {
     return { baseURL: process.env.NEMO_BASE_URL, stop: async () => {} };
   }
@@ -15,10 +17,13 @@ export async function startGateway() {
   if (!existsSync(jar)) {
     throw new Error(`${jar} is missing: build it with "mvn -B -DskipTests package" first`);
   }
-  const env = { ...process.env };
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'nemo-e2e-'));
+  const env = { ...process.env, NEMO_JAR: jar, NEMO_DATA_DIR: dataDir };
   delete env.OPENAI_API_KEY;
   delete env.GEMINI_API_KEY;
-  const child = spawn('java', ['-jar', jar, '--config', path.join(root, 'conf/nemo-router.conf'), '--port', '0'],
+  delete env.NEMO_MASTER_KEY;
+  if (masterKey) env.NEMO_MASTER_KEY = masterKey;
+  const child = spawn(path.join(root, 'scripts/nemo-router'), ['--config', path.join(root, 'conf/nemo-router.conf'), '--port', '0'],
     { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const baseURL = await new Promise((resolve, reject) => {
@@ -37,7 +42,10 @@ export async function startGateway() {
   });
   const stop = () => new Promise((resolve) => {
     child.removeAllListeners('exit');
-    child.on('exit', (code) => resolve(code));
+    child.on('exit', (code) => {
+      rmSync(dataDir, { recursive: true, force: true });
+      resolve(code);
+    });
     child.kill('SIGTERM');
   });
   return { baseURL, stop };
