@@ -88,7 +88,7 @@ if [ -n "$group" ]; then
 fi
 if [ ! -f "$etc/env" ]; then
   install -m 0600 /dev/null "$etc/env"
-  printf '# Provider keys for Nemo Router, e.g.\n# OPENAI_API_KEY=sk-...\n# GEMINI_API_KEY=...\n' > "$etc/env"
+  printf '# Secrets for Nemo Router, e.g.\n# NEMO_MASTER_KEY=sk-master-... (turns virtual keys on; without it the gateway is open and listens on 127.0.0.1 only)\n# OPENAI_API_KEY=sk-...\n# GEMINI_API_KEY=...\n' > "$etc/env"
 fi
 
 # the unit names the paths of the running system, so --root does not appear in it
