@@ -137,6 +137,7 @@ public final class Main {
 
     private static String usage() {
         return "usage: nemo-router [--config FILE] [--port N]\n"
+                + "       nemo-router keys|teams|orgs COMMAND [options]   (keys, teams and organizations of a running gateway; keys -h)\n"
                 + "  env: NEMO_CONFIG (config file), NEMO_PORT (default 4000), NEMO_DATA_DIR (default ./data)";
     }
 
