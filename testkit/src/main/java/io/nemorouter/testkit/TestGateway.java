@@ -59,6 +59,8 @@ public final class TestGateway implements AutoCloseable {
         private Path dataDir;
 
         private Builder() {
+            // a small key store (its files are sized up front: 100 MB at the default): the test's config may set its own
+            config.append("nemo.keys.store_entries = 1000\n");
         }
 
         /** HOCON, added to what came before (later settings win). */

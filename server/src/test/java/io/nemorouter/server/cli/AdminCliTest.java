@@ -289,7 +289,7 @@ class AdminCliTest {
 
         Run refused = cli("teams", "delete", "ml");
         assertEquals(1, refused.code);
-        assertEquals("nemo-router: 400 The team `ml` still has 1 key(s); delete or move them first.\n", refused.err);
+        assertEquals("nemo-router: 409 The team `ml` still has 1 key(s); delete or move them first.\n", refused.err);
         ok("keys", "delete", key);
         assertEquals("Deleted team ml.\n", ok("teams", "delete", "ml").out);
         assertEquals("No teams.\n", ok("teams", "list").out);

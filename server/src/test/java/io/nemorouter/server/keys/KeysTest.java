@@ -107,6 +107,7 @@ class KeysTest {
         assertEquals(200, chat(expiring, "m").statusCode());
         clock.advance(Duration.ofHours(1));
         assertError(chat(expiring, "m"), 401, "invalid_request_error", "key_expired");
+        assertTrue(adminGet("/key/info?key=" + expiring).get("info").get("expired").asBoolean());
 
         String blocked = newKey("{\"blocked\":true}");
         assertError(chat(blocked, "m"), 403, "permission_error", "key_blocked");
@@ -286,6 +287,8 @@ class KeysTest {
         assertNotEquals(old, fresh);
         assertTrue(fresh.matches("sk-nemo-[0-9A-Za-z]{40}"), fresh);
         assertEquals(made.get("key_id").asText(), rotated.get("key_id").asText());
+        assertEquals(rotated.get("token").asText(), adminGet("/key/info?key=" + made.get("key_id").asText()).get("key").asText(),
+                "the key_id finds the key across rotations");
         assertError(chat(old, "m"), 401, "invalid_request_error", "invalid_api_key");
         assertEquals(200, chat(fresh, "m").statusCode());
         JsonNode info = adminGet("/key/info?key=" + fresh).get("info");
@@ -331,8 +334,8 @@ class KeysTest {
 
         admin("/team/new", "{\"team_id\":\"t1\",\"team_alias\":\"Team One\",\"max_budget\":400,\"budget_duration\":\"1mo\"}");
         newKey("{\"team_id\":\"t1\"}");
-        assertError(gw.post("/team/delete", "{\"team_ids\":[\"t1\"]}", "authorization", "Bearer " + MASTER), 400,
-                "invalid_request_error", "invalid_field");
+        assertError(gw.post("/team/delete", "{\"team_ids\":[\"t1\"]}", "authorization", "Bearer " + MASTER), 409,
+                "invalid_request_error", "has_members");
         JsonNode teams = JSON.readTree(gw.get("/team/list", "authorization", "Bearer " + MASTER).body());
         assertEquals("Team One", teams.get("data").get(0).get("team_alias").asText());
         assertEquals("2026-04-01T00:00:00Z", teams.get("data").get(0).get("budget_reset_at").asText());

@@ -289,11 +289,14 @@ public final class AdminApi {
         return page(q, keys, this::keyView, "keys");
     }
 
-    /** A key by its secret or its token (the secret's hash). */
+    /** A key by its secret, its token (the secret's hash), or its key_id (which outlives rotations). */
     private Entity<KeyRecord> findKey(String keyOrToken) {
         Entity<KeyRecord> e = registry.keyByHash(keyOrToken);
         if (e == null) {
             e = registry.keyByHash(Secrets.hash(keyOrToken));
+        }
+        if (e == null) {
+            e = registry.keys().stream().filter(k -> k.record().id().equals(keyOrToken)).findFirst().orElse(null);
         }
         if (e == null) {
             throw notFound("Key", "key");
@@ -321,6 +324,7 @@ public final class AdminApi {
         limitsView(m, e);
         m.put("tags", r.tags());
         m.put("expires", r.expiresAt() == null ? null : Instant.ofEpochMilli(r.expiresAt()).toString());
+        m.put("expired", r.expiresAt() != null && registry.clock().millis() >= r.expiresAt()); // by the gateway's clock
         return state(m, r.metadata(), r.blocked(), r.createdAt(), r.updatedAt());
     }
 
@@ -388,7 +392,7 @@ public final class AdminApi {
     }
 
     private Object deleteTeams(ObjectNode body) {
-        return deleteAll(body, "team_ids", "deleted_teams", this::findTeam, id -> registry.keys().stream()
+        return deleteAll(body, "team_ids", "deleted_teams", "team", this::findTeam, id -> registry.keys().stream()
                 .filter(k -> id.equals(k.record().teamId())).count(), "key", registry::removeTeam);
     }
 
@@ -396,7 +400,7 @@ public final class AdminApi {
      * Deletes the groups {@code field} lists, all or none: an unknown one, or one that still has
      * members ({@code members} counts them), refuses the lot.
      */
-    private Object deleteAll(ObjectNode body, String field, String answer, Function<String, ?> find,
+    private Object deleteAll(ObjectNode body, String field, String answer, String noun, Function<String, ?> find,
                              Function<String, Long> members, String memberWord, java.util.function.Consumer<String> remove) {
         Fields f = new Fields(body, Set.of(field));
         List<String> ids = f.strings(field);
@@ -407,7 +411,8 @@ public final class AdminApi {
             find.apply(id);
             long n = members.apply(id);
             if (n > 0) {
-                throw new Fields.BadField(field, "`" + id + "` still has " + n + " " + memberWord + "(s); delete or move them first.");
+                throw new Refusal(new OpenAiError(HttpResponseStatus.CONFLICT, "invalid_request_error", "has_members", field,
+                        "The " + noun + " `" + id + "` still has " + n + " " + memberWord + "(s); delete or move them first."));
             }
         }
         ids.forEach(remove);
@@ -477,7 +482,7 @@ public final class AdminApi {
     }
 
     private Object deleteOrgs(ObjectNode body) {
-        return deleteAll(body, "organization_ids", "deleted_organizations", this::findOrg, id -> registry.teams().stream()
+        return deleteAll(body, "organization_ids", "deleted_organizations", "organization", this::findOrg, id -> registry.teams().stream()
                 .filter(t -> id.equals(t.record().orgId())).count(), "team", registry::removeOrg);
     }
 
@@ -510,7 +515,7 @@ public final class AdminApi {
 
     private <R> Object list(Query q, java.util.Collection<Entity<R>> all, Function<Entity<R>, Map<String, Object>> view) {
         List<Entity<R>> items = new ArrayList<>(all);
-        items.sort(Comparator.comparing(Entity::toString));
+        items.sort(Comparator.comparing(e -> e.ledger)); // by id: the ledger is "team:<id>" or "org:<id>"
         return page(q, items, view, "data");
     }
 

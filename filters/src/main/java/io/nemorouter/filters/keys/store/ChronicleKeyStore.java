@@ -11,8 +11,11 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -23,8 +26,13 @@ import java.util.Map;
  * in the page cache when the call returns, so a killed process loses nothing (the machine going
  * down is another matter: the kernel writes the pages back within seconds).
  *
- * <p>A file left with a segment lock held (the process was killed inside a write) is opened with
- * {@code recoverPersistedTo}, and only then (OpenHFT/Chronicle-Map#515); a file that cannot be
+ * <p>Chronicle's segment locks live in the mapped file, so a process killed inside a write leaves
+ * one held, and the next process to touch that segment waits (about a minute) and fails. So the
+ * store keeps {@code keys.open} while it is open and deletes it on close: a start that finds it
+ * knows the last process died with the files open and opens them with {@code recoverPersistedTo}
+ * (only then, as OpenHFT/Chronicle-Map#515 advises); a clean start uses {@code createPersistedTo},
+ * falling back to recovery only if that fails. Recovery needs the files to itself, so an exclusive
+ * lock on {@code keys.lock} keeps a second gateway off the same directory. A file that cannot be
  * opened either way stops start-up with its name. Both maps are sized to {@code entries} and
  * refuse to grow past it (recovery of a map grown past its size has lost entries, #251).
  */
@@ -39,11 +47,16 @@ public final class ChronicleKeyStore implements KeyStore {
     private final ChronicleMap<String, String> records;
     private final ChronicleMap<String, byte[]> ledgers;
     private final int entries;
+    private final FileChannel lockFile;
+    private final Path openMarker;
 
-    private ChronicleKeyStore(ChronicleMap<String, String> records, ChronicleMap<String, byte[]> ledgers, int entries) {
+    private ChronicleKeyStore(ChronicleMap<String, String> records, ChronicleMap<String, byte[]> ledgers, int entries,
+                              FileChannel lockFile, Path openMarker) {
         this.records = records;
         this.ledgers = ledgers;
         this.entries = entries;
+        this.lockFile = lockFile;
+        this.openMarker = openMarker;
     }
 
     /**
@@ -57,19 +70,56 @@ public final class ChronicleKeyStore implements KeyStore {
         } catch (IOException e) {
             throw new StoreException(dir + ": cannot create the data directory: " + e.getMessage(), e);
         }
-        Path recordsFile = dir.resolve("keys-records.dat");
-        Path spendFile = dir.resolve("keys-spend.dat");
-        ChronicleMap<String, String> records = openMap(recordsFile, () -> ChronicleMap.of(String.class, String.class)
-                .name("nemo-keys-records").entries(entries).averageKey(SAMPLE_ID)
-                .averageValueSize(700).maxBloatFactor(1.0));
+        FileChannel lock = exclusive(dir.resolve("keys.lock"));
+        Path marker = dir.resolve("keys.open");
+        boolean unclean = Files.exists(marker);
+        if (unclean) {
+            LOG.warn("{} was not closed cleanly (the last gateway was killed or crashed): recovering the key store", dir);
+        }
+        ChronicleMap<String, String> records = null;
         try {
-            ChronicleMap<String, byte[]> spend = openMap(spendFile, () -> ChronicleMap.of(String.class, byte[].class)
-                    .name("nemo-keys-spend").entries(entries).averageKey(SAMPLE_ID)
-                    .constantValueSizeBySample(new byte[32]).maxBloatFactor(1.0));
-            return new ChronicleKeyStore(records, spend, entries);
-        } catch (RuntimeException e) {
-            records.close();
-            throw e;
+            records = openMap(dir.resolve("keys-records.dat"), unclean, () -> ChronicleMap.of(String.class, String.class)
+                    .name("nemo-keys-records").entries(entries).averageKey(SAMPLE_ID)
+                    .averageValueSize(700).maxBloatFactor(1.0));
+            ChronicleMap<String, byte[]> spend = openMap(dir.resolve("keys-spend.dat"), unclean,
+                    () -> ChronicleMap.of(String.class, byte[].class)
+                            .name("nemo-keys-spend").entries(entries).averageKey(SAMPLE_ID)
+                            .constantValueSizeBySample(new byte[32]).maxBloatFactor(1.0));
+            Files.writeString(marker, Long.toString(ProcessHandle.current().pid()));
+            return new ChronicleKeyStore(records, spend, entries, lock, marker);
+        } catch (IOException | RuntimeException e) {
+            if (records != null) {
+                records.close();
+            }
+            closeQuietly(lock);
+            throw e instanceof StoreException se ? se : new StoreException(dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** An exclusive lock on {@code file}, held while the store is open: one gateway per data directory. */
+    private static FileChannel exclusive(Path file) {
+        try {
+            FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            try {
+                if (ch.tryLock() != null) {
+                    return ch;
+                }
+            } catch (OverlappingFileLockException held) {
+                // this JVM holds it already
+            }
+            ch.close();
+            throw new StoreException(file.getParent() + " is in use by another gateway (" + file.getFileName()
+                    + " is locked): give each gateway a data directory of its own (nemo.data_dir)", null);
+        } catch (IOException e) {
+            throw new StoreException(file + ": cannot lock: " + e.getMessage(), e);
+        }
+    }
+
+    private static void closeQuietly(java.io.Closeable c) {
+        try {
+            c.close();
+        } catch (IOException | RuntimeException ignored) {
+            // closing what failed to open
         }
     }
 
@@ -77,11 +127,22 @@ public final class ChronicleKeyStore implements KeyStore {
         net.openhft.chronicle.map.ChronicleMapBuilder<String, V> get();
     }
 
-    /** Opens a map file, recovering it only when a plain open (and a read of every entry) fails. */
-    private static <V> ChronicleMap<String, V> openMap(Path file, Builder<V> builder) {
+    /**
+     * Opens a map file: recovered when the last process died with it open ({@code unclean}) or when a
+     * plain open (and a read of every entry) fails.
+     */
+    private static <V> ChronicleMap<String, V> openMap(Path file, boolean unclean, Builder<V> builder) {
         boolean existed = Files.exists(file);
+        if (existed) {
+            checkHeader(file);
+        }
         ChronicleMap<String, V> map = null;
         try {
+            if (unclean && existed) {
+                map = builder.get().recoverPersistedTo(file.toFile(), true);
+                map.forEach((k, v) -> { });
+                return map;
+            }
             map = builder.get().createPersistedTo(file.toFile());
             map.forEach((k, v) -> { }); // takes every segment's lock: one left held by a killed process shows here
             return map;
@@ -112,12 +173,25 @@ public final class ChronicleKeyStore implements KeyStore {
         }
     }
 
-    private static void closeQuietly(ChronicleMap<?, ?> map) {
-        try {
-            map.close();
-        } catch (RuntimeException ignored) {
-            // closing what failed to open
+    /** What a Chronicle Map file says after its 12-byte preamble (checksum and header length). */
+    private static final byte[] HEADER = "!net.openhft.chronicle.map.VanillaChronicleMap".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /**
+     * Refuses a file that is not a Chronicle Map (zeroed, truncated, something else): Chronicle would
+     * wait a minute for a writer to finish it and then, recovering, start it empty.
+     */
+    private static void checkHeader(Path file) {
+        byte[] head = new byte[12 + HEADER.length];
+        try (var in = Files.newInputStream(file)) {
+            int n = in.readNBytes(head, 0, head.length);
+            if (n == head.length && java.util.Arrays.equals(head, 12, head.length, HEADER, 0, HEADER.length)) {
+                return;
+            }
+        } catch (IOException e) {
+            throw new StoreException(file + ": cannot read the store file: " + e.getMessage(), e);
         }
+        throw new StoreException(file + ": not a key store file (no Chronicle Map header). Restore it from a backup, "
+                + "or move it away to start with an empty store.", null);
     }
 
     @Override
@@ -228,5 +302,11 @@ public final class ChronicleKeyStore implements KeyStore {
     public void close() {
         records.close();
         ledgers.close();
+        try {
+            Files.deleteIfExists(openMarker); // closed cleanly: the next start need not recover
+        } catch (IOException e) {
+            LOG.warn("cannot delete {}: the next start will recover the store", openMarker);
+        }
+        closeQuietly(lockFile); // releases the lock
     }
 }

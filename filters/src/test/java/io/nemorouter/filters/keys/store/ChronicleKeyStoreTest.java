@@ -1,0 +1,81 @@
+package io.nemorouter.filters.keys.store;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ChronicleKeyStoreTest {
+    @TempDir
+    Path dir;
+
+    private static KeyRecord key(String hash) {
+        return new KeyRecord("id-" + hash, hash, "sk-nemo-ab…", "alias", null, List.of(), Limits.NONE, List.of(),
+                Map.of("job", "x"), null, false, 1, 1);
+    }
+
+    @Test
+    void recordsAndSpendSurviveACleanCloseAndTheMarkerGoes() {
+        try (ChronicleKeyStore s = ChronicleKeyStore.open(dir, 1000)) {
+            s.putKey(key("aa"));
+            s.putTeam(new TeamRecord("t", null, null, List.of(), new Limits(5.0, "1d", 10L, null, null), Map.of(), false, 1, 1));
+            s.addSpend("key:id-aa", 100, 200, 7);
+            s.addSpend("key:id-aa", 100, 200, 5);
+            s.addSpend("key:id-aa", 200, 300, 1); // a new period
+            assertTrue(Files.exists(dir.resolve("keys.open")));
+        }
+        assertFalse(Files.exists(dir.resolve("keys.open")), "closed cleanly");
+        try (ChronicleKeyStore s = ChronicleKeyStore.open(dir, 1000)) {
+            assertEquals("alias", s.keys().get("aa").alias());
+            assertEquals(Map.of("job", "x"), s.keys().get("aa").metadata());
+            assertEquals(10L, s.teams().get("t").limits().rpmLimit());
+            assertEquals(new SpendRecord(200, 300, 1, 13), s.spend().get("key:id-aa"));
+        }
+    }
+
+    @Test
+    void aSecondGatewayOnTheSameDirectoryIsRefused() {
+        try (ChronicleKeyStore s = ChronicleKeyStore.open(dir, 1000)) {
+            StoreException e = assertThrows(StoreException.class, () -> ChronicleKeyStore.open(dir, 1000));
+            assertTrue(e.getMessage().contains("in use by another gateway"), e.getMessage());
+        }
+    }
+
+    @Test
+    void aStoreLeftOpenIsRecoveredWithItsRecords() throws Exception {
+        try (ChronicleKeyStore s = ChronicleKeyStore.open(dir, 1000)) {
+            s.putKey(key("bb"));
+        }
+        Files.writeString(dir.resolve("keys.open"), "12345"); // as a killed process leaves it
+        try (ChronicleKeyStore s = ChronicleKeyStore.open(dir, 1000)) {
+            assertEquals("id-bb", s.keys().get("bb").id());
+        }
+    }
+
+    @Test
+    void anUnreadableFileStopsStartWithItsName() throws Exception {
+        Files.write(dir.resolve("keys-records.dat"), new byte[4096]);
+        StoreException e = assertThrows(StoreException.class, () -> ChronicleKeyStore.open(dir, 1000));
+        assertTrue(e.getMessage().contains("keys-records.dat"), e.getMessage());
+    }
+
+    @Test
+    void aFullStoreRefusesANewRecord() {
+        try (ChronicleKeyStore s = ChronicleKeyStore.open(dir, 100)) {
+            for (int i = 0; i < 100; i++) {
+                s.putKey(key("k" + i));
+            }
+            s.putKey(key("k5")); // replacing one is fine
+            StoreException e = assertThrows(StoreException.class, () -> s.putKey(key("one-more")));
+            assertTrue(e.getMessage().contains("store_entries"), e.getMessage());
+        }
+    }
+}
