@@ -16,14 +16,14 @@ command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteract
 up=19100; pa=19400; pb=19401
 out="$root/bench/results/ab-$(date +%Y%m%d-%H%M%S)"; mkdir -p "$out"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$out"/data-*; }
 trap cleanup EXIT
 java -Xms256m -Xmx256m -cp "$a" io.nemorouter.providers.mock.MockUpstreamServer --port $up --threads 1 --chunks 8 \
   > "$out/upstream.log" 2>&1 & pids+=($!)
 # both through the real launcher (its JVM flags, NEMO_JAR picks the build), as bench/run.sh starts the gateway
-env ${A_ENV:-} BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN NEMO_JAR="$a" NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch ${A_OPTS:-}" \
+env NEMO_DATA_DIR="$out/data-a" ${A_ENV:-} BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN NEMO_JAR="$a" NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch ${A_OPTS:-}" \
   scripts/nemo-router --config bench/bench.conf --port $pa > "$out/a.log" 2>&1 & pids+=($!)
-env ${B_ENV:-} BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN NEMO_JAR="$b" NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch ${B_OPTS:-}" \
+env NEMO_DATA_DIR="$out/data-b" ${B_ENV:-} BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN NEMO_JAR="$b" NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch ${B_OPTS:-}" \
   scripts/nemo-router --config bench/bench.conf --port $pb > "$out/b.log" 2>&1 & pids+=($!)
 for p in $up $pa $pb; do
   for _ in $(seq 600); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done  # 60 s: a start-up warm-up comes first

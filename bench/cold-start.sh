@@ -27,7 +27,8 @@ for r in $(seq "${REPEAT:-1}"); do
     node bench/cold-start.mjs "http://127.0.0.1:$port" "http://127.0.0.1:$up" "$n" "$win" "$name" > "$out/$name-$r.txt" & cp=$!
     until grep -q "client warm" "$out/$name-$r.txt"; do sleep 0.1; done
     t0=$(date +%s%N)
-    env ${!env_var:-} BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=INFO NEMO_JAR="$jar" NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch ${!opts_var:-}" \
+    rm -rf "$out/data-$name"  # each start from an empty store, as a first start is
+    env NEMO_DATA_DIR="$out/data-$name" ${!env_var:-} BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=INFO NEMO_JAR="$jar" NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch ${!opts_var:-}" \
       scripts/nemo-router --config bench/fresh-stream.conf --port $port > "$out/$name-$r.log" 2>&1 & gp=$!
     until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.01; done
     t1=$(date +%s%N)

@@ -38,6 +38,7 @@ cleanup() {
   [ "${KEEP:-0}" = 1 ] && { echo "${pids[*]}" > "$out/pids"; echo "left running: pids in $out/pids"; return; }
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  rm -rf "$out"/data-*
 }
 trap cleanup EXIT
 wait_port() {
@@ -53,7 +54,7 @@ targets=("direct:$up" "nginx:$ngx")
 IFS=',' read -ra gw_list <<<"$gws"
 for g in "${gw_list[@]}"; do
   name="${g%%=*}"; jar="$(readlink -f "${g#*=}")"; opts_var="GW_OPTS_$name"; env_var="GW_ENV_$name"
-  env ${!env_var:-} BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN NEMO_JAR="$jar" NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch ${!opts_var:-}" \
+  env NEMO_DATA_DIR="$out/data-$name" ${!env_var:-} BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN NEMO_JAR="$jar" NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch ${!opts_var:-}" \
     scripts/nemo-router --config bench/fresh-stream.conf --port $gw_port > "$out/$name.log" 2>&1 & pids+=($!)
   echo "$name: $jar on $gw_port (pid $!) ${!opts_var:-} ${!env_var:-}"
   wait_port $gw_port  # one at a time: a start-up warm-up gets the machine to itself

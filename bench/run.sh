@@ -36,6 +36,7 @@ cleanup() {
   [ -f "$out/nginx/nginx.pid" ] && kill "$(cat "$out/nginx/nginx.pid")" 2>/dev/null || true
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  rm -rf "$out/data"
 }
 trap cleanup EXIT
 
@@ -49,7 +50,7 @@ wait_port() {
 
 java -Xms256m -Xmx256m -cp "$jar" io.nemorouter.providers.mock.MockUpstreamServer --port "$up" --threads 1 --chunks 8 \
   > "$out/upstream.log" 2>&1 & pids+=($!)
-BENCH_UPSTREAM_PORT=$up NEMO_PORT=$gw NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch" NEMO_LOG_LEVEL=WARN \
+NEMO_DATA_DIR="$out/data" BENCH_UPSTREAM_PORT=$up NEMO_PORT=$gw NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch" NEMO_LOG_LEVEL=WARN \
   scripts/nemo-router --config bench/bench.conf > "$out/gateway.log" 2>&1 & pids+=($!)
 sed -e "s#__DIR__#$out/nginx#g" -e "s#__UPSTREAM__#$up#" -e "s#__PORT__#$ngx#" -e "s#__WORKERS__#$workers#" \
   bench/nginx.conf.template > "$out/nginx/nginx.conf"

@@ -14,6 +14,8 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -22,8 +24,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Start-up warm-up: before the real port opens, drives requests through a private instance of the
  * gateway (same code, the user's server settings, loopback port, its own metrics, and of the
- * extensions only the built-in {@code route}: the others keep their stores and state to the real
- * gateway) in front of an in-process canned upstream, so the JIT has compiled the request path, the upstream client and the stream relay by
+ * extensions only the built-in {@code route} and {@code keys}, the latter on a scratch store of its
+ * own with a master key made up for the purpose: the real stores and state stay the real gateway's)
+ * in front of an in-process canned upstream, so the JIT has compiled the request path, the upstream client and the stream relay by
  * the time the first user arrives. Without it the first few thousand requests run interpreted or
  * in C1 code at 0.5-2 ms each, and a path a load test never took (fresh connections, streams) stays
  * cold long after.
@@ -40,25 +43,34 @@ final class Warmup {
     private Warmup() {
     }
 
-    /** What a warm-up did. */
-    record Result(int requests, int failed) {
+    /** What a warm-up did; {@code keyed}: whether its SDK-shaped requests carried a virtual key (auth, limits, budget). */
+    record Result(int requests, int failed, boolean keyed) {
     }
 
-    /** Runs for up to {@code budget} or {@code maxRequests} requests, whichever ends first. */
+    /** Runs requests for up to {@code budget} or {@code maxRequests} requests, whichever ends first, once its private gateway is up. */
     static Result run(GatewayConfig config, Duration budget, int maxRequests) {
         long started = System.nanoTime();
-        long deadline = started + budget.toNanos();
         AtomicInteger done = new AtomicInteger();
         AtomicInteger failed = new AtomicInteger();
+        String key = null;
+        Path scratch = null;
         try (CannedUpstream upstream = new CannedUpstream()) {
-            GatewayServer server = GatewayServer.builder(privateConfig(config, upstream.port())).onlyExtensions("route").start();
+            scratch = Files.createTempDirectory("nemo-warmup");
+            String master = "sk-warmup-master-" + Long.toHexString(new java.security.SecureRandom().nextLong());
+            GatewayServer server = GatewayServer.builder(privateConfig(config, upstream.port(), scratch, master))
+                    .onlyExtensions("route", "keys").start();
             try {
                 int port = server.port();
+                key = virtualKey(port, master);
+                String bearer = key == null ? "sk-test" : key;
+                // the budget is for requests: opening the scratch store (Chronicle's first load, which the real
+                // store then skips) and making its key do not count
+                long deadline = System.nanoTime() + budget.toNanos();
                 int clients = Math.max(2, config.ioThreads > 0 ? config.ioThreads : Runtime.getRuntime().availableProcessors());
                 Thread[] threads = new Thread[clients];
                 for (int t = 0; t < clients; t++) {
                     int first = t;
-                    threads[t] = new Thread(() -> drive(port, first, deadline, maxRequests, done, failed), "nemo-warmup-" + t);
+                    threads[t] = new Thread(() -> drive(port, bearer, first, deadline, maxRequests, done, failed), "nemo-warmup-" + t);
                     threads[t].start();
                 }
                 StringBuilder ramp = new StringBuilder();
@@ -74,16 +86,70 @@ final class Warmup {
             }
         } catch (Exception e) {
             LOG.warn("warm-up stopped early: {}", e.toString());
+        } finally {
+            deleteTree(scratch);
         }
-        LOG.info("warm-up: {} requests through the pipeline in {} ms ({} failed)", done.get(),
-                (System.nanoTime() - started) / 1_000_000, failed.get());
-        return new Result(done.get(), failed.get());
+        LOG.info("warm-up: {} requests through the pipeline in {} ms ({} failed{})", done.get(),
+                (System.nanoTime() - started) / 1_000_000, failed.get(), key == null ? "" : ", keyed");
+        return new Result(done.get(), failed.get(), key != null);
     }
 
-    /** The user's config (limits, timeouts) with a loopback port, the built-in routing and a catalog of its own. */
-    private static GatewayConfig privateConfig(GatewayConfig config, int upstreamPort) {
+    /**
+     * A virtual key in a team in an organization, each with every limit and a budget far above what
+     * the warm-up sends, so the SDK-shaped requests take auth, the limits and the budget at all three
+     * levels; null when the keys extension is off (then those requests go as they are).
+     */
+    private static String virtualKey(int port, String master) {
+        String limits = "\"max_budget\":1000000000,\"budget_duration\":\"1d\",\"rpm_limit\":1000000000,"
+                + "\"tpm_limit\":1000000000000,\"max_parallel_requests\":1000000";
+        try {
+            if (admin(port, master, "/organization/new", "{\"organization_id\":\"warmup\"," + limits + "}") == null
+                    || admin(port, master, "/team/new", "{\"team_id\":\"warmup\",\"organization_id\":\"warmup\"," + limits + "}") == null) {
+                return null;
+            }
+            String made = admin(port, master, "/key/generate", "{\"team_id\":\"warmup\"," + limits + "}");
+            int at = made == null ? -1 : made.indexOf("\"key\":\"");
+            return at < 0 ? null : made.substring(at + 7, made.indexOf('"', at + 7));
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** POSTs {@code json} to an admin route of the private gateway; its body when 200, else null. */
+    private static String admin(int port, String master, String path, String json) throws IOException {
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(5000);
+            s.getOutputStream().write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + master
+                    + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().write(body);
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            return answer.startsWith("HTTP/1.1 200") ? answer.substring(answer.indexOf("\r\n\r\n") + 4) : null;
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (var files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            LOG.debug("warm-up scratch store {} left behind: {}", dir, e.toString());
+        }
+    }
+
+    /**
+     * The user's config (limits, timeouts) with a loopback port, the built-in routing, a catalog of
+     * its own, and a small scratch key store with its own master key.
+     */
+    private static GatewayConfig privateConfig(GatewayConfig config, int upstreamPort, Path dataDir, String master) {
         Config c = config.root
                 .withValue("nemo.server.host", ConfigValueFactory.fromAnyRef("127.0.0.1"))
+                .withValue("nemo.data_dir", ConfigValueFactory.fromAnyRef(dataDir.toString()))
+                .withValue("nemo.keys.master_key", ConfigValueFactory.fromAnyRef(master))
+                .withValue("nemo.keys.store_entries", ConfigValueFactory.fromAnyRef(100))
                 .withValue("nemo.server.port", ConfigValueFactory.fromAnyRef(0))
                 .withValue("nemo.route.enabled", ConfigValueFactory.fromAnyRef(true))
                 .withValue("nemo.models", ConfigValueFactory.fromIterable(List.of(
@@ -94,10 +160,11 @@ final class Warmup {
     }
 
     /** One client: requests in a fixed cycle of shapes, until the deadline or the shared cap. */
-    private static void drive(int port, int first, long deadline, int maxRequests, AtomicInteger done, AtomicInteger failed) {
+    private static void drive(int port, String bearer, int first, long deadline, int maxRequests, AtomicInteger done,
+                              AtomicInteger failed) {
         byte[][] requests = new byte[VARIANTS][];
         for (int v = 0; v < VARIANTS; v++) {
-            requests[v] = request(v, port);
+            requests[v] = request(v, port, bearer);
         }
         byte[] buf = new byte[64 * 1024];
         Socket kept = null;
@@ -166,17 +233,18 @@ final class Warmup {
     }
 
     private static final String[] CLIENT_HEADERS = {
-            "Host: 127.0.0.1:%d\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\nContent-Type: application/json\r\n",
+            "Host: 127.0.0.1:%d\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\nContent-Type: application/json\r\n"
+                    + "Authorization: Bearer %2$s\r\n",
             "host: 127.0.0.1:%d\r\ncontent-type: application/json\r\nuser-agent: OpenAI/JS 4.77.0\r\naccept: application/json\r\n"
-                    + "authorization: Bearer sk-test\r\nx-stainless-lang: js\r\nx-stainless-package-version: 4.77.0\r\n"
+                    + "authorization: Bearer %2$s\r\nx-stainless-lang: js\r\nx-stainless-package-version: 4.77.0\r\n"
                     + "x-stainless-os: Linux\r\nx-stainless-arch: x64\r\nx-stainless-runtime: node\r\nx-stainless-retry-count: 0\r\n",
-            "Host: 127.0.0.1:%d\r\nContent-Type: application/json\r\n",
+            "Host: 127.0.0.1:%d\r\nContent-Type: application/json\r\nX-Api-Key: %2$s\r\n",
             "host: 127.0.0.1:%d\r\nuser-agent: OpenAI/Python 1.58.1\r\naccept: application/json\r\naccept-encoding: gzip, deflate\r\n"
-                    + "authorization: Bearer sk-test\r\ncontent-type: application/json\r\nx-stainless-lang: python\r\nx-request-id: warmup-req\r\n",
+                    + "authorization: Bearer %2$s\r\ncontent-type: application/json\r\nx-stainless-lang: python\r\nx-request-id: warmup-req\r\n",
     };
 
-    private static byte[] request(int v, int port) {
-        String headers = String.format(CLIENT_HEADERS[v % CLIENT_HEADERS.length], port)
+    private static byte[] request(int v, int port, String bearer) {
+        String headers = String.format(CLIENT_HEADERS[v % CLIENT_HEADERS.length], port, bearer)
                 + (closes(v) ? (v % 10 == 0 ? "Connection: close\r\n" : "connection: close\r\n") : "")
                 + (stream(v) && v % 3 == 0 ? "x-warmup-pace: 1\r\n" : "");
         if (v == 13 || v == 29) {
@@ -213,6 +281,9 @@ final class Warmup {
                 headEnd += 4;
                 if (n < 12 || buf[9] < '2' || buf[9] > '5') {
                     throw new IOException("warm-up answer unreadable");
+                }
+                if (buf[9] == '4' && (buf[10] != '0' || buf[11] != '4')) { // only the unknown model's 404 is meant
+                    throw new IOException("warm-up request refused: " + (char) buf[9] + (char) buf[10] + (char) buf[11]);
                 }
                 int cl = indexOfIgnoreCase(buf, headEnd, CONTENT_LENGTH);
                 if (cl >= 0) {

@@ -18,5 +18,6 @@ class WarmupTest {
         Warmup.Result r = Warmup.run(config, Duration.ofSeconds(20), 600); // 10 cycles of its 60 shapes
         assertEquals(0, r.failed());
         assertTrue(r.requests() >= 600, "requests: " + r.requests());
+        assertTrue(r.keyed(), "its requests carried a virtual key of its own store (auth, limits, budget warmed too)");
     }
 }
