@@ -18,6 +18,7 @@ import io.nemorouter.filters.keys.state.Registry;
  * settles tokens and cost with the real usage. Confined to the exchange's event loop.
  */
 final class Admission implements AnswerListener {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Admission.class);
     final Entity<?>[] levels;
     /** Tokens reserved at admission (prompt estimate + max output), per level's TPM limit. */
     final long[] tokensTaken;
@@ -85,8 +86,10 @@ final class Admission implements AnswerListener {
         for (AttemptRecord a : c.attempts()) {
             noAttempt &= a.outcome() == AttemptRecord.Outcome.ABANDONED;
         }
-        // a client that left mid-answer (499) still used what the upstream generated until then
-        boolean answered = c.headSentNanos() != 0 && (c.status() < 400 || c.cancelled());
+        // a client that left mid-answer (499) still used what the upstream generated until then; so did one
+        // that left, or timed out (504), after the request had gone upstream: the provider bills those too
+        boolean answered = c.headSentNanos() != 0 && (c.status() < 400 || c.cancelled())
+                || c.upstreamSentNanos() != 0 && (c.cancelled() || c.status() == 504);
         for (int i = 0; i < levels.length; i++) {
             levels[i].inFlight.decrementAndGet();
             RateLimit rpm = levels[i].rpm();
@@ -110,9 +113,20 @@ final class Admission implements AnswerListener {
         if (r == null) {
             return;
         }
-        for (Budget.Reservation one : r) {
-            if (one != null) {
-                registry.settle(one, cost(c, answered, one.amount()));
+        long[] costs = new long[r.length];
+        for (int i = 0; i < r.length; i++) { // every level in memory first: a store failure must not strand a reservation
+            if (r[i] != null) {
+                costs[i] = cost(c, answered, r[i].amount());
+                registry.settle(r[i], costs[i]);
+            }
+        }
+        for (int i = 0; i < r.length; i++) {
+            if (r[i] != null) {
+                try {
+                    registry.writeThrough(r[i], costs[i]);
+                } catch (RuntimeException e) {
+                    LOG.error("spend of request {} could not be written to the store for {}", c.requestId(), levels[i], e);
+                }
             }
         }
     }

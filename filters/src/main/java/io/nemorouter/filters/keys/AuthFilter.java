@@ -54,14 +54,14 @@ final class AuthFilter implements RequestFilter {
             exchange.set(Principal.KEY, Principal.MASTER);
             return Verdict.CONTINUE;
         }
-        Entity<KeyRecord> key = registry.keyByHash(Secrets.hash(secret));
+        Entity<KeyRecord> key = registry.keyByHash(Secrets.hex(digest));
         if (key == null) {
             if (masterDigest == null) {
                 exchange.set(Principal.KEY, Principal.ANONYMOUS);
                 return Verdict.CONTINUE;
             }
             return refuse(exchange, "unknown", HttpResponseStatus.UNAUTHORIZED, "invalid_request_error", "invalid_api_key",
-                    "Incorrect API key provided: " + Secrets.prefixOf(secret.toString())
+                    "Incorrect API key provided: " + Secrets.echoOf(secret)
                             + ". Ask your gateway's admin for a virtual key.");
         }
         KeyRecord k = key.record();
@@ -71,6 +71,11 @@ final class AuthFilter implements RequestFilter {
         }
         Entity<TeamRecord> team = registry.team(k.teamId());
         Entity<OrgRecord> org = team == null ? null : registry.org(team.record().orgId());
+        if ((k.teamId() != null && team == null) || (team != null && team.record().orgId() != null && org == null)) {
+            // never run a key without the budget and limits of a level it belongs to
+            return refuse(exchange, "orphan", HttpResponseStatus.FORBIDDEN, "permission_error", "team_not_found",
+                    "This key's team or organization no longer exists; ask your gateway's admin.");
+        }
         if (k.blocked()) {
             return refuse(exchange, "blocked", HttpResponseStatus.FORBIDDEN, "permission_error", "key_blocked",
                     "This key (" + name(k) + ") is blocked.");

@@ -16,9 +16,11 @@ import java.time.Instant;
 import java.util.Locale;
 
 /**
- * Once a deployment is chosen (its prices known): reserves the attempt's worst-case cost (the
- * prompt estimate at the input price plus {@code max_tokens}, or the deployment's maximum
- * output, at the output price) at every level with a budget, or answers 402 naming the level
+ * Once a deployment is chosen (its prices known): reserves the attempt's worst-case cost at every
+ * level with a budget: the body's size in bytes as prompt tokens (a text token is at least one
+ * byte in a byte-level BPE, so this bounds a text prompt; an image sent by URL is the exception)
+ * at the input price, plus {@code n} times {@code max_tokens} (or the deployment's maximum output)
+ * at the output price, or answers 402 naming the level
  * that cannot afford it. The reservation is settled with the real cost when the answer ends, or
  * given back when the attempt fails (see {@link Admission}).
  */
@@ -44,10 +46,14 @@ final class BudgetFilter implements RequestFilter {
         }
         Deployment d = exchange.deployment();
         long maxOut = exchange.body().maxOutputTokens();
-        if (maxOut < 0) {
-            maxOut = maxOutput(d);
+        boolean known = d.settings().hasPath(MAX_OUTPUT_TOKENS);
+        if (maxOut < 0 || (known && maxOut > maxOutput(d))) {
+            maxOut = maxOutput(d); // a deployment that states its maximum writes no more, whatever the request says
         }
-        long worst = (long) Math.ceil(d.cost(a.promptEstimate, maxOut) * SpendRecord.NANOS_PER_USD);
+        long promptBound = exchange.content().readableBytes();
+        double usd = d.cost(promptBound, maxOut * exchange.body().choices());
+        // capped far below Long.MAX_VALUE: sums of reservations must not wrap round
+        long worst = (long) Math.min(Math.ceil(usd * SpendRecord.NANOS_PER_USD), (double) (Long.MAX_VALUE >> 8));
         long now = registry.clock().millis();
         Budget.Reservation[] taken = new Budget.Reservation[a.levels.length];
         for (int i = 0; i < a.levels.length; i++) {

@@ -87,7 +87,7 @@ public final class KeysExtension implements Extension {
         ctx.filter(Phase.BEFORE_ROUTING, LIMITS_ORDER, new LimitsFilter(registry, refusals));
         ctx.filter(Phase.DEPLOYMENT_CHOSEN, BUDGET_ORDER,
                 new BudgetFilter(registry, defaultMaxOutput, refusals));
-        AdminApi.register(ctx, registry, masterDigest);
+        AdminApi.register(ctx, registry, masterDigest, authFailures);
         if (masterDigest == null) {
             ctx.restrictToLoopback("No master key (NEMO_MASTER_KEY): the gateway is OPEN, anyone who reaches its port "
                     + "may call every model and spend without limit, and the admin API is off. Set NEMO_MASTER_KEY to require keys.");

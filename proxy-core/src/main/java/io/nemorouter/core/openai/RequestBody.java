@@ -45,6 +45,7 @@ public final class RequestBody {
     private static final byte[] TAGS = ascii("tags");
     private static final byte[] MAX_TOKENS = ascii("max_tokens");
     private static final byte[] MAX_COMPLETION_TOKENS = ascii("max_completion_tokens");
+    private static final byte[] N = ascii("n");
     private static final byte[] UTF8_BOM = {(byte) 0xef, (byte) 0xbb, (byte) 0xbf};
     /** The member that asks a stream for its usage event, as it goes before the closing brace. */
     private static final byte[] STREAM_OPTIONS_WITH_USAGE = ascii(",\"stream_options\":{\"include_usage\":true}");
@@ -68,6 +69,8 @@ public final class RequestBody {
     /** {@code max_tokens} and {@code max_completion_tokens} when each is a plain count, else -1. */
     long maxTokens = -1;
     long maxCompletionTokens = -1;
+    /** {@code n} when it is a plain count, else -1. */
+    long choices = -1;
     /** Gateway-only fields ({@code nemo_cache}, {@code tags}) that must not reach the upstream, as removable spans. */
     final List<int[]> gatewayOnlySpans = new ArrayList<>(0);
 
@@ -137,6 +140,11 @@ public final class RequestBody {
      */
     public long maxOutputTokens() {
         return maxCompletionTokens >= 0 ? maxCompletionTokens : maxTokens;
+    }
+
+    /** {@code n}, the number of choices asked for: 1 when absent or not a plain count (the upstream judges those). */
+    public long choices() {
+        return choices > 0 ? choices : 1;
     }
 
     // ---- any member, parsed on demand ----------------------------------------------------------
@@ -321,7 +329,7 @@ public final class RequestBody {
     // ---- the first pass --------------------------------------------------------------------------
 
     /** The members the gateway reads; names are compared as bytes, or decoded first when they hold escapes. */
-    private enum Member { MODEL, STREAM, STREAM_OPTIONS, NEMO_CACHE, TAGS, MAX_TOKENS, MAX_COMPLETION_TOKENS, OTHER }
+    private enum Member { MODEL, STREAM, STREAM_OPTIONS, NEMO_CACHE, TAGS, MAX_TOKENS, MAX_COMPLETION_TOKENS, N, OTHER }
 
     /**
      * Parses {@code body}; returns null on success or the error to answer with.
@@ -417,6 +425,7 @@ public final class RequestBody {
                 : json.stringIs(TAGS) ? Member.TAGS
                 : json.stringIs(MAX_TOKENS) ? Member.MAX_TOKENS
                 : json.stringIs(MAX_COMPLETION_TOKENS) ? Member.MAX_COMPLETION_TOKENS
+                : json.stringIs(N) ? Member.N
                 : null;
         if (m != null) {
             json.skipString();
@@ -435,6 +444,7 @@ public final class RequestBody {
             case "tags" -> Member.TAGS;
             case "max_tokens" -> Member.MAX_TOKENS;
             case "max_completion_tokens" -> Member.MAX_COMPLETION_TOKENS;
+            case "n" -> Member.N;
             default -> Member.OTHER;
         };
     }
@@ -481,6 +491,7 @@ public final class RequestBody {
             }
             case MAX_TOKENS -> maxTokens = readCountOrSkip(json);
             case MAX_COMPLETION_TOKENS -> maxCompletionTokens = readCountOrSkip(json);
+            case N -> choices = readCountOrSkip(json);
             default -> json.skipValue(1);
         }
         return null;

@@ -102,6 +102,9 @@ class KeysTest {
         HttpResponse<String> unknown = chat("sk-nemo-notakey000000000000000000000000", "m");
         assertError(unknown, 401, "invalid_request_error", "invalid_api_key");
         assertFalse(unknown.body().contains("notakey000000000000000000000000"), "the secret is not echoed whole");
+        HttpResponse<String> provider = chat("sk-proj-ABCDEFGHIJKLMNOPQRSTUVWX", "m");
+        assertError(provider, 401, "invalid_request_error", "invalid_api_key");
+        assertFalse(provider.body().contains("sk-proj-ABCD"), "a credential that is not a virtual key is not echoed at all");
 
         String expiring = newKey("{\"key_alias\":\"temp\",\"duration\":\"1h\"}");
         assertEquals(200, chat(expiring, "m").statusCode());
@@ -129,7 +132,7 @@ class KeysTest {
 
         String metrics = gw.get("/metrics").body();
         assertTrue(metrics.contains("nemo_auth_failures_total{reason=\"missing\",} 1.0"), metrics);
-        assertTrue(metrics.contains("nemo_auth_failures_total{reason=\"unknown\",} 1.0"), metrics);
+        assertTrue(metrics.contains("nemo_auth_failures_total{reason=\"unknown\",} 2.0"), metrics);
         assertTrue(metrics.contains("nemo_auth_failures_total{reason=\"expired\",} 1.0"), metrics);
         for (String secret : new String[] {MASTER, expiring, blocked, onlyM, inTeam}) {
             assertFalse(metrics.contains(secret.substring(8)), "no secret in a metric");
@@ -192,17 +195,76 @@ class KeysTest {
         assertTrue(ok >= 1 && refused >= 150, ok + " answered, " + refused + " refused");
     }
 
+    /** 18 digits of max_tokens once made the worst case wrap round and open the budget to everyone. */
+    @Test
+    void aHugeMaxTokensCannotOpenTheBudget() throws Exception {
+        start(MASTER);
+        String key = newKey("{\"max_budget\":0.2}");
+        assertEquals(200, chat(key, "m").statusCode());
+        upstream.on("m", (req, reply) -> reply.after(Duration.ofMillis(300),
+                () -> reply.json(200, ScriptableUpstream.chatJson("m", "ok"))));
+        java.util.List<String> bodies = new java.util.ArrayList<>();
+        bodies.add("{\"model\":\"m\",\"max_tokens\":999999999999999999,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        for (int i = 0; i < 8; i++) {
+            bodies.add("{\"model\":\"m\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        }
+        int ok = 0;
+        for (HttpResponse<String> r : concurrently(key, bodies)) {
+            ok += r.statusCode() == 200 ? 1 : 0;
+        }
+        double spend = adminGet("/key/info?key=" + key).get("info").get("spend").asDouble();
+        assertTrue(spend <= 0.2 + 1e-12, ok + " answered; settled spend " + spend + " passes the $0.20 budget");
+    }
+
+    /** n choices are reserved n times: three concurrent n = 8 requests cannot settle past the budget. */
+    @Test
+    void manyChoicesAreReservedForEachChoice() throws Exception {
+        start(MASTER);
+        String key = newKey("{\"max_budget\":0.30}");
+        String eight = "{\"id\":\"c\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\",\"choices\":["
+                + String.join(",", java.util.Collections.nCopies(8,
+                "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"abcde\"},\"finish_reason\":\"length\"}"))
+                + "],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":40,\"total_tokens\":50}}";
+        upstream.on("m", (req, reply) -> reply.after(Duration.ofMillis(300), () -> reply.json(200, eight)));
+        String body = "{\"model\":\"m\",\"n\":8,\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+        int ok = 0;
+        for (HttpResponse<String> r : concurrently(key, java.util.List.of(body, body, body))) {
+            ok += r.statusCode() == 200 ? 1 : 0;
+        }
+        double spend = adminGet("/key/info?key=" + key).get("info").get("spend").asDouble();
+        assertTrue(ok >= 1, "the first fits");
+        assertTrue(spend <= 0.30 + 1e-12, ok + " answered; settled spend " + spend + " passes the $0.30 budget");
+        assertEquals(ok * 0.09, spend, 1e-9, "each answer cost 10 x $1000/M + 40 x $2000/M");
+    }
+
+    private java.util.List<HttpResponse<String>> concurrently(String key, java.util.List<String> bodies) throws Exception {
+        java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder().version(java.net.http.HttpClient.Version.HTTP_1_1).build();
+        java.util.List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> all = new java.util.ArrayList<>();
+        for (String body : bodies) {
+            all.add(client.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.base() + "/v1/chat/completions"))
+                    .header("authorization", "Bearer " + key).POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString()));
+            Thread.sleep(20);
+        }
+        java.util.List<HttpResponse<String>> out = new java.util.ArrayList<>();
+        for (var f : all) {
+            out.add(f.get(30, java.util.concurrent.TimeUnit.SECONDS));
+        }
+        return out;
+    }
+
     @Test
     void teamAndOrganizationBudgetsAndLimitsHoldAcrossTheirKeys() throws Exception {
         start(MASTER);
-        admin("/organization/new", "{\"organization_id\":\"acme\",\"max_budget\":0.05}");
+        // a request here reserves about $0.081 (71 bytes of prompt at $1000/M, 5 tokens at $2000/M) and costs $0.02
+        admin("/organization/new", "{\"organization_id\":\"acme\",\"max_budget\":0.12}");
         admin("/team/new", "{\"team_id\":\"ml\",\"organization_id\":\"acme\",\"rpm_limit\":3}");
         String a = newKey("{\"team_id\":\"ml\"}");
         String b = newKey("{\"team_id\":\"ml\"}");
         assertEquals(200, chat(a, "m").statusCode());
         assertEquals(200, chat(b, "m").statusCode());
         HttpResponse<String> third = chat(a, "m");
-        assertError(third, 402, "budget_exceeded", "org_budget_exceeded"); // $0.04 spent, up to $0.035 more would pass $0.05
+        assertError(third, 402, "budget_exceeded", "org_budget_exceeded"); // $0.04 spent, up to $0.081 more would pass $0.12
         admin("/organization/update", "{\"organization_id\":\"acme\",\"max_budget\":10}");
         assertEquals(200, chat(b, "m").statusCode(), "the third request of the team this minute");
         HttpResponse<String> fourth = chat(a, "m");
@@ -263,7 +325,7 @@ class KeysTest {
     @Test
     void aBudgetResetsAtItsDurationsBoundary() throws Exception {
         start(MASTER);
-        String key = newKey("{\"max_budget\":0.03,\"budget_duration\":\"1d\"}");
+        String key = newKey("{\"max_budget\":0.1,\"budget_duration\":\"1d\"}");
         assertEquals(200, chat(key, "m").statusCode());
         HttpResponse<String> refused = chat(key, "m");
         assertError(refused, 402, "budget_exceeded", "key_budget_exceeded");

@@ -49,15 +49,20 @@ public final class AdminApi {
 
     private final Registry registry;
     private final byte[] masterDigest;
+    private final io.prometheus.client.Counter authFailures;
 
-    private AdminApi(Registry registry, byte[] masterDigest) {
+    private AdminApi(Registry registry, byte[] masterDigest, io.prometheus.client.Counter authFailures) {
         this.registry = registry;
         this.masterDigest = masterDigest;
+        this.authFailures = authFailures;
     }
 
-    /** Registers every admin route; {@code masterDigest} is the master key's SHA-256, or null (the API is off). */
-    public static void register(ExtensionContext ctx, Registry registry, byte[] masterDigest) {
-        AdminApi api = new AdminApi(registry, masterDigest);
+    /**
+     * Registers every admin route; {@code masterDigest} is the master key's SHA-256, or null (the API
+     * is off). Refused credentials count in {@code authFailures} (label {@code reason}).
+     */
+    public static void register(ExtensionContext ctx, Registry registry, byte[] masterDigest, io.prometheus.client.Counter authFailures) {
+        AdminApi api = new AdminApi(registry, masterDigest, authFailures);
         RouteAuth master = api::masterOnly;
         RouteAuth masterOrKey = api::masterOrAnyKey;
         post(ctx, "/key/generate", master, api, api::generateKey);
@@ -92,10 +97,12 @@ public final class AdminApi {
         }
         CharSequence presented = PresentedKey.of(ex);
         if (presented == null) {
+            authFailures.labels("admin_missing").inc();
             return new OpenAiError(HttpResponseStatus.UNAUTHORIZED, "invalid_request_error", "missing_api_key",
                     null, "The admin API needs the master key: send it as `Authorization: Bearer <NEMO_MASTER_KEY>`.");
         }
         if (!MessageDigest.isEqual(Secrets.digest(presented), masterDigest)) {
+            authFailures.labels("admin_not_master").inc();
             return new OpenAiError(HttpResponseStatus.FORBIDDEN, "permission_error", "master_key_required",
                     null, "This admin route needs the master key; the key sent is not it.");
         }
@@ -148,7 +155,11 @@ public final class AdminApi {
 
     private void run(Exchange ex, java.util.function.Supplier<Object> work) {
         try {
-            ex.respond(AdminJson.ok(ex.alloc(), work.get()));
+            Object answer;
+            synchronized (registry) { // each admin request checks and writes as one step (no key made for a team being deleted)
+                answer = work.get();
+            }
+            ex.respond(AdminJson.ok(ex.alloc(), answer));
         } catch (Fields.BadField e) {
             ex.respond(OpenAiError.badRequest("invalid_field", e.field, e.getMessage()));
         } catch (Refusal e) {
@@ -201,7 +212,7 @@ public final class AdminApi {
             String ownHash = Secrets.hash(own);
             if (registry.keyByHash(ownHash) == null) {
                 throw new Refusal(new OpenAiError(HttpResponseStatus.UNAUTHORIZED, "invalid_request_error", "invalid_api_key",
-                        null, "Incorrect API key provided: " + Secrets.prefixOf(own.toString()) + "."));
+                        null, "Incorrect API key provided: " + Secrets.echoOf(own) + "."));
             }
             if (asked != null && !ownHash.equals(asked) && !ownHash.equals(Secrets.hash(asked))) {
                 throw new Refusal(new OpenAiError(HttpResponseStatus.FORBIDDEN, "permission_error", "master_key_required",
@@ -523,8 +534,9 @@ public final class AdminApi {
         int page = intParam(q, "page", 1);
         int size = Math.min(intParam(q, "size", 50), 500);
         List<Map<String, Object>> out = new ArrayList<>();
-        for (int i = (page - 1) * size; i < Math.min(items.size(), page * size); i++) {
-            out.add(view.apply(items.get(i)));
+        long from = (long) (page - 1) * size;
+        for (long i = from; i < Math.min(items.size(), from + size); i++) {
+            out.add(view.apply(items.get((int) i)));
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put(name, out);

@@ -29,6 +29,10 @@ final class Fields {
         }
     }
 
+    /** Bounds that keep a record small (the store sizes its files by a typical record). */
+    static final int MAX_ITEMS = 1000;
+    static final int MAX_OBJECT_CHARS = 16 * 1024;
+
     static final Set<String> LIMIT_FIELDS = Set.of("max_budget", "budget_duration", "rpm_limit", "tpm_limit", "max_parallel_requests");
 
     private final ObjectNode body;
@@ -53,8 +57,8 @@ final class Fields {
         if (v == null || v.isNull()) {
             return null;
         }
-        if (!v.isTextual() || v.asText().isBlank()) {
-            throw new BadField(name, "`" + name + "` must be a non-empty string.");
+        if (!v.isTextual() || v.asText().isBlank() || v.asText().length() > 256) {
+            throw new BadField(name, "`" + name + "` must be a non-empty string of at most 256 characters.");
         }
         return v.asText();
     }
@@ -108,6 +112,9 @@ final class Fields {
         if (!v.isArray()) {
             throw new BadField(name, "`" + name + "` must be an array of strings.");
         }
+        if (v.size() > MAX_ITEMS) {
+            throw new BadField(name, "`" + name + "` may hold at most " + MAX_ITEMS + " items.");
+        }
         List<String> out = new ArrayList<>();
         for (JsonNode s : v) {
             if (!s.isTextual() || s.asText().isBlank()) {
@@ -125,6 +132,9 @@ final class Fields {
         }
         if (!v.isObject()) {
             throw new BadField(name, "`" + name + "` must be an object.");
+        }
+        if (v.toString().length() > MAX_OBJECT_CHARS) {
+            throw new BadField(name, "`" + name + "` may be at most " + MAX_OBJECT_CHARS + " characters of JSON.");
         }
         @SuppressWarnings("unchecked")
         Map<String, Object> m = AdminJson.MAPPER.convertValue(v, LinkedHashMap.class);

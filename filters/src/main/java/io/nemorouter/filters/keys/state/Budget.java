@@ -16,8 +16,8 @@ public final class Budget {
     /** One budget period: when it began and ends, and its sums. */
     public static final class Period {
         public final long start;
-        /** 0: never ends. */
-        public final long end;
+        /** 0: never ends. Moves when an admin changes the duration (the period, and the reservations in it, stay). */
+        public volatile long end;
         final AtomicLong committed;
         final AtomicLong spent;
 
@@ -25,7 +25,7 @@ public final class Budget {
             this(start, end, spent, spent);
         }
 
-        private Period(long start, long end, long committed, long spent) {
+        Period(long start, long end, long committed, long spent) {
             this.start = start;
             this.end = end;
             this.committed = new AtomicLong(committed);
@@ -90,13 +90,7 @@ public final class Budget {
         }
         duration = newDuration;
         Period p = period.get();
-        period.set(new Period(p.start, newDuration == null ? 0 : newDuration.end(p.start), p.committed.get(), p.spent.get()));
-    }
-
-    /** Where the store should record the current period (after {@link #update}). */
-    public SpendRecord record(long now) {
-        Period p = current(now);
-        return new SpendRecord(p.start, p.end, p.spent.get(), total.get());
+        p.end = newDuration == null ? 0 : newDuration.end(p.start); // the same period: its open reservations settle in it
     }
 
     public long totalSpent() {
@@ -107,14 +101,15 @@ public final class Budget {
     public Period current(long now) {
         while (true) {
             Period p = period.get();
-            if (p.end == 0 || now < p.end) {
+            long end0 = p.end;
+            if (end0 == 0 || now < end0) {
                 return p;
             }
             BudgetDuration d = duration;
             if (d == null) {
                 return p;
             }
-            long start = p.end;
+            long start = end0;
             long end = d.end(start);
             while (end <= now) { // idle for several periods: the current one starts at a boundary too
                 start = end;
@@ -137,7 +132,7 @@ public final class Budget {
         }
         while (true) {
             long c = p.committed.get();
-            if (c >= limit || c + amount > limit) {
+            if (c >= limit || amount > limit - c) { // not c + amount: a huge amount would wrap round and pass
                 return null;
             }
             if (p.committed.compareAndSet(c, c + amount)) {

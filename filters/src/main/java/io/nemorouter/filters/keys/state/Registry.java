@@ -22,6 +22,8 @@ public final class Registry {
     private final Map<String, Entity<KeyRecord>> keysByHash = new ConcurrentHashMap<>();
     private final Map<String, Entity<TeamRecord>> teams = new ConcurrentHashMap<>();
     private final Map<String, Entity<OrgRecord>> orgs = new ConcurrentHashMap<>();
+    /** Ledgers of records that exist: a request that settles after its key was deleted writes nothing. */
+    private final java.util.Set<String> liveLedgers = ConcurrentHashMap.newKeySet();
 
     public Registry(KeyStore store, KeysClock clock) {
         this.store = store;
@@ -30,7 +32,21 @@ public final class Registry {
         Map<String, SpendRecord> spend = store.spend();
         store.orgs().forEach((id, r) -> orgs.put(id, new Entity<>("organization", "org:" + id, r, r.limits(), spend.get("org:" + id), now)));
         store.teams().forEach((id, r) -> teams.put(id, new Entity<>("team", "team:" + id, r, r.limits(), spend.get("team:" + id), now)));
-        store.keys().forEach((hash, r) -> keysByHash.put(hash, new Entity<>("key", "key:" + r.id(), r, r.limits(), spend.get("key:" + r.id()), now)));
+        Map<String, KeyRecord> stored = store.keys();
+        Map<String, KeyRecord> latestById = new java.util.HashMap<>();
+        for (KeyRecord r : stored.values()) { // a rotation cut short by a crash leaves the old record too: the newer wins
+            latestById.merge(r.id(), r, (a, b) -> a.updatedAt() >= b.updatedAt() ? a : b);
+        }
+        for (KeyRecord r : stored.values()) {
+            if (latestById.get(r.id()) != r) {
+                store.deleteKey(r.hash());
+            }
+        }
+        latestById.values().forEach(r -> keysByHash.put(r.hash(),
+                new Entity<>("key", "key:" + r.id(), r, r.limits(), spend.get("key:" + r.id()), now)));
+        keysByHash.values().forEach(e -> liveLedgers.add(e.ledger));
+        teams.values().forEach(e -> liveLedgers.add(e.ledger));
+        orgs.values().forEach(e -> liveLedgers.add(e.ledger));
     }
 
     public KeysClock clock() {
@@ -68,12 +84,12 @@ public final class Registry {
         Entity<KeyRecord> e = keysByHash.get(r.hash());
         if (e == null) {
             e = new Entity<>("key", "key:" + r.id(), r, r.limits(), null, clock.millis());
-            store.putSpend(e.ledger, e.budget.record(clock.millis()));
             keysByHash.put(r.hash(), e);
+            liveLedgers.add(e.ledger);
         } else {
             e.update(r, r.limits());
-            store.putSpend(e.ledger, e.budget.record(clock.millis()));
         }
+        recordPeriod(e);
     }
 
     /** A new secret for a key: same id, settings, spend and live counters. */
@@ -90,6 +106,7 @@ public final class Registry {
         Entity<KeyRecord> e = keysByHash.get(hash);
         store.deleteKey(hash);
         if (e != null) {
+            liveLedgers.remove(e.ledger);
             store.deleteSpend(e.ledger);
             keysByHash.remove(hash);
         }
@@ -101,6 +118,7 @@ public final class Registry {
     }
 
     public synchronized void removeTeam(String id) {
+        liveLedgers.remove("team:" + id);
         store.deleteTeam(id);
         store.deleteSpend("team:" + id);
         teams.remove(id);
@@ -112,6 +130,7 @@ public final class Registry {
     }
 
     public synchronized void removeOrg(String id) {
+        liveLedgers.remove("org:" + id);
         store.deleteOrg(id);
         store.deleteSpend("org:" + id);
         orgs.remove(id);
@@ -123,18 +142,29 @@ public final class Registry {
         if (e == null) {
             e = new Entity<>(level, ledgerPrefix + id, r, limits, null, clock.millis());
             map.put(id, e);
+            liveLedgers.add(e.ledger);
         } else {
             e.update(r, limits);
         }
-        store.putSpend(e.ledger, e.budget.record(clock.millis()));
+        recordPeriod(e);
+    }
+
+    /** The store learns the ledger's current period (new, or its duration changed); its sums stay the store's. */
+    private void recordPeriod(Entity<?> e) {
+        Budget.Period p = e.budget.current(clock.millis());
+        store.setPeriod(e.ledger, p.start, p.end);
     }
 
     // ---- spend (request path) -----------------------------------------------------------------
 
-    /** Settles a reservation with the real cost and writes it through to the store. */
+    /** Settles a reservation with the real cost in memory; {@link #writeThrough} records it. */
     public void settle(Budget.Reservation r, long cost) {
         Budget.settle(r, cost);
-        if (cost != 0) {
+    }
+
+    /** Writes a settled cost through to the store, unless its record was deleted meanwhile. */
+    public void writeThrough(Budget.Reservation r, long cost) {
+        if (cost != 0 && liveLedgers.contains(r.budget().ledger())) {
             store.addSpend(r.budget().ledger(), r.period().start, r.period().end, cost);
         }
     }

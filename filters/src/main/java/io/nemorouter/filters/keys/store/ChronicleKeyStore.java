@@ -268,6 +268,8 @@ public final class ChronicleKeyStore implements KeyStore {
             records.put(id, JSON.writeValueAsString(record));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        } catch (IllegalArgumentException | IllegalStateException e) { // Chronicle: an entry too large, a segment full
+            throw new StoreException("the key store cannot take the record " + id + ": " + e.getMessage(), e);
         }
     }
 
@@ -279,8 +281,11 @@ public final class ChronicleKeyStore implements KeyStore {
     }
 
     @Override
-    public void putSpend(String ledger, SpendRecord record) {
-        ledgers.put(ledger, encode(record));
+    public void setPeriod(String ledger, long start, long end) {
+        ledgers.compute(ledger, (id, old) -> {
+            SpendRecord r = old == null ? new SpendRecord(start, end, 0, 0) : decode(old);
+            return encode(new SpendRecord(start, end, r.periodSpend(), r.totalSpend()));
+        });
     }
 
     @Override

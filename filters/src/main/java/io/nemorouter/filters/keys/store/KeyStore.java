@@ -36,8 +36,11 @@ public interface KeyStore extends AutoCloseable {
      */
     void addSpend(String ledger, long start, long end, long nanoUsd);
 
-    /** Replaces a ledger (a new budget period set by an admin, a key's spend moved to its new hash). */
-    void putSpend(String ledger, SpendRecord record);
+    /**
+     * Sets the period of a ledger (an admin changed its duration), keeping its sums; creates it
+     * empty when absent. Never a snapshot of sums from memory: settlements may be under way.
+     */
+    void setPeriod(String ledger, long start, long end);
 
     void deleteSpend(String ledger);
 

@@ -47,7 +47,8 @@ public final class Secrets {
         for (int i = 0; i < secret.length(); i++) {
             char ch = secret.charAt(i);
             if (ch >= 0x80) {
-                return md.digest(secret.toString().getBytes(StandardCharsets.UTF_8)); // resets what was fed
+                md.reset(); // drop the ASCII fed so far: hash the whole secret as UTF-8
+                return md.digest(secret.toString().getBytes(StandardCharsets.UTF_8));
             }
             md.update((byte) ch);
         }
@@ -56,7 +57,11 @@ public final class Secrets {
 
     /** SHA-256 of the secret, lower-case hex: a key's id in the store. */
     public static String hash(CharSequence secret) {
-        byte[] d = digest(secret);
+        return hex(digest(secret));
+    }
+
+    /** A digest as lower-case hex. */
+    public static String hex(byte[] d) {
         char[] out = new char[64];
         for (int i = 0; i < 32; i++) {
             out[2 * i] = HEX[(d[i] >> 4) & 0xf];
@@ -68,5 +73,14 @@ public final class Secrets {
     /** What may be shown of a secret: its first 12 characters and an ellipsis. */
     public static String prefixOf(String secret) {
         return secret.substring(0, Math.min(12, secret.length())) + "…";
+    }
+
+    /**
+     * What an error may echo of a credential a client sent: {@code sk-nemo-} and 4 characters when it
+     * looks like a virtual key, else nothing (a mistyped master key or a provider key must not come back).
+     */
+    public static String echoOf(CharSequence sent) {
+        String s = sent.toString();
+        return s.startsWith(PREFIX) && s.length() > PREFIX.length() + 4 ? prefixOf(s) : "(not a virtual key)";
     }
 }

@@ -110,4 +110,24 @@ class BudgetTest {
         assertTrue(b.spent(T0) <= 100 * USD, "spent " + b.spent(T0));
         assertTrue(admitted.get() >= 33, "the budget was used: " + admitted.get());
     }
+
+    @Test
+    void aHugeReservationCannotWrapTheCeiling() {
+        Budget b = new Budget("key:a", 1 * USD, null, null, T0);
+        Budget.settle(b.reserve(USD / 2, T0), USD / 2);
+        assertNull(b.reserve(Long.MAX_VALUE, T0), "Long.MAX_VALUE nano-USD does not fit a $1 budget");
+        assertNull(b.reserve(10 * USD, T0), "and nothing was left open by trying");
+        assertNotNull(b.reserve(USD / 2, T0));
+    }
+
+    @Test
+    void aDurationChangeKeepsTheReservationsInFlightInThePeriod() {
+        Budget b = new Budget("key:a", 10 * USD, null, null, T0);
+        Budget.Reservation r = b.reserve(5 * USD, T0);
+        b.update(10 * USD, BudgetDuration.parse("1d"));
+        Budget.settle(r, USD);
+        assertEquals(USD, b.spent(T0 + 1));
+        assertNotNull(b.reserve(9 * USD, T0 + 1), "$1 spent of $10: $9 fits");
+        assertEquals(BudgetDuration.parse("1d").end(T0), b.current(T0 + 1).end);
+    }
 }
