@@ -276,6 +276,17 @@ class KeysTest {
         assertError(teamBroke, 402, "budget_exceeded", "team_budget_exceeded");
         JsonNode org = adminGet("/organization/info?organization_id=acme");
         assertEquals(0.06, org.get("spend").asDouble(), 1e-9);
+
+        // an organization's RPM holds across its teams: two teams, one request each, the second refused
+        admin("/organization/new", "{\"organization_id\":\"small\",\"rpm_limit\":1,\"tpm_limit\":100000}");
+        admin("/team/new", "{\"team_id\":\"x\",\"organization_id\":\"small\"}");
+        admin("/team/new", "{\"team_id\":\"y\",\"organization_id\":\"small\"}");
+        HttpResponse<String> fromX = chat(newKey("{\"team_id\":\"x\"}"), "m");
+        assertEquals(200, fromX.statusCode());
+        assertEquals("1", fromX.headers().firstValue("x-ratelimit-limit-requests").orElseThrow(), "the org's limit is the tightest");
+        HttpResponse<String> fromY = chat(newKey("{\"team_id\":\"y\"}"), "m");
+        assertError(fromY, 429, "requests", "rate_limit_exceeded");
+        assertTrue(error(fromY).get("message").asText().contains("organization"), fromY.body());
     }
 
     @Test
