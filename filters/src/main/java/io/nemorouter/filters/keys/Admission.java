@@ -22,6 +22,12 @@ final class Admission implements AnswerListener {
     final Entity<?>[] levels;
     /** Tokens reserved at admission (prompt estimate + max output), per level's TPM limit. */
     final long[] tokensTaken;
+    /**
+     * The limits admission took from, per level (null where a level has none): what is given back or
+     * charged later goes to these, even if an admin has replaced a level's limits meanwhile.
+     */
+    final RateLimit[] rpm;
+    final RateLimit[] tpm;
     final long promptEstimate;
     private final Registry registry;
     /** The current attempt's reservations, per level (null where the level has none). */
@@ -31,6 +37,8 @@ final class Admission implements AnswerListener {
     Admission(Entity<?>[] levels, long promptEstimate, Registry registry) {
         this.levels = levels;
         this.tokensTaken = new long[levels.length];
+        this.rpm = new RateLimit[levels.length];
+        this.tpm = new RateLimit[levels.length];
         this.promptEstimate = promptEstimate;
         this.registry = registry;
     }
@@ -56,13 +64,11 @@ final class Admission implements AnswerListener {
     void rollBack(int n, boolean[] rpmTaken, long now) {
         for (int i = 0; i < n; i++) {
             levels[i].inFlight.decrementAndGet();
-            RateLimit rpm = levels[i].rpm();
-            if (rpmTaken[i] && rpm != null) {
-                rpm.adjust(-1, now);
+            if (rpmTaken[i] && rpm[i] != null) {
+                rpm[i].adjust(-1, now);
             }
-            RateLimit tpm = levels[i].tpm();
-            if (tokensTaken[i] > 0 && tpm != null) {
-                tpm.adjust(-tokensTaken[i], now);
+            if (tokensTaken[i] > 0 && tpm[i] != null) {
+                tpm[i].adjust(-tokensTaken[i], now);
             }
         }
     }
@@ -92,11 +98,10 @@ final class Admission implements AnswerListener {
                 || c.upstreamSentNanos() != 0 && (c.cancelled() || c.status() == 504);
         for (int i = 0; i < levels.length; i++) {
             levels[i].inFlight.decrementAndGet();
-            RateLimit rpm = levels[i].rpm();
-            if (noAttempt && rpm != null) {
-                rpm.adjust(-1, now);
+            if (noAttempt && rpm[i] != null) {
+                rpm[i].adjust(-1, now);
             }
-            RateLimit tpm = levels[i].tpm();
+            RateLimit tpm = this.tpm[i];
             if (tpm != null && tokensTaken[i] > 0) {
                 // the real count when the answer had usage; a failure used no tokens; a stream that broke
                 // without its usage event keeps the reservation

@@ -60,6 +60,7 @@ final class LimitsFilter implements RequestFilter {
                         "Too many requests in flight for this " + e.level + ": its limit is " + max + " at once.");
             }
             RateLimit rpm = e.rpm();
+            a.rpm[i] = rpm;
             if (rpm != null) {
                 long wait = rpm.tryTake(1, now);
                 if (wait > 0) {
@@ -71,6 +72,7 @@ final class LimitsFilter implements RequestFilter {
                 rpmTaken[i] = true;
             }
             RateLimit tpm = e.tpm();
+            a.tpm[i] = tpm;
             if (tpm != null) {
                 long tokens = Math.min(prompt + maxOut, tpm.limit());
                 long wait = tpm.tryTake(tokens, now);

@@ -20,7 +20,8 @@ import static io.nemorouter.server.cli.Formats.time;
  * named by its secret, its token, or the start of its token as {@code keys list} shows it.
  */
 final class KeyCommands {
-    private static final Option TEAM = Option.text("--team", "T", "team_id", "the team it belongs to (whose limits apply too)");
+    private static final Option TEAM = Option.clearableText("--team", "T", "team_id",
+            "the team it belongs to (whose limits apply too); none: no team");
     private static final List<Option> SETTINGS = Settings.concat(
             List.of(Option.text("--alias", "A", "key_alias", "a name people know the key by"), TEAM),
             Settings.OPTIONS,
@@ -137,15 +138,19 @@ final class KeyCommands {
     /**
      * The token that names a key to the API. A whole token goes as typed; the start of a token, as
      * {@code keys list} shows it, becomes the whole token of the one key whose token starts so (none:
-     * as typed, for the API to answer 404); anything else is a secret, and goes as its token, so a
-     * secret never travels (GET /key/info would carry it in the URL, where proxies log it).
+     * as typed, for the API to answer 404); a secret ({@code sk-...}) goes as its token, so a secret
+     * never travels (GET /key/info would carry it in the URL, where proxies log it); anything else
+     * (a {@code key_id}, which outlives rotations) goes as typed.
      */
     private static String keyOf(AdminClient api, String typed) throws Failure, InterruptedException {
         if (WHOLE_TOKEN.matcher(typed).matches()) {
             return typed;
         }
-        if (!TOKEN_START.matcher(typed).matches()) {
+        if (typed.startsWith("sk-")) {
             return Secrets.hash(typed);
+        }
+        if (!TOKEN_START.matcher(typed).matches()) {
+            return typed;
         }
         List<String> matches = new ArrayList<>();
         for (JsonNode k : api.listAll("/key/list", Map.of(), "keys").path("keys")) {

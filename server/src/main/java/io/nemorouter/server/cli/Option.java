@@ -40,10 +40,18 @@ record Option(String name, String valueName, String member, Value value, String 
         return new Option(name, valueName, member, TextNode::valueOf, help);
     }
 
-    /** A comma-separated list: {@code --models a,b}. */
+    /** Text, or {@code none} to clear it: {@code --team none} takes a key out of its team. */
+    static Option clearableText(String name, String valueName, String member, String help) {
+        return new Option(name, valueName, member, clearable(TextNode::valueOf), help);
+    }
+
+    /** A comma-separated list: {@code --models a,b}; {@code all} is the empty list, which the API reads as no restriction. */
     static Option list(String name, String member, String help) {
         return new Option(name, "a,b", member, typed -> {
             ArrayNode items = JsonNodeFactory.instance.arrayNode();
+            if (typed.trim().equals("all")) {
+                return items;
+            }
             for (String item : typed.split(",")) {
                 if (!item.isBlank()) {
                     items.add(item.trim());

@@ -17,7 +17,7 @@ import static io.nemorouter.server.cli.Formats.time;
 final class Settings {
     /** The options of create and update that set them. */
     static final List<Option> OPTIONS = List.of(
-            Option.list("--models", "models", "the models it may call (default: all)"),
+            Option.list("--models", "models", "the models it may call (default, or all: every model)"),
             Option.usd("--budget", "max_budget", "its budget in US dollars"),
             Option.duration("--budget-duration", "budget_duration", "how often the budget starts again: 30m, 1h, 1d, 7d, 30d, 1mo"),
             Option.count("--rpm", "rpm_limit", "requests per minute"),

@@ -404,4 +404,18 @@ class AdminCliTest {
         assertEquals(0, p.exitValue(), err);
         assertEquals("via-launcher", rows(out).get(1).get(0), out);
     }
+
+    @Test
+    void allModelsNoTeamAndAKeyIdAreUnderstood() throws Exception {
+        ok("teams", "create", "--id", "t1");
+        String secret = newKey("--alias", "mover", "--team", "t1", "--models", "m");
+        String id = JSON.readTree(ok("keys", "info", secret, "--json").out).path("info").path("key_id").asText();
+        assertFalse(id.isEmpty());
+        Run byId = ok("keys", "update", id, "--team", "none", "--models", "all");
+        assertEquals("-", value(byId.out, "team"), byId.out);
+        assertEquals("all", value(byId.out, "models"), byId.out);
+        JsonNode info = JSON.readTree(ok("keys", "info", id, "--json").out).path("info");
+        assertTrue(info.path("team_id").isNull(), info.toString());
+        assertEquals(0, info.path("models").size(), info.toString());
+    }
 }
