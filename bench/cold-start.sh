@@ -7,7 +7,7 @@
 # Usage: bench/cold-start.sh [N=5000] [WINDOW=500]
 #   GW="name=jar[,name2=jar2]" (default gateway=server/target/nemo-router.jar), GW_OPTS_<name>, GW_ENV_<name> as in fresh-stream.sh
 #   REPEAT=1: start each build this many times (alternating builds)
-#   Gateways start through this checkout's scripts/nemo-router, which adds -XX:CompileThresholdScaling=0.3;
+#   Gateways start through this checkout's scripts/nemo-router, which adds -XX:CompileThresholdScaling=0.1;
 #   to start a build as main's launcher does, give it GW_OPTS_<name>=-XX:CompileThresholdScaling=1
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"

@@ -12,7 +12,7 @@
 # Usage: bench/fresh-stream.sh [N]
 #   GW="name=jar[,name2=jar2]"  gateway builds (default gateway=server/target/nemo-router.jar, else /tmp/base)
 #   GW_OPTS_<name>="..."        extra JVM flags for one of them (NEMO_JAVA_OPTS)
-#   Gateways start through this checkout's scripts/nemo-router, which adds -XX:CompileThresholdScaling=0.3;
+#   Gateways start through this checkout's scripts/nemo-router, which adds -XX:CompileThresholdScaling=0.1;
 #   to start a build as main's launcher does, give it GW_OPTS_<name>=-XX:CompileThresholdScaling=1
 #   GW_ENV_<name>="K=V ..."     extra environment for one of them (bench/fresh-stream.conf reads BENCH_IO_THREADS)
 #   GW_PREWARM=0: seconds of extra warm-up for the gateways only, twice: short streams (3 events, no gap, 16
