@@ -23,8 +23,13 @@ public final class GatewayProcess {
         return cmd;
     }
 
-    /** A {@code nemo.data_dir} line for a new, empty directory: a child gateway never writes the working directory's {@code ./data}. */
+    /**
+     * Config lines for a new, empty data directory with a small key store, deleted when this JVM exits:
+     * a child gateway never writes the working directory's {@code ./data}.
+     */
     public static String scratchDataDir() throws java.io.IOException {
-        return "nemo.data_dir = \"" + java.nio.file.Files.createTempDirectory("nemo-proc-data") + "\"\n";
+        Path dir = java.nio.file.Files.createTempDirectory("nemo-proc-data");
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> io.nemorouter.testkit.TestGateway.deleteTree(dir)));
+        return "nemo.data_dir = \"" + dir + "\"\nnemo.keys.store_entries = 1000\n";
     }
 }

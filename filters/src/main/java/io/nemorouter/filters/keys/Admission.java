@@ -22,6 +22,8 @@ final class Admission implements AnswerListener {
     final Entity<?>[] levels;
     /** Tokens reserved at admission (prompt estimate + max output), per level's TPM limit. */
     final long[] tokensTaken;
+    /** Whether admission took one request from each level's RPM limit. */
+    final boolean[] rpmTaken;
     /**
      * The limits admission took from, per level (null where a level has none): what is given back or
      * charged later goes to these, even if an admin has replaced a level's limits meanwhile.
@@ -37,6 +39,7 @@ final class Admission implements AnswerListener {
     Admission(Entity<?>[] levels, long promptEstimate, Registry registry) {
         this.levels = levels;
         this.tokensTaken = new long[levels.length];
+        this.rpmTaken = new boolean[levels.length];
         this.rpm = new RateLimit[levels.length];
         this.tpm = new RateLimit[levels.length];
         this.promptEstimate = promptEstimate;
@@ -60,8 +63,8 @@ final class Admission implements AnswerListener {
         }
     }
 
-    /** Gives back what admission took at the first {@code n} levels (a later level refused). */
-    void rollBack(int n, boolean[] rpmTaken, long now) {
+    /** Gives back what admission took at the first {@code n} levels (the last of them, or a later one, refused). */
+    void rollBack(int n, long now) {
         for (int i = 0; i < n; i++) {
             levels[i].inFlight.decrementAndGet();
             if (rpmTaken[i] && rpm[i] != null) {

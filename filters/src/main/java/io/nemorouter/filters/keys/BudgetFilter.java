@@ -1,6 +1,9 @@
 package io.nemorouter.filters.keys;
 
+import com.typesafe.config.ConfigException;
+import io.nemorouter.core.config.ConfigError;
 import io.nemorouter.core.config.Deployment;
+import io.nemorouter.core.config.ModelCatalog;
 import io.nemorouter.core.exchange.Exchange;
 import io.nemorouter.core.extension.RequestFilter;
 import io.nemorouter.core.extension.Verdict;
@@ -13,6 +16,8 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.prometheus.client.Counter;
 
 import java.time.Instant;
+import java.util.IdentityHashMap;
+import java.util.Map;
 import java.util.Locale;
 
 /**
@@ -30,12 +35,28 @@ final class BudgetFilter implements RequestFilter {
 
     private final Registry registry;
     private final long defaultMaxOutput;
+    /** Each catalog entry's stated {@code max_output_tokens}, read once at start (by identity: the catalog's own records). */
+    private final Map<Deployment, Long> statedMaxOutput = new IdentityHashMap<>();
     private final Counter refusals;
 
-    BudgetFilter(Registry registry, long defaultMaxOutput, Counter refusals) {
+    BudgetFilter(Registry registry, ModelCatalog catalog, long defaultMaxOutput, Counter refusals) {
         this.registry = registry;
         this.defaultMaxOutput = defaultMaxOutput;
         this.refusals = refusals;
+        for (Deployment d : catalog.all()) {
+            if (d.settings().hasPath(MAX_OUTPUT_TOKENS)) {
+                long max;
+                try {
+                    max = d.settings().getLong(MAX_OUTPUT_TOKENS);
+                } catch (ConfigException e) {
+                    max = 0;
+                }
+                if (max < 1) {
+                    throw new ConfigError(d.path() + "." + MAX_OUTPUT_TOKENS + ": must be a positive number of tokens");
+                }
+                statedMaxOutput.put(d, max);
+            }
+        }
     }
 
     @Override
@@ -46,9 +67,11 @@ final class BudgetFilter implements RequestFilter {
         }
         Deployment d = exchange.deployment();
         long maxOut = exchange.body().maxOutputTokens();
-        boolean known = d.settings().hasPath(MAX_OUTPUT_TOKENS);
-        if (maxOut < 0 || (known && maxOut > maxOutput(d))) {
-            maxOut = maxOutput(d); // a deployment that states its maximum writes no more, whatever the request says
+        Long stated = statedMaxOutput.get(d);
+        if (maxOut < 0) {
+            maxOut = stated == null ? defaultMaxOutput : stated;
+        } else if (stated != null && maxOut > stated) {
+            maxOut = stated; // a deployment that states its maximum writes no more, whatever the request says
         }
         long promptBound = exchange.content().readableBytes();
         double usd = d.cost(promptBound, maxOut * exchange.body().choices());
@@ -71,10 +94,6 @@ final class BudgetFilter implements RequestFilter {
         }
         a.reserved(taken);
         return Verdict.CONTINUE;
-    }
-
-    private long maxOutput(Deployment d) {
-        return d.settings().hasPath(MAX_OUTPUT_TOKENS) ? d.settings().getLong(MAX_OUTPUT_TOKENS) : defaultMaxOutput;
     }
 
     private static OpenAiError exceeded(Entity<?> e, long worst, long now) {

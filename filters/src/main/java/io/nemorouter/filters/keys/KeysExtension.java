@@ -86,7 +86,7 @@ public final class KeysExtension implements Extension {
         ctx.filter(Phase.BEFORE_ROUTING, AUTH_ORDER, new AuthFilter(registry, masterDigest, authFailures));
         ctx.filter(Phase.BEFORE_ROUTING, LIMITS_ORDER, new LimitsFilter(registry, refusals));
         ctx.filter(Phase.DEPLOYMENT_CHOSEN, BUDGET_ORDER,
-                new BudgetFilter(registry, defaultMaxOutput, refusals));
+                new BudgetFilter(registry, ctx.catalog(), defaultMaxOutput, refusals));
         AdminApi.register(ctx, registry, masterDigest, authFailures);
         if (masterDigest == null) {
             ctx.restrictToLoopback("No master key (NEMO_MASTER_KEY): the gateway is OPEN, anyone who reaches its port "

@@ -49,13 +49,12 @@ final class LimitsFilter implements RequestFilter {
         long maxOut = Math.max(0, exchange.body().maxOutputTokens());
         Admission a = new Admission(levels, prompt, registry);
         long now = registry.clock().nanos();
-        boolean[] rpmTaken = new boolean[levels.length];
         for (int i = 0; i < levels.length; i++) {
             Entity<?> e = levels[i];
             int max = e.maxParallel();
+            // each refusal gives back what this level and those before it took
             if (e.inFlight.incrementAndGet() > max && max > 0) {
-                e.inFlight.decrementAndGet();
-                a.rollBack(i, rpmTaken, now);
+                a.rollBack(i + 1, now);
                 return refuse(exchange, e, "parallel", "requests", 1_000_000_000L,
                         "Too many requests in flight for this " + e.level + ": its limit is " + max + " at once.");
             }
@@ -64,12 +63,11 @@ final class LimitsFilter implements RequestFilter {
             if (rpm != null) {
                 long wait = rpm.tryTake(1, now);
                 if (wait > 0) {
-                    e.inFlight.decrementAndGet();
-                    a.rollBack(i, rpmTaken, now);
+                    a.rollBack(i + 1, now);
                     return refuse(exchange, e, "rpm", "requests", wait,
                             "Rate limit reached for this " + e.level + ": " + rpm.limit() + " requests per minute.");
                 }
-                rpmTaken[i] = true;
+                a.rpmTaken[i] = true;
             }
             RateLimit tpm = e.tpm();
             a.tpm[i] = tpm;
@@ -77,11 +75,7 @@ final class LimitsFilter implements RequestFilter {
                 long tokens = Math.min(prompt + maxOut, tpm.limit());
                 long wait = tpm.tryTake(tokens, now);
                 if (wait > 0) {
-                    e.inFlight.decrementAndGet();
-                    if (rpm != null) {
-                        rpm.adjust(-1, now);
-                    }
-                    a.rollBack(i, rpmTaken, now);
+                    a.rollBack(i + 1, now);
                     return refuse(exchange, e, "tpm", "tokens", wait, "Rate limit reached for this " + e.level + ": "
                             + tpm.limit() + " tokens per minute (this request needs about " + tokens + ").");
                 }

@@ -43,9 +43,7 @@ class KeysCrashTest {
             gateway.destroyForcibly().waitFor();
         }
         if (dir != null) {
-            try (var files = Files.walk(dir)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            io.nemorouter.testkit.TestGateway.deleteTree(dir);
         }
     }
 

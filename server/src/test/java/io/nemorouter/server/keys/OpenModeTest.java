@@ -13,11 +13,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Without a master key the gateway serves anyone who reaches it, so it listens on loopback unless told otherwise. */
 class OpenModeTest {
-    private static GatewayServer start(String hocon) throws Exception {
+    private final java.util.List<Path> dirs = new java.util.ArrayList<>();
+
+    @org.junit.jupiter.api.AfterEach
+    void deleteDirs() {
+        dirs.forEach(io.nemorouter.testkit.TestGateway::deleteTree);
+    }
+
+    private GatewayServer start(String hocon) throws Exception {
         Path dir = Files.createTempDirectory("nemo-open");
+        dirs.add(dir);
         Path file = dir.resolve("gw.conf");
         Files.writeString(file, hocon + "\nnemo.models = [ { name = m, provider = mock } ]\nnemo.server.warmup = 0s\n"
-                + "nemo.data_dir = \"" + dir.resolve("data") + "\"\n");
+                + "nemo.data_dir = \"" + dir.resolve("data") + "\"\nnemo.keys.store_entries = 1000\n");
         return GatewayServer.builder(ConfigLoader.load(file, Map.of("nemo.server.port", 0))).start();
     }
 

@@ -122,11 +122,6 @@ public final class AdminApi {
                         + "and restart to manage keys, teams and organizations.");
     }
 
-    private boolean isMaster(Exchange ex) {
-        CharSequence presented = PresentedKey.of(ex);
-        return presented != null && MessageDigest.isEqual(Secrets.digest(presented), masterDigest);
-    }
-
     // ---- plumbing --------------------------------------------------------------------------------
 
     /** A request to one admin route, with what the handler needs beyond the body. */
@@ -206,10 +201,10 @@ public final class AdminApi {
 
     private Object keyInfo(Query q) {
         String asked = q.param("key");
-        boolean master = isMaster(q.exchange());
-        if (!master) {
-            CharSequence own = PresentedKey.of(q.exchange());
-            String ownHash = Secrets.hash(own);
+        CharSequence own = PresentedKey.of(q.exchange()); // present: masterOrAnyKey let the request in
+        byte[] digest = Secrets.digest(own);
+        if (!MessageDigest.isEqual(digest, masterDigest)) {
+            String ownHash = Secrets.hex(digest);
             if (registry.keyByHash(ownHash) == null) {
                 throw new Refusal(new OpenAiError(HttpResponseStatus.UNAUTHORIZED, "invalid_request_error", "invalid_api_key",
                         null, "Incorrect API key provided: " + Secrets.echoOf(own) + "."));
@@ -309,10 +304,7 @@ public final class AdminApi {
         if (e == null) {
             e = registry.keys().stream().filter(k -> k.record().id().equals(keyOrToken)).findFirst().orElse(null);
         }
-        if (e == null) {
-            throw notFound("Key", "key");
-        }
-        return e;
+        return found(e, "Key", "key");
     }
 
     private void checkTeam(String teamId) {
@@ -403,8 +395,7 @@ public final class AdminApi {
     }
 
     private Object deleteTeams(ObjectNode body) {
-        return deleteAll(body, "team_ids", "deleted_teams", "team", this::findTeam, id -> registry.keys().stream()
-                .filter(k -> id.equals(k.record().teamId())).count(), "key", registry::removeTeam);
+        return deleteAll(body, "team_ids", "deleted_teams", "team", this::findTeam, this::keysOfTeam, "key", registry::removeTeam);
     }
 
     /**
@@ -442,6 +433,14 @@ public final class AdminApi {
         return id;
     }
 
+    private long keysOfTeam(String teamId) {
+        return registry.keys().stream().filter(k -> teamId.equals(k.record().teamId())).count();
+    }
+
+    private long teamsOfOrg(String orgId) {
+        return registry.teams().stream().filter(t -> orgId.equals(t.record().orgId())).count();
+    }
+
     private Entity<TeamRecord> findTeam(String id) {
         return found(registry.team(id), "Team `" + id + "`", "team_id");
     }
@@ -461,7 +460,7 @@ public final class AdminApi {
         m.put("organization_id", r.orgId());
         m.put("models", r.models());
         limitsView(m, e);
-        m.put("keys", registry.keys().stream().filter(k -> r.id().equals(k.record().teamId())).count());
+        m.put("keys", keysOfTeam(r.id()));
         return state(m, r.metadata(), r.blocked(), r.createdAt(), r.updatedAt());
     }
 
@@ -493,8 +492,8 @@ public final class AdminApi {
     }
 
     private Object deleteOrgs(ObjectNode body) {
-        return deleteAll(body, "organization_ids", "deleted_organizations", "organization", this::findOrg, id -> registry.teams().stream()
-                .filter(t -> id.equals(t.record().orgId())).count(), "team", registry::removeOrg);
+        return deleteAll(body, "organization_ids", "deleted_organizations", "organization", this::findOrg, this::teamsOfOrg,
+                "team", registry::removeOrg);
     }
 
     private Object orgInfo(Query q) {
@@ -518,7 +517,7 @@ public final class AdminApi {
         m.put("organization_alias", r.alias());
         m.put("models", r.models());
         limitsView(m, e);
-        m.put("teams", registry.teams().stream().filter(t -> r.id().equals(t.record().orgId())).count());
+        m.put("teams", teamsOfOrg(r.id()));
         return state(m, r.metadata(), r.blocked(), r.createdAt(), r.updatedAt());
     }
 

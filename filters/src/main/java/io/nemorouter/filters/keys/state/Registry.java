@@ -118,10 +118,8 @@ public final class Registry {
     }
 
     public synchronized void removeTeam(String id) {
-        liveLedgers.remove("team:" + id);
         store.deleteTeam(id);
-        store.deleteSpend("team:" + id);
-        teams.remove(id);
+        removeGroup(teams, id);
     }
 
     public synchronized void putOrg(OrgRecord r) {
@@ -130,10 +128,17 @@ public final class Registry {
     }
 
     public synchronized void removeOrg(String id) {
-        liveLedgers.remove("org:" + id);
         store.deleteOrg(id);
-        store.deleteSpend("org:" + id);
-        orgs.remove(id);
+        removeGroup(orgs, id);
+    }
+
+    /** A team or organization, deleted from the store already: its ledger and live side go too. */
+    private <R> void removeGroup(Map<String, Entity<R>> map, String id) {
+        Entity<R> e = map.remove(id);
+        if (e != null) {
+            liveLedgers.remove(e.ledger);
+            store.deleteSpend(e.ledger);
+        }
     }
 
     /** A team or organization, stored already: its live side made or updated, its ledger recorded. */

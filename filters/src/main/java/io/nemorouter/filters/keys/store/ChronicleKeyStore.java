@@ -136,41 +136,49 @@ public final class ChronicleKeyStore implements KeyStore {
         if (existed) {
             checkHeader(file);
         }
-        ChronicleMap<String, V> map = null;
+        boolean recovering = unclean && existed;
         try {
-            if (unclean && existed) {
-                map = builder.get().recoverPersistedTo(file.toFile(), true);
-                map.forEach((k, v) -> { });
-                return map;
-            }
-            map = builder.get().createPersistedTo(file.toFile());
-            map.forEach((k, v) -> { }); // takes every segment's lock: one left held by a killed process shows here
-            return map;
+            return opened(builder, file, recovering);
         } catch (LinkageError e) {
             throw new StoreException("Chronicle Map cannot run in this JVM (" + e + "); on Java 17 it needs the "
                     + "--add-exports/--add-opens flags that scripts/nemo-router passes", e);
         } catch (IOException | RuntimeException | Error first) {
-            if (map != null) {
-                closeQuietly(map);
-            }
             if (!existed) {
                 throw new StoreException(file + ": cannot create the store: " + first.getMessage(), first);
             }
+            if (recovering) { // recovery was the first try: a second would fail alike
+                throw unreadable(file, first.getMessage(), first);
+            }
             LOG.warn("{} did not open cleanly ({}); recovering it", file, first.toString());
             try {
-                map = builder.get().recoverPersistedTo(file.toFile(), true);
-                map.forEach((k, v) -> { });
+                ChronicleMap<String, V> map = opened(builder, file, true);
                 LOG.warn("{} recovered: {} entries", file, map.size());
                 return map;
             } catch (IOException | RuntimeException | Error second) {
-                if (map != null) {
-                    closeQuietly(map);
-                }
-                throw new StoreException(file + ": the store file is unreadable (" + first.getMessage()
-                        + "; recovery failed too: " + second.getMessage() + "). Restore it from a backup or move it "
-                        + "away to start with an empty store.", second);
+                throw unreadable(file, first.getMessage() + "; recovery failed too: " + second.getMessage(), second);
             }
         }
+    }
+
+    /**
+     * The map in {@code file}, created or opened, or recovered, and read through once: every
+     * segment's lock is taken, so one left held by a killed process shows here, not on a request.
+     */
+    private static <V> ChronicleMap<String, V> opened(Builder<V> builder, Path file, boolean recover) throws IOException {
+        ChronicleMap<String, V> map = recover ? builder.get().recoverPersistedTo(file.toFile(), true)
+                : builder.get().createPersistedTo(file.toFile());
+        try {
+            map.forEach((k, v) -> { });
+            return map;
+        } catch (RuntimeException | Error e) {
+            closeQuietly(map);
+            throw e;
+        }
+    }
+
+    private static StoreException unreadable(Path file, String why, Throwable cause) {
+        return new StoreException(file + ": the store file is unreadable (" + why + "). Restore it from a backup or move it "
+                + "away to start with an empty store.", cause);
     }
 
     /** What a Chronicle Map file says after its 12-byte preamble (checksum and header length). */
