@@ -1,5 +1,7 @@
 package io.nemorouter.server;
 
+import io.nemorouter.core.config.GatewayConfig;
+import io.nemorouter.core.server.GatewayServer;
 import org.junit.jupiter.api.Test;
 
 import java.io.BufferedReader;
@@ -19,6 +21,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Shutdown: stop accepting, let in-flight streams finish, exit 0 on SIGTERM. */
@@ -154,6 +157,21 @@ class DrainTest {
             } finally {
                 p.destroyForcibly();
                 Files.delete(conf);
+            }
+        }
+    }
+
+    /** Each event loop listens on its own SO_REUSEPORT socket; a second gateway must still find the port taken, not split it. */
+    @Test
+    void aSecondGatewayOnTheSamePortIsRefusedNotGivenHalfTheConnections() throws Exception {
+        try (Gateway first = Gateway.start(Gateway.config(null, ""))) {
+            GatewayConfig second = io.nemorouter.core.config.ConfigLoader.load(null, java.util.Map.of(
+                    "nemo.server.port", first.server.port(), "nemo.server.host", "127.0.0.1", "nemo.server.io_threads", 2,
+                    "nemo.data_dir", Files.createTempDirectory("second").toString()));
+            Exception e = assertThrows(Exception.class, () -> GatewayServer.builder(second).start().stop());
+            assertTrue(String.valueOf(e.getMessage()).contains("Address already in use"), e.toString());
+            for (int i = 0; i < 20; i++) { // every connection still reaches the first gateway
+                assertEquals(200, first.get("/health").statusCode());
             }
         }
     }

@@ -62,7 +62,8 @@ public final class GatewayServer {
     private final ChannelGroup connections = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
     private final WholeRequest wholeRequest;
     private volatile boolean draining;
-    private Channel listener;
+    /** One listening socket per event loop on epoll (SO_REUSEPORT), else one for all of them. */
+    private final List<Channel> listeners = new ArrayList<>();
     private String host;
 
     /** Builds a gateway from a config, with extensions and providers given in code besides those on the class path. */
@@ -132,9 +133,46 @@ public final class GatewayServer {
         }
     }
 
-    private GatewayServer start() throws InterruptedException {
-        ServerBootstrap b = new ServerBootstrap()
-                .group(loops)
+    /**
+     * Seconds the kernel holds a new connection until its first bytes arrive (TCP_DEFER_ACCEPT): the
+     * accept, the pipeline and the first read then run in one wake-up, and that work no longer
+     * competes for the CPU with the client that is still writing its request. HTTP clients speak first.
+     */
+    private static final int DEFER_ACCEPT_SECONDS = 1;
+
+    private GatewayServer start() throws Exception {
+        boolean perLoop = transport.name().equals("epoll") && threads > 1;
+        try {
+            host = host();
+            if (!perLoop) {
+                listeners.add(bootstrap(loops).bind(host, config.port).sync().channel());
+            } else {
+                refuseIfTaken(host, config.port);
+                // Each loop accepts on its own socket and keeps the connections it accepts: a new client's
+                // first request is read on the thread that accepted it, with no hand-over to another loop
+                // (a task and a wake-up, felt in the first byte of every fresh connection).
+                int port = config.port;
+                for (io.netty.util.concurrent.EventExecutor e : loops) {
+                    EventLoopGroup loop = (io.netty.channel.EventLoop) e;
+                    Channel ch = bootstrap(loop).option(io.netty.channel.epoll.EpollChannelOption.SO_REUSEPORT, true)
+                            .option(io.netty.channel.epoll.EpollChannelOption.TCP_DEFER_ACCEPT, DEFER_ACCEPT_SECONDS)
+                            .bind(host, port).sync().channel();
+                    listeners.add(ch);
+                    port = ((InetSocketAddress) ch.localAddress()).getPort();
+                }
+            }
+        } catch (Exception | Error e) {
+            stop();
+            throw e;
+        }
+        LOG.info("Nemo Router listening on {}:{} ({} event loops, {}{})", host, port(), threads, transport.name(),
+                perLoop ? ", a socket per loop" : "");
+        return this;
+    }
+
+    private ServerBootstrap bootstrap(EventLoopGroup group) {
+        return new ServerBootstrap()
+                .group(group)
                 .channel(transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
@@ -157,15 +195,20 @@ public final class GatewayServer {
                         p.addLast("connection", new ConnectionHandler(runtime, () -> draining));
                     }
                 });
-        try {
-            host = host();
-            listener = b.bind(host, config.port).sync().channel();
-        } catch (Exception | Error e) {
-            stop();
-            throw e;
+    }
+
+    /**
+     * SO_REUSEPORT would let a second gateway (or any program of the same user asking for it) share
+     * the port and take half the connections; a plain bind first keeps "address already in use" an error.
+     */
+    private static void refuseIfTaken(String host, int port) throws java.io.IOException {
+        if (port == 0) {
+            return;
         }
-        LOG.info("Nemo Router listening on {}:{} ({} event loops, {})", host, port(), threads, transport.name());
-        return this;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress(host, port));
+        }
     }
 
     /**
@@ -202,12 +245,12 @@ public final class GatewayServer {
     }
 
     public int port() {
-        return ((InetSocketAddress) listener.localAddress()).getPort();
+        return address().getPort();
     }
 
     /** Where it listens (loopback when an extension found it open and no host was set). */
     public InetSocketAddress address() {
-        return (InetSocketAddress) listener.localAddress();
+        return (InetSocketAddress) listeners.get(0).localAddress();
     }
 
     public GatewayRuntime runtime() {
@@ -225,8 +268,8 @@ public final class GatewayServer {
      */
     public boolean drainAndStop(Duration grace) throws InterruptedException {
         draining = true;
-        if (listener != null) {
-            listener.close().sync();
+        for (Channel l : listeners) {
+            l.close().sync();
         }
         long deadline = System.nanoTime() + grace.toNanos();
         boolean drained;
@@ -263,8 +306,8 @@ public final class GatewayServer {
     /** Stops at once, without draining (tests). */
     public void stop() {
         draining = true;
-        if (listener != null) {
-            listener.close().awaitUninterruptibly();
+        for (Channel l : listeners) {
+            l.close().awaitUninterruptibly();
         }
         connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         loops.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
