@@ -52,6 +52,8 @@ public final class Main {
         try {
             config = ConfigLoader.load(configFile, overrides);
             config.skipped.forEach(s -> LOG.info("model skipped: {}", s));
+            config.unpriced.forEach(s -> LOG.warn("model unpriced: {}: no price in its catalog entry or the price table;"
+                    + " its calls cost 0 and their records say unpriced", s));
             if (config.warmup.toMillis() > 0 && config.warmupRequests > 0) {
                 Warmup.run(config, config.warmup, config.warmupRequests);
             }

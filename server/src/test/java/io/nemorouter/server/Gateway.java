@@ -21,18 +21,29 @@ final class Gateway implements AutoCloseable {
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
 
-    private Gateway(GatewayServer server) {
+    /** The gateway's own data directory (stores, the request log), deleted on close. */
+    final Path dataDir;
+
+    private Gateway(GatewayServer server, Path dataDir) {
         this.server = server;
+        this.dataDir = dataDir;
         this.base = "http://127.0.0.1:" + server.port();
     }
 
     static Gateway start(String hocon) throws Exception {
         Path file = Files.createTempFile("nemo-test", ".conf");
         Files.writeString(file, hocon);
-        GatewayConfig config = ConfigLoader.load(file,
-                Map.of("nemo.server.port", 0, "nemo.server.host", "127.0.0.1", "nemo.server.io_threads", 2));
-        Files.delete(file);
-        return new Gateway(GatewayServer.builder(config).start());
+        Path data = Files.createTempDirectory("nemo-test-data");
+        try {
+            GatewayConfig config = ConfigLoader.load(file, Map.of("nemo.server.port", 0, "nemo.server.host", "127.0.0.1",
+                    "nemo.server.io_threads", 2, "nemo.data_dir", data.toString()));
+            return new Gateway(GatewayServer.builder(config).start(), data);
+        } catch (Exception | Error e) {
+            io.nemorouter.testkit.TestGateway.deleteTree(data);
+            throw e;
+        } finally {
+            Files.delete(file);
+        }
     }
 
     /** A catalog with the built-in mock models and every test-upstream scenario as {@code name -> model}. */
@@ -70,5 +81,6 @@ final class Gateway implements AutoCloseable {
     @Override
     public void close() {
         server.stop();
+        io.nemorouter.testkit.TestGateway.deleteTree(dataDir);
     }
 }

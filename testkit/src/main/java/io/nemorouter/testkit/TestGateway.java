@@ -40,10 +40,12 @@ public final class TestGateway implements AutoCloseable {
 
     /** A data directory made for this gateway, deleted on close; null when the test gave its own. */
     private final Path scratchDir;
+    private final Path dataDir;
 
-    private TestGateway(GatewayServer server, Path scratchDir) {
+    private TestGateway(GatewayServer server, Path scratchDir, Path dataDir) {
         this.server = server;
         this.scratchDir = scratchDir;
+        this.dataDir = dataDir;
         this.base = "http://127.0.0.1:" + server.port();
     }
 
@@ -101,7 +103,7 @@ public final class TestGateway implements AutoCloseable {
                                 "nemo.data_dir", (dataDir != null ? dataDir : scratch).toString())));
                 extensions.forEach(b::extension);
                 providers.forEach(b::provider);
-                TestGateway gw = new TestGateway(b.start(), scratch);
+                TestGateway gw = new TestGateway(b.start(), scratch, dataDir != null ? dataDir : scratch);
                 scratch = null;
                 return gw;
             } finally {
@@ -111,6 +113,11 @@ public final class TestGateway implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** Its {@code nemo.data_dir}: the stores' files and the request log. */
+    public Path dataDir() {
+        return dataDir;
     }
 
     /** {@code http://127.0.0.1:<port>}. */

@@ -1,9 +1,7 @@
 package io.nemorouter.filters.keys;
 
-import com.typesafe.config.ConfigException;
-import io.nemorouter.core.config.ConfigError;
 import io.nemorouter.core.config.Deployment;
-import io.nemorouter.core.config.ModelCatalog;
+import io.nemorouter.core.config.Pricing;
 import io.nemorouter.core.exchange.Exchange;
 import io.nemorouter.core.extension.RequestFilter;
 import io.nemorouter.core.extension.Verdict;
@@ -16,8 +14,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.prometheus.client.Counter;
 
 import java.time.Instant;
-import java.util.IdentityHashMap;
-import java.util.Map;
 import java.util.Locale;
 
 /**
@@ -30,33 +26,14 @@ import java.util.Locale;
  * given back when the attempt fails (see {@link Admission}).
  */
 final class BudgetFilter implements RequestFilter {
-    /** The catalog-entry key giving a deployment's maximum output tokens. */
-    static final String MAX_OUTPUT_TOKENS = "max_output_tokens";
-
     private final Registry registry;
     private final long defaultMaxOutput;
-    /** Each catalog entry's stated {@code max_output_tokens}, read once at start (by identity: the catalog's own records). */
-    private final Map<Deployment, Long> statedMaxOutput = new IdentityHashMap<>();
     private final Counter refusals;
 
-    BudgetFilter(Registry registry, ModelCatalog catalog, long defaultMaxOutput, Counter refusals) {
+    BudgetFilter(Registry registry, long defaultMaxOutput, Counter refusals) {
         this.registry = registry;
         this.defaultMaxOutput = defaultMaxOutput;
         this.refusals = refusals;
-        for (Deployment d : catalog.all()) {
-            if (d.settings().hasPath(MAX_OUTPUT_TOKENS)) {
-                long max;
-                try {
-                    max = d.settings().getLong(MAX_OUTPUT_TOKENS);
-                } catch (ConfigException e) {
-                    max = 0;
-                }
-                if (max < 1) {
-                    throw new ConfigError(d.path() + "." + MAX_OUTPUT_TOKENS + ": must be a positive number of tokens");
-                }
-                statedMaxOutput.put(d, max);
-            }
-        }
     }
 
     @Override
@@ -67,14 +44,19 @@ final class BudgetFilter implements RequestFilter {
         }
         Deployment d = exchange.deployment();
         long maxOut = exchange.body().maxOutputTokens();
-        Long stated = statedMaxOutput.get(d);
+        Pricing price = d.pricing();
+        long stated = price.maxOutputTokens(); // its catalog entry's max_output_tokens, or the price table's
         if (maxOut < 0) {
-            maxOut = stated == null ? defaultMaxOutput : stated;
-        } else if (stated != null && maxOut > stated) {
+            maxOut = stated > 0 ? stated : defaultMaxOutput;
+        } else if (stated > 0 && maxOut > stated) {
             maxOut = stated; // a deployment that states its maximum writes no more, whatever the request says
         }
         long promptBound = exchange.content().readableBytes();
-        double usd = d.cost(promptBound, maxOut * exchange.body().choices());
+        if (price.contextWindow() > 0) {
+            promptBound = Math.min(promptBound, price.contextWindow()); // a longer prompt is refused upstream
+        }
+        // at the highest rates the call may be billed at (a long prompt moves Gemini Pro to its long-context rates)
+        double usd = (promptBound * price.maxInput() + (double) maxOut * exchange.body().choices() * price.maxOutput()) / 1_000_000d;
         // capped far below Long.MAX_VALUE: sums of reservations must not wrap round
         long worst = (long) Math.min(Math.ceil(usd * SpendRecord.NANOS_PER_USD), (double) (Long.MAX_VALUE >> 8));
         long now = registry.clock().millis();

@@ -16,7 +16,6 @@ import io.prometheus.client.Counter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.Set;
 
 /**
  * {@code keys}: virtual keys, teams and organizations with budgets and rate limits. Opens the
@@ -54,11 +53,6 @@ public final class KeysExtension implements Extension {
     }
 
     @Override
-    public Set<String> catalogKeys() {
-        return Set.of(BudgetFilter.MAX_OUTPUT_TOKENS);
-    }
-
-    @Override
     public void start(ExtensionContext ctx) {
         String master = ctx.config().getString("master_key").trim();
         if (!master.isEmpty() && master.length() < 16) {
@@ -86,8 +80,9 @@ public final class KeysExtension implements Extension {
         ctx.filter(Phase.BEFORE_ROUTING, AUTH_ORDER, new AuthFilter(registry, masterDigest, authFailures));
         ctx.filter(Phase.BEFORE_ROUTING, LIMITS_ORDER, new LimitsFilter(registry, refusals));
         ctx.filter(Phase.DEPLOYMENT_CHOSEN, BUDGET_ORDER,
-                new BudgetFilter(registry, ctx.catalog(), defaultMaxOutput, refusals));
+                new BudgetFilter(registry, defaultMaxOutput, refusals));
         AdminApi.register(ctx, registry, masterDigest, authFailures);
+        ctx.publish(Readers.class, new ReaderAuth(registry, masterDigest, authFailures));
         if (masterDigest == null) {
             ctx.restrictToLoopback("No master key (NEMO_MASTER_KEY): the gateway is OPEN, anyone who reaches its port "
                     + "may call every model and spend without limit, and the admin API is off. Set NEMO_MASTER_KEY to require keys.");

@@ -10,6 +10,7 @@ import java.util.List;
  *
  * @param id       stable identifier reported in {@code x-nemo-model}: {@code provider/model}
  * @param settings the whole entry, for provider-specific keys (e.g. {@code mock { ... }})
+ * @param pricing  its prices, context window and maximum output (its own, or the price table's)
  * @param path     where it is in the config ({@code nemo.models[2]}), for messages
  */
 public record Deployment(
@@ -20,8 +21,7 @@ public record Deployment(
         String apiKey,
         String model,
         List<String> tags,
-        double inputCostPerMtok,
-        double outputCostPerMtok,
+        Pricing pricing,
         Config settings,
         String path) {
 
@@ -29,9 +29,22 @@ public record Deployment(
         return !name.equals(model);
     }
 
-    /** Cost in USD of a call with the given token counts, from the per-million-token prices. */
+    /** Cost in USD of a call with the given token counts (no cached prompt tokens), from the per-million-token prices. */
     public double cost(long promptTokens, long completionTokens) {
-        return (promptTokens * inputCostPerMtok + completionTokens * outputCostPerMtok) / 1_000_000d;
+        return pricing.cost(promptTokens, 0, completionTokens);
+    }
+
+    /** Cost in USD of a call's usage, cached prompt tokens and long-context rates included. */
+    public double cost(io.nemorouter.core.openai.Usage usage) {
+        return pricing.cost(usage);
+    }
+
+    public double inputCostPerMtok() {
+        return pricing.input();
+    }
+
+    public double outputCostPerMtok() {
+        return pricing.output();
     }
 
     /** Its id only: the record holds the API key and the whole entry, which must not reach a log. */

@@ -18,7 +18,7 @@ import java.util.Set;
 public final class GatewayConfig {
     /** Catalog-entry keys every entry may have, whatever its provider; providers and extensions declare their own. */
     public static final Set<String> COMMON_MODEL_KEYS = Set.of("name", "provider", "model", "id", "tags", "optional",
-            "input_cost_per_mtok", "output_cost_per_mtok");
+            "input_cost_per_mtok", "output_cost_per_mtok", "cached_input_cost_per_mtok", "max_output_tokens", "context_window");
 
     /** The whole config: the user's file over every {@code reference.conf} on the class path. */
     public final Config root;
@@ -52,6 +52,8 @@ public final class GatewayConfig {
     public final List<Deployment> deployments;
     /** Entries dropped because they are {@code optional} and their key is unset; logged at start. */
     public final List<String> skipped = new ArrayList<>();
+    /** Entries with no price of their own and none in the price table ({@code name (provider/model)}); logged at start. */
+    public final List<String> unpriced = new ArrayList<>();
 
     public GatewayConfig(Config root, Config reference) {
         this.root = root;
@@ -113,10 +115,12 @@ public final class GatewayConfig {
                 checkUrl(entry, apiBase, path + ".api_base");
             }
             List<String> tags = entry.hasPath("tags") ? List.copyOf(entry.getStringList("tags")) : List.of();
-            double in = cost(entry, "input_cost_per_mtok", path);
-            double outCost = cost(entry, "output_cost_per_mtok", path);
             String id = entry.hasPath("id") ? entry.getString("id") : provider + "/" + model;
-            out.add(new Deployment(id, name, provider, apiBase, apiKey, model, tags, in, outCost, entry, path));
+            Pricing pricing = pricing(entry, model, path);
+            if (!pricing.known()) {
+                unpriced.add(name + " (" + id + ")");
+            }
+            out.add(new Deployment(id, name, provider, apiBase, apiKey, model, tags, pricing, entry, path));
         }
         return List.copyOf(out);
     }
@@ -141,6 +145,37 @@ public final class GatewayConfig {
         String v = entry.getString(key);
         if (v.isBlank()) {
             throw ConfigError.at(entry.getValue(key).origin(), path + "." + key, "must not be empty");
+        }
+        return v;
+    }
+
+    /**
+     * The entry's prices where it sets them, else the price table's for its {@code model}; the
+     * context window and maximum output likewise. Prices set in the entry are flat (no long-context tier).
+     */
+    private static Pricing pricing(Config entry, String model, String path) {
+        Pricing table = PriceTable.bundled().find(model);
+        Pricing base = table != null ? table : Pricing.UNPRICED;
+        boolean own = entry.hasPath("input_cost_per_mtok") || entry.hasPath("output_cost_per_mtok");
+        double input = own ? cost(entry, "input_cost_per_mtok", path) : base.input();
+        double output = own ? cost(entry, "output_cost_per_mtok", path) : base.output();
+        double cached = entry.hasPath("cached_input_cost_per_mtok") ? cost(entry, "cached_input_cost_per_mtok", path)
+                : own ? input : base.cachedInput();
+        long window = entry.hasPath("context_window") ? tokens(entry, "context_window", path) : base.contextWindow();
+        long maxOut = entry.hasPath("max_output_tokens") ? tokens(entry, "max_output_tokens", path) : base.maxOutputTokens();
+        String source = own ? "catalog" : base.source();
+        return new Pricing(input, cached, output, own ? null : base.longContext(), window, maxOut, source);
+    }
+
+    private static long tokens(Config entry, String key, String path) {
+        long v;
+        try {
+            v = entry.getLong(key);
+        } catch (ConfigException.WrongType e) {
+            throw ConfigError.at(entry.getValue(key).origin(), path + "." + key, "must be a whole number of tokens");
+        }
+        if (v <= 0) {
+            throw ConfigError.at(entry.getValue(key).origin(), path + "." + key, "must be a positive number of tokens");
         }
         return v;
     }

@@ -51,6 +51,9 @@ final class Extensions {
     RoutingStrategy strategy;
     private String strategyOwner;
     private int sequence;
+    /** Services extensions published for those that start after them, by type. */
+    private final Map<Class<?>, Object> services = new java.util.HashMap<>();
+    private final Map<Class<?>, String> serviceOwners = new java.util.HashMap<>();
     /** Warnings of extensions that declared the gateway open ({@link ExtensionContext#restrictToLoopback}). */
     final List<String> openWarnings = new ArrayList<>();
 
@@ -215,6 +218,20 @@ final class Extensions {
         @Override
         public void route(HttpMethod method, String path, RouteAuth auth, RouteHandler handler) {
             routes.add(name, method, path, auth, handler);
+        }
+
+        @Override
+        public <T> void publish(Class<T> type, T service) {
+            String owner = serviceOwners.putIfAbsent(type, name);
+            if (owner != null) {
+                throw new ConfigError("extensions " + owner + " and " + name + " both publish a " + type.getName());
+            }
+            services.put(type, type.cast(service));
+        }
+
+        @Override
+        public <T> T service(Class<T> type) {
+            return type.cast(services.get(type));
         }
 
         @Override

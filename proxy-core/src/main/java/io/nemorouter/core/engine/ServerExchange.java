@@ -115,6 +115,12 @@ public final class ServerExchange implements Exchange, Completion {
     private boolean cancelled;
     private Usage usage;
     private double cost = -1;
+    /** Bytes and events of the answer relayed to the client: what an estimate of its usage starts from. */
+    private long answerBytes;
+    private int answerEvents;
+    /** The last bytes of a body too large to hold, where its usage is: read when it has ended. */
+    private byte[] bodyTail;
+    private int bodyTailLength;
     private String failure;
     /** Pieces of the answer written since the last flush, sent as one: see {@link #flushAnswer}. */
     private ByteBuf burstFirst;
@@ -405,6 +411,7 @@ public final class ServerExchange implements Exchange, Completion {
             return;
         }
         status = response.status();
+        answerBytes = response.content().readableBytes();
         tellHead();
         tellBody(response.content());
         decorate(response);
@@ -443,6 +450,7 @@ public final class ServerExchange implements Exchange, Completion {
         tellHead();
         tellBody(content);
         int bodyBytes = content.readableBytes();
+        answerBytes = bodyBytes;
         boolean inline = bodyBytes <= WireBytes.INLINE_BODY_BYTES;
         WireBytes out = WireBytes.start(answer.headBytes() + 384 + (inline ? bodyBytes : 0));
         out.put(HTTP_1_1);
@@ -515,6 +523,8 @@ public final class ServerExchange implements Exchange, Completion {
         if (out == null) {
             out = event.retainedSlice();
         }
+        answerBytes += out.readableBytes();
+        answerEvents++;
         if (listeners != null) {
             for (AnswerListener l : listeners) {
                 try {
@@ -551,8 +561,60 @@ public final class ServerExchange implements Exchange, Completion {
             return;
         }
         tellBody(piece);
+        answerBytes += piece.readableBytes();
+        if (endpoint.proxied) {
+            keepTail(piece);
+        }
         queue(piece);
     }
+
+    private static final int TAIL_BYTES = 4096;
+
+    /** Keeps the last {@value #TAIL_BYTES} bytes of a relayed body: its usage object is at its end. */
+    private void keepTail(ByteBuf piece) {
+        if (bodyTail == null) {
+            bodyTail = new byte[TAIL_BYTES];
+        }
+        int n = piece.readableBytes();
+        if (n >= TAIL_BYTES) {
+            piece.getBytes(piece.writerIndex() - TAIL_BYTES, bodyTail, 0, TAIL_BYTES);
+            bodyTailLength = TAIL_BYTES;
+            return;
+        }
+        int keep = Math.min(bodyTailLength, TAIL_BYTES - n);
+        System.arraycopy(bodyTail, bodyTailLength - keep, bodyTail, 0, keep);
+        piece.getBytes(piece.readerIndex(), bodyTail, keep, n);
+        bodyTailLength = keep + n;
+    }
+
+    /**
+     * A successful answer that ended without usage (a stream cut short, an upstream that reports
+     * none): the usage read from the tail of a body too large to hold, or else an estimate, marked as
+     * such. Prompt: 4 bytes of request body a token (a tokenizer-free rule of thumb for English text
+     * and JSON); completion: a token per streamed event (upstreams send about one per chunk), or 4
+     * bytes a token of a body's size past its JSON envelope.
+     */
+    private void usageIfMissing() {
+        if (usage != null || !endpoint.proxied || deployment() == null || status == null || status.code() / 100 != 2) {
+            return;
+        }
+        if (bodyTailLength > 0) {
+            Usage u = UsageScanner.scan(Unpooled.wrappedBuffer(bodyTail, 0, bodyTailLength));
+            if (u != null) {
+                usage(u);
+                return;
+            }
+        }
+        if (answerBytes == 0 && answerEvents == 0) {
+            return;
+        }
+        long prompt = (request.content().readableBytes() + 3) / 4;
+        long completion = eventStream ? Math.max(0, answerEvents - 1) : Math.max(0, answerBytes - ENVELOPE_BYTES) / 4;
+        usage(new Usage(prompt, completion, prompt + completion, 0, true));
+    }
+
+    /** About the size of a chat.completion's JSON around its message text. */
+    private static final long ENVELOPE_BYTES = 300;
 
     private void queue(ByteBuf piece) {
         if (burstFirst == null && burst == null) {
@@ -656,7 +718,7 @@ public final class ServerExchange implements Exchange, Completion {
         this.usage = u;
         Deployment d = deployment();
         if (u != null && d != null) {
-            cost = d.cost(u.promptTokens(), u.completionTokens());
+            cost = d.cost(u);
         }
     }
 
@@ -796,6 +858,7 @@ public final class ServerExchange implements Exchange, Completion {
             status = HttpResponseStatus.valueOf(499, "Client Closed Request");
         }
         try {
+            usageIfMissing();
             if (attempt != null) {
                 attempt.exchangeFinished();
             }

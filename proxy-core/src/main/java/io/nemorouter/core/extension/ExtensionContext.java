@@ -61,6 +61,15 @@ public interface ExtensionContext {
      */
     void restrictToLoopback(String warning);
 
+    /**
+     * Offers {@code service} to the extensions that start after this one (a higher {@link Extension#order()}):
+     * the keys extension publishes who may read spend, the request log reads it. One publisher per type.
+     */
+    <T> void publish(Class<T> type, T service);
+
+    /** The service of {@code type} an extension started earlier published, or null when none did (it is off, say). */
+    <T> T service(Class<T> type);
+
     /** Makes {@code strategy} the one that orders deployments for every request; only one extension may. */
     void routingStrategy(RoutingStrategy strategy);
 }

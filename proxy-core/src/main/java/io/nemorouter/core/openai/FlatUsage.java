@@ -2,7 +2,7 @@ package io.nemorouter.core.openai;
 
 /**
  * Reads the token counts out of a usage object's bytes without a JSON library: the object is
- * small and flat (its nested {@code *_details} objects are skipped), and this runs once per
+ * small and flat (of its nested {@code *_details} objects only the prompt's cached tokens are read), and this runs once per
  * answer on the event loop. Anything it does not expect (escapes in keys, odd numbers, a
  * truncated object) returns {@link #UNREADABLE}, and the caller falls back to Jackson.
  */
@@ -17,6 +17,7 @@ final class FlatUsage {
         long prompt = -1;
         long completion = 0;
         long total = -1;
+        long cached = 0;
         int i = 1;
         while (true) {
             i = skipSpace(b, i);
@@ -68,22 +69,58 @@ final class FlatUsage {
                     default -> { }
                 }
             } else {
+                int start = i;
                 i = skipValue(b, i);
                 if (i < 0) {
                     return UNREADABLE;
+                }
+                if (b[start] == '{' && key(b, keyStart, keyEnd) == PROMPT_DETAILS) {
+                    cached = cachedTokens(b, start, i);
+                    if (cached < 0) {
+                        return UNREADABLE;
+                    }
                 }
             }
         }
         if (prompt < 0) {
             return null;
         }
-        return new Usage(prompt, completion, total >= 0 ? total : prompt + completion);
+        return new Usage(prompt, completion, total >= 0 ? total : prompt + completion, cached);
     }
 
     private static final int OTHER = 0;
     private static final int PROMPT = 1;
     private static final int COMPLETION = 2;
     private static final int TOTAL = 3;
+    private static final int PROMPT_DETAILS = 4;
+    private static final byte[] CACHED = "\"cached_tokens\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /** {@code cached_tokens} in the details object {@code b[from, to)}: 0 when absent, -1 when not a plain count. */
+    private static long cachedTokens(byte[] b, int from, int to) {
+        outer:
+        for (int k = from; k + CACHED.length <= to; k++) {
+            for (int j = 0; j < CACHED.length; j++) {
+                if (b[k + j] != CACHED[j]) {
+                    continue outer;
+                }
+            }
+            int i = skipSpace(b, k + CACHED.length);
+            if (i >= to || b[i] != ':') {
+                return -1;
+            }
+            i = skipSpace(b, i + 1);
+            long v = 0;
+            int digits = 0;
+            while (i < to && b[i] >= '0' && b[i] <= '9') {
+                v = v * 10 + (b[i++] - '0');
+                if (++digits > 15) {
+                    return -1;
+                }
+            }
+            return digits == 0 ? (is(b, i, Math.min(i + 4, to), "null") ? 0 : -1) : v;
+        }
+        return 0;
+    }
 
     private static int key(byte[] b, int from, int to) {
         if (is(b, from, to, "prompt_tokens") || is(b, from, to, "input_tokens")) {
@@ -91,6 +128,9 @@ final class FlatUsage {
         }
         if (is(b, from, to, "completion_tokens") || is(b, from, to, "output_tokens")) {
             return COMPLETION;
+        }
+        if (is(b, from, to, "prompt_tokens_details") || is(b, from, to, "input_tokens_details")) {
+            return PROMPT_DETAILS;
         }
         return is(b, from, to, "total_tokens") ? TOTAL : OTHER;
     }

@@ -46,6 +46,7 @@ public final class RequestBody {
     private static final byte[] MAX_TOKENS = ascii("max_tokens");
     private static final byte[] MAX_COMPLETION_TOKENS = ascii("max_completion_tokens");
     private static final byte[] N = ascii("n");
+    private static final byte[] METADATA = ascii("metadata");
     private static final byte[] UTF8_BOM = {(byte) 0xef, (byte) 0xbb, (byte) 0xbf};
     /** The member that asks a stream for its usage event, as it goes before the closing brace. */
     private static final byte[] STREAM_OPTIONS_WITH_USAGE = ascii(",\"stream_options\":{\"include_usage\":true}");
@@ -71,6 +72,9 @@ public final class RequestBody {
     long maxCompletionTokens = -1;
     /** {@code n} when it is a plain count, else -1. */
     long choices = -1;
+    /** Byte span of the {@code metadata} value, or -1 when absent. */
+    int metadataStart = -1;
+    int metadataEnd = -1;
     /** Gateway-only fields ({@code nemo_cache}, {@code tags}) that must not reach the upstream, as removable spans. */
     final List<int[]> gatewayOnlySpans = new ArrayList<>(0);
 
@@ -145,6 +149,19 @@ public final class RequestBody {
     /** {@code n}, the number of choices asked for: 1 when absent or not a plain count (the upstream judges those). */
     public long choices() {
         return choices > 0 ? choices : 1;
+    }
+
+    /**
+     * The {@code metadata} member's JSON as the client sent it ({@code job_id}, {@code stage}, ...),
+     * or null when it has none: a copy of its bytes, without parsing the rest of the body.
+     */
+    public String metadataJson() {
+        if (metadataStart < 0 || content == null) {
+            return null;
+        }
+        String raw = content.toString(content.readerIndex() + metadataStart, metadataEnd - metadataStart,
+                java.nio.charset.StandardCharsets.UTF_8);
+        return "null".equals(raw) ? null : raw;
     }
 
     // ---- any member, parsed on demand ----------------------------------------------------------
@@ -329,7 +346,7 @@ public final class RequestBody {
     // ---- the first pass --------------------------------------------------------------------------
 
     /** The members the gateway reads; names are compared as bytes, or decoded first when they hold escapes. */
-    private enum Member { MODEL, STREAM, STREAM_OPTIONS, NEMO_CACHE, TAGS, MAX_TOKENS, MAX_COMPLETION_TOKENS, N, OTHER }
+    private enum Member { MODEL, STREAM, STREAM_OPTIONS, NEMO_CACHE, TAGS, MAX_TOKENS, MAX_COMPLETION_TOKENS, N, METADATA, OTHER }
 
     /**
      * Parses {@code body}; returns null on success or the error to answer with.
@@ -426,6 +443,7 @@ public final class RequestBody {
                 : json.stringIs(MAX_TOKENS) ? Member.MAX_TOKENS
                 : json.stringIs(MAX_COMPLETION_TOKENS) ? Member.MAX_COMPLETION_TOKENS
                 : json.stringIs(N) ? Member.N
+                : json.stringIs(METADATA) ? Member.METADATA
                 : null;
         if (m != null) {
             json.skipString();
@@ -445,6 +463,7 @@ public final class RequestBody {
             case "max_tokens" -> Member.MAX_TOKENS;
             case "max_completion_tokens" -> Member.MAX_COMPLETION_TOKENS;
             case "n" -> Member.N;
+            case "metadata" -> Member.METADATA;
             default -> Member.OTHER;
         };
     }
@@ -492,6 +511,11 @@ public final class RequestBody {
             case MAX_TOKENS -> maxTokens = readCountOrSkip(json);
             case MAX_COMPLETION_TOKENS -> maxCompletionTokens = readCountOrSkip(json);
             case N -> choices = readCountOrSkip(json);
+            case METADATA -> {
+                metadataStart = json.pos;
+                json.skipValue(1);
+                metadataEnd = json.pos;
+            }
             default -> json.skipValue(1);
         }
         return null;

@@ -1,5 +1,18 @@
 package io.nemorouter.core.openai;
 
-/** Token counts an upstream reported for one call. */
-public record Usage(long promptTokens, long completionTokens, long totalTokens) {
+/**
+ * Token counts an upstream reported for one call (or the gateway estimated, when it reported none).
+ *
+ * @param cachedTokens prompt tokens read from the provider's prompt cache (part of {@code promptTokens}),
+ *                     from {@code prompt_tokens_details.cached_tokens}; 0 when not reported
+ * @param estimated    whether the counts are the gateway's estimate, not the upstream's
+ */
+public record Usage(long promptTokens, long completionTokens, long totalTokens, long cachedTokens, boolean estimated) {
+    public Usage(long promptTokens, long completionTokens, long totalTokens) {
+        this(promptTokens, completionTokens, totalTokens, 0, false);
+    }
+
+    public Usage(long promptTokens, long completionTokens, long totalTokens, long cachedTokens) {
+        this(promptTokens, completionTokens, totalTokens, cachedTokens, false);
+    }
 }

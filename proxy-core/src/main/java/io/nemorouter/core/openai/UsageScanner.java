@@ -125,6 +125,7 @@ public final class UsageScanner {
             long prompt = -1;
             long completion = 0;
             long total = -1;
+            long cached = 0;
             JsonToken t;
             while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
@@ -136,6 +137,15 @@ public final class UsageScanner {
                         case "total_tokens" -> total = p.getLongValue();
                         default -> { }
                     }
+                } else if (v == JsonToken.START_OBJECT && ("prompt_tokens_details".equals(name) || "input_tokens_details".equals(name))) {
+                    while (p.nextToken() == JsonToken.FIELD_NAME) {
+                        String inner = p.currentName();
+                        if (p.nextToken() == JsonToken.VALUE_NUMBER_INT && "cached_tokens".equals(inner)) {
+                            cached = p.getLongValue();
+                        } else {
+                            p.skipChildren();
+                        }
+                    }
                 } else {
                     p.skipChildren();
                 }
@@ -143,7 +153,7 @@ public final class UsageScanner {
             if (t != JsonToken.END_OBJECT || prompt < 0) {
                 return null;
             }
-            return new Usage(prompt, completion, total >= 0 ? total : prompt + completion);
+            return new Usage(prompt, completion, total >= 0 ? total : prompt + completion, cached);
         } catch (IOException e) {
             return null;
         }

@@ -58,4 +58,19 @@ class UsageScannerTest {
         assertNull(UsageScanner.scan(buf("{\"usage\":null}")));
         assertNull(UsageScanner.scan(buf("")));
     }
+
+    @Test
+    void readsThePromptsCachedTokensFromItsDetails() {
+        assertEquals(new Usage(2006, 300, 2306, 1920), UsageScanner.scan(buf(
+                "{\"usage\":{\"prompt_tokens\":2006,\"completion_tokens\":300,\"total_tokens\":2306,"
+                        + "\"prompt_tokens_details\":{\"cached_tokens\":1920,\"audio_tokens\":0},"
+                        + "\"completion_tokens_details\":{\"reasoning_tokens\":0,\"cached_tokens\":7}}}")));
+        // the Responses API's names, and the same through Jackson (a float elsewhere in the object)
+        assertEquals(new Usage(50, 5, 55, 40), UsageScanner.scan(buf(
+                "{\"usage\":{\"input_tokens\":50,\"input_tokens_details\":{\"cached_tokens\":40},\"output_tokens\":5}}")));
+        assertEquals(new Usage(50, 5, 55, 40), UsageScanner.scan(buf(
+                "{\"usage\":{\"x\":0.5,\"prompt_tokens\":50,\"prompt_tokens_details\":{\"cached_tokens\":40},\"completion_tokens\":5}}")));
+        assertEquals(new Usage(9, 1, 10, 0), UsageScanner.scan(buf(
+                "{\"usage\":{\"prompt_tokens\":9,\"prompt_tokens_details\":{\"cached_tokens\":null},\"completion_tokens\":1}}")));
+    }
 }

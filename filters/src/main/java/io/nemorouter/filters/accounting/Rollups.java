@@ -1,0 +1,229 @@
+package io.nemorouter.filters.accounting;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Spend sums kept as calls complete, so a report reads sums instead of scanning the log: per hour,
+ * per dimension ({@code key}, {@code team}, {@code org}, {@code model}, {@code deployment},
+ * {@code provider}, {@code tag}, and {@code metadata.<name>} for each scalar metadata member, which
+ * {@code job_id} and {@code stage} are), per value, one {@link Cell}. A report over any range is a
+ * merge of at most (hours x groups) cells, whatever the number of calls. Written by the log's writer
+ * thread, read by report requests: one lock, held briefly by each.
+ *
+ * <p>Persisted as a snapshot (atomically replaced) that names the log position it covers; at start
+ * the log after that position is replayed, so the sums survive a restart and a kill.
+ */
+final class Rollups {
+    static final String ALL = "all";
+    static final String NONE = "(none)";
+    static final String OTHER = "(other)";
+    private static final int MAGIC = 0x4e524f4c; // "NROL"
+    private static final int VERSION = 1;
+    /** Metadata members rolled up per call, at most (a call with more has the rest left out of reports). */
+    private static final int MAX_METADATA_KEYS = 32;
+
+    /** hour (epoch hours) -> dimension -> value -> sums. */
+    private final TreeMap<Long, Map<String, Map<String, Cell>>> hours = new TreeMap<>();
+    /** A key id's alias as last seen, for reports. */
+    private final Map<String, String> keyAliases = new HashMap<>();
+    private final int maxValuesPerHour;
+
+    Rollups(int maxValuesPerHour) {
+        this.maxValuesPerHour = maxValuesPerHour;
+    }
+
+    /** Adds one call. {@code metadata}: the record's metadata parsed (an object), or null. */
+    synchronized void add(CallRecord r, JsonNode metadata) {
+        Map<String, Map<String, Cell>> hour = hours.computeIfAbsent(Math.floorDiv(r.time(), 3_600_000L), h -> new HashMap<>());
+        cell(hour, ALL, ALL).add(r);
+        cell(hour, "key", r.keyGroup()).add(r);
+        cell(hour, "team", orNone(r.teamId())).add(r);
+        cell(hour, "org", orNone(r.orgId())).add(r);
+        cell(hour, "model", orNone(r.model())).add(r);
+        cell(hour, "deployment", orNone(r.deployment())).add(r);
+        cell(hour, "provider", orNone(r.provider())).add(r);
+        for (String t : r.tags()) {
+            cell(hour, "tag", t).add(r);
+        }
+        if (metadata != null && metadata.isObject()) {
+            int n = 0;
+            for (Iterator<Map.Entry<String, JsonNode>> it = metadata.fields(); it.hasNext() && n < MAX_METADATA_KEYS; ) {
+                Map.Entry<String, JsonNode> m = it.next();
+                if (m.getValue().isValueNode() && !m.getValue().isNull()) {
+                    cell(hour, "metadata." + m.getKey(), m.getValue().asText()).add(r);
+                    n++;
+                }
+            }
+        }
+        if (r.keyId() != null && r.keyAlias() != null) {
+            keyAliases.put(r.keyId(), r.keyAlias());
+        }
+    }
+
+    private static String orNone(String v) {
+        return v == null ? NONE : v;
+    }
+
+    /** Longer group values (a metadata string) are cut: a report groups by them, it does not store documents. */
+    private static final int MAX_VALUE_CHARS = 200;
+
+    private Cell cell(Map<String, Map<String, Cell>> hour, String dim, String value) {
+        if (value.length() > MAX_VALUE_CHARS) {
+            value = value.substring(0, MAX_VALUE_CHARS);
+        }
+        Map<String, Cell> values = hour.computeIfAbsent(dim, d -> new HashMap<>());
+        Cell c = values.get(value);
+        if (c == null) {
+            if (values.size() >= maxValuesPerHour) {
+                value = OTHER; // a runaway dimension (a unique id per call) stays bounded
+                c = values.get(value);
+            }
+            if (c == null) {
+                c = new Cell();
+                values.put(value, c);
+            }
+        }
+        return c;
+    }
+
+    /** The dimension name a {@code group_by} asks for ({@code job_id} is {@code metadata.job_id}). */
+    static String dimension(String groupBy) {
+        if (groupBy == null || groupBy.isEmpty()) {
+            return ALL;
+        }
+        return switch (groupBy) {
+            case "job_id", "stage" -> "metadata." + groupBy;
+            default -> groupBy;
+        };
+    }
+
+    /** One row of a report: a group (and interval start, when asked) and its merged sums. */
+    record Row(String group, Long intervalStart, Cell sums) {
+    }
+
+    /**
+     * Rows for {@code dim} over whole hours from {@code fromHour} (inclusive) to {@code toHour}
+     * (exclusive), per group, and per interval of {@code intervalHours} when that is above 0.
+     */
+    synchronized List<Row> report(String dim, long fromHour, long toHour, int intervalHours) {
+        Map<String, Cell> byGroup = new HashMap<>();
+        for (Map.Entry<Long, Map<String, Map<String, Cell>>> h : hours.subMap(fromHour, toHour).entrySet()) {
+            Map<String, Cell> values = h.getValue().get(dim);
+            if (values == null) {
+                continue;
+            }
+            for (Map.Entry<String, Cell> v : values.entrySet()) {
+                String group = intervalHours > 0
+                        ? v.getKey() + '\u0000' + (Math.floorDiv(h.getKey(), intervalHours) * intervalHours) : v.getKey();
+                byGroup.computeIfAbsent(group, g -> new Cell()).merge(v.getValue());
+            }
+        }
+        List<Row> rows = new ArrayList<>(byGroup.size());
+        for (Map.Entry<String, Cell> e : byGroup.entrySet()) {
+            String k = e.getKey();
+            int cut = k.indexOf('\u0000');
+            rows.add(cut < 0 ? new Row(k, null, e.getValue())
+                    : new Row(k.substring(0, cut), Long.parseLong(k.substring(cut + 1)) * 3_600_000L, e.getValue()));
+        }
+        return rows;
+    }
+
+    synchronized String keyAlias(String keyId) {
+        return keyAliases.get(keyId);
+    }
+
+    /** Drops hours before {@code hour}. */
+    synchronized void dropBefore(long hour) {
+        hours.headMap(hour).clear();
+    }
+
+    synchronized int cells() {
+        int n = 0;
+        for (Map<String, Map<String, Cell>> h : hours.values()) {
+            for (Map<String, Cell> d : h.values()) {
+                n += d.size();
+            }
+        }
+        return n;
+    }
+
+    /** Where in the log a snapshot's sums go up to: the file name and the byte offset after its last line counted. */
+    record Position(String file, long offset) {
+    }
+
+    /** Writes the sums and the log position they cover to {@code file}, replacing it atomically. */
+    synchronized void save(Path file, Position covered) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 16))) {
+            out.writeInt(MAGIC);
+            out.writeInt(VERSION);
+            out.writeUTF(covered == null ? "" : covered.file());
+            out.writeLong(covered == null ? 0 : covered.offset());
+            out.writeInt(keyAliases.size());
+            for (Map.Entry<String, String> a : keyAliases.entrySet()) {
+                out.writeUTF(a.getKey());
+                out.writeUTF(a.getValue());
+            }
+            out.writeInt(hours.size());
+            for (Map.Entry<Long, Map<String, Map<String, Cell>>> h : hours.entrySet()) {
+                out.writeLong(h.getKey());
+                out.writeInt(h.getValue().size());
+                for (Map.Entry<String, Map<String, Cell>> d : h.getValue().entrySet()) {
+                    out.writeUTF(d.getKey());
+                    out.writeInt(d.getValue().size());
+                    for (Map.Entry<String, Cell> v : d.getValue().entrySet()) {
+                        out.writeUTF(v.getKey());
+                        v.getValue().writeTo(out);
+                    }
+                }
+            }
+        }
+        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Loads a snapshot into these (empty) rollups; returns the log position it covers, or null when there is none. */
+    synchronized Position load(Path file) throws IOException {
+        if (!Files.exists(file)) {
+            return null;
+        }
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 16))) {
+            if (in.readInt() != MAGIC || in.readInt() != VERSION) {
+                throw new IOException(file + " is not a rollups snapshot of this version");
+            }
+            String logFile = in.readUTF();
+            long offset = in.readLong();
+            for (int i = in.readInt(); i > 0; i--) {
+                keyAliases.put(in.readUTF(), in.readUTF());
+            }
+            for (int h = in.readInt(); h > 0; h--) {
+                long hour = in.readLong();
+                Map<String, Map<String, Cell>> dims = new HashMap<>();
+                for (int d = in.readInt(); d > 0; d--) {
+                    String dim = in.readUTF();
+                    Map<String, Cell> values = new HashMap<>();
+                    for (int v = in.readInt(); v > 0; v--) {
+                        values.put(in.readUTF(), Cell.readFrom(in));
+                    }
+                    dims.put(dim, values);
+                }
+                hours.put(hour, dims);
+            }
+            return logFile.isEmpty() ? null : new Position(logFile, offset);
+        }
+    }
+}

@@ -1,0 +1,414 @@
+package io.nemorouter.filters.accounting;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.nemorouter.core.exchange.Exchange;
+import io.nemorouter.core.openai.OpenAiError;
+import io.nemorouter.filters.keys.Principal;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * {@code GET /spend/logs} (records, newest first, filtered, paged by cursor) and
+ * {@code GET /spend/report} (sums per group and interval, from the rollups). The master key reads
+ * everything; a virtual key reads its own records, and its report is summed from them. Work runs
+ * on the API's own thread, never an event loop; the answer goes back through the exchange.
+ */
+final class SpendApi {
+    private static final Logger LOG = LoggerFactory.getLogger(SpendApi.class);
+    static final int DEFAULT_LIMIT = 50;
+    static final int MAX_LIMIT = 1000;
+    /** Lines one /spend/logs request looks at, at most; past it the answer has a cursor to go on from. */
+    static final int SCAN_LIMIT = 200_000;
+    /** The report's group_by values that are not metadata members. */
+    private static final List<String> GROUPS = List.of("key", "team", "org", "model", "deployment", "provider", "tag",
+            "job_id", "stage");
+    private static final List<String> LOG_FILTERS = List.of("key", "team", "org", "model", "deployment", "provider", "tag",
+            "job_id", "stage", "status", "cache", "from", "to", "limit", "cursor");
+
+    private final Path dir;
+    private final Rollups rollups;
+    private final int maxValuesPerHour;
+    private final ExecutorService worker;
+    private final Clock clock;
+
+    SpendApi(Path dir, Rollups rollups, int maxValuesPerHour, ExecutorService worker, Clock clock) {
+        this.dir = dir;
+        this.rollups = rollups;
+        this.maxValuesPerHour = maxValuesPerHour;
+        this.worker = worker;
+        this.clock = clock;
+    }
+
+    /** A request the caller got wrong: answered 400 with the parameter named. */
+    static final class BadQuery extends RuntimeException {
+        final String param;
+
+        BadQuery(String param, String message) {
+            super(message);
+            this.param = param;
+        }
+    }
+
+    void logs(Exchange ex) {
+        run(ex, () -> answer(logsBody(ex, new QueryStringDecoder(ex.uri()).parameters())));
+    }
+
+    void report(Exchange ex) {
+        run(ex, () -> {
+            Map<String, List<String>> q = new QueryStringDecoder(ex.uri()).parameters();
+            ObjectNode body = reportBody(ex, q);
+            return "csv".equals(one(q, "format")) ? csv(body) : answer(body);
+        });
+    }
+
+    private interface Work {
+        FullHttpResponse run() throws IOException;
+    }
+
+    private void run(Exchange ex, Work work) {
+        try {
+            worker.execute(() -> {
+                try {
+                    ex.respond(work.run());
+                } catch (BadQuery e) {
+                    ex.respond(OpenAiError.badRequest("invalid_request", e.param, e.getMessage()));
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("spend API: {} failed", ex.path(), e);
+                    ex.respond(new OpenAiError(HttpResponseStatus.INTERNAL_SERVER_ERROR, "api_error", "spend_read_failed",
+                            null, "The request log could not be read: " + e.getMessage()));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            ex.respond(new OpenAiError(HttpResponseStatus.SERVICE_UNAVAILABLE, "api_error", "shutting_down", null,
+                    "The gateway is shutting down."));
+        }
+    }
+
+    // ---- /spend/logs ---------------------------------------------------------------------------
+
+    ObjectNode logsBody(Exchange ex, Map<String, List<String>> q) throws IOException {
+        for (String p : q.keySet()) {
+            if (!LOG_FILTERS.contains(p) && !p.startsWith("metadata.")) {
+                throw new BadQuery(p, "Unknown parameter `" + p + "`; filters: " + String.join(", ", LOG_FILTERS)
+                        + ", or metadata.<name>.");
+            }
+        }
+        String ownKey = ownKey(ex, one(q, "key"));
+        int limit = intParam(q, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
+        long from = time(q, "from", Long.MIN_VALUE);
+        long to = time(q, "to", Long.MAX_VALUE);
+        Rollups.Position before = cursor(one(q, "cursor"));
+        List<Path> files = new ArrayList<>();
+        for (Path p : LogFiles.list(dir)) {
+            LocalDate day = LogFiles.dayOf(p.getFileName().toString());
+            if (!day.isBefore(LogFiles.day(from == Long.MIN_VALUE ? 0 : from)) && (to == Long.MAX_VALUE
+                    || !day.isAfter(LogFiles.day(to)))) {
+                files.add(p);
+            }
+        }
+        ArrayNode data = RecordJson.MAPPER.createArrayNode();
+        Rollups.Position[] next = {null};
+        int[] seen = {0};
+        boolean[] more = {false};
+        LogReader.backward(dir, files, before, (file, start, end, json) -> {
+            if (data.size() == limit || seen[0] >= SCAN_LIMIT) {
+                more[0] = true;
+                next[0] = new Rollups.Position(file, end); // the next page starts with this line
+                return false;
+            }
+            seen[0]++;
+            long ts = json.path("ts").asLong();
+            if (ts < from) {
+                return false; // older from here on
+            }
+            if (ts < to && matches(json, q, ownKey)) {
+                data.add(json);
+            }
+            return true;
+        });
+        ObjectNode body = RecordJson.MAPPER.createObjectNode();
+        body.put("object", "list");
+        body.set("data", data);
+        body.put("has_more", more[0]);
+        if (more[0] && next[0] != null) {
+            body.put("next_cursor", Base64.getUrlEncoder().withoutPadding().encodeToString(
+                    (next[0].file() + ":" + next[0].offset()).getBytes(StandardCharsets.UTF_8)));
+        } else {
+            body.putNull("next_cursor");
+        }
+        return body;
+    }
+
+    private static boolean matches(JsonNode r, Map<String, List<String>> q, String ownKey) {
+        if (ownKey != null && !ownKey.equals(r.path("key_id").asText(null))) {
+            return false;
+        }
+        for (Map.Entry<String, List<String>> e : q.entrySet()) {
+            String want = e.getValue().isEmpty() ? "" : e.getValue().get(0);
+            boolean ok = switch (e.getKey()) {
+                case "key" -> want.equals(r.path("key_id").asText(null)) || want.equals(r.path("key_alias").asText(null));
+                case "team" -> want.equals(r.path("team_id").asText(null));
+                case "org" -> want.equals(r.path("org_id").asText(null));
+                case "model", "deployment", "provider", "cache" -> want.equals(r.path(e.getKey()).asText(null));
+                case "tag" -> contains(r.path("tags"), want);
+                case "job_id", "stage" -> want.equals(scalar(r.path("metadata").get(e.getKey())));
+                case "status" -> status(r.path("status").asInt(), want);
+                case "from", "to", "limit", "cursor" -> true;
+                default -> want.equals(scalar(r.path("metadata").get(e.getKey().substring("metadata.".length()))));
+            };
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String scalar(JsonNode v) {
+        return v == null || !v.isValueNode() || v.isNull() ? null : v.asText();
+    }
+
+    private static boolean contains(JsonNode tags, String want) {
+        for (JsonNode t : tags) {
+            if (want.equals(t.asText())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean status(int status, String want) {
+        return switch (want) {
+            case "error" -> status >= 400;
+            case "ok" -> status < 400;
+            default -> want.equals(Integer.toString(status));
+        };
+    }
+
+    // ---- /spend/report -------------------------------------------------------------------------
+
+    ObjectNode reportBody(Exchange ex, Map<String, List<String>> q) throws IOException {
+        for (String p : q.keySet()) {
+            if (!List.of("group_by", "from", "to", "interval", "format").contains(p)) {
+                throw new BadQuery(p, "Unknown parameter `" + p + "`; use group_by, from, to, interval, format.");
+            }
+        }
+        String groupBy = one(q, "group_by");
+        if (groupBy != null && !GROUPS.contains(groupBy) && !(groupBy.startsWith("metadata.") && groupBy.length() > 9)) {
+            throw new BadQuery("group_by", "`group_by` must be one of " + String.join(", ", GROUPS)
+                    + ", or metadata.<name>; got `" + groupBy + "`.");
+        }
+        String interval = one(q, "interval");
+        int intervalHours = interval == null ? 0 : switch (interval) {
+            case "hour" -> 1;
+            case "day" -> 24;
+            default -> throw new BadQuery("interval", "`interval` must be hour or day.");
+        };
+        String format = one(q, "format");
+        if (format != null && !format.equals("csv") && !format.equals("json")) {
+            throw new BadQuery("format", "`format` must be json or csv.");
+        }
+        long now = clock.millis();
+        long from = time(q, "from", now - 30L * 86_400_000L);
+        long to = time(q, "to", now);
+        long fromHour = Math.floorDiv(from, 3_600_000L);
+        long toHour = Math.floorDiv(to + 3_599_999L, 3_600_000L);
+        if (toHour <= fromHour) {
+            toHour = fromHour + 1;
+        }
+        String ownKey = ownKey(ex, null);
+        Rollups source = ownKey == null ? rollups : ownRollups(ownKey, fromHour, toHour);
+        String dim = Rollups.dimension(groupBy);
+        List<Rollups.Row> rows = source.report(dim, fromHour, toHour, intervalHours);
+        rows.sort(Comparator.comparingLong((Rollups.Row r) -> -r.sums().costNanos)
+                .thenComparingLong(r -> -r.sums().requests).thenComparing(Rollups.Row::group)
+                .thenComparing(r -> r.intervalStart() == null ? 0 : r.intervalStart()));
+        Cell total = new Cell();
+        for (Rollups.Row r : source.report(Rollups.ALL, fromHour, toHour, 0)) {
+            total.merge(r.sums());
+        }
+        ObjectNode body = RecordJson.MAPPER.createObjectNode();
+        body.put("object", "spend.report");
+        body.put("group_by", groupBy == null ? null : groupBy);
+        body.put("from", Instant.ofEpochMilli(fromHour * 3_600_000L).toString());
+        body.put("to", Instant.ofEpochMilli(toHour * 3_600_000L).toString());
+        body.put("interval", interval);
+        ArrayNode data = body.putArray("data");
+        for (Rollups.Row r : rows) {
+            ObjectNode row = data.addObject();
+            row.put("group", r.group());
+            if ("key".equals(dim)) {
+                row.put("key_alias", source.keyAlias(r.group()));
+            }
+            if (r.intervalStart() != null) {
+                row.put("interval_start", Instant.ofEpochMilli(r.intervalStart()).toString());
+            }
+            sums(row, r.sums());
+        }
+        sums(body.putObject("totals"), total);
+        return body;
+    }
+
+    /** A virtual key's report: its own records in the range, summed as the rollups would. */
+    private Rollups ownRollups(String keyId, long fromHour, long toHour) throws IOException {
+        Rollups own = new Rollups(maxValuesPerHour);
+        long from = fromHour * 3_600_000L;
+        long to = toHour * 3_600_000L;
+        LogReader.forward(dir, null, (file, start, end, json) -> {
+            long ts = json.path("ts").asLong();
+            if (ts >= from && ts < to && keyId.equals(json.path("key_id").asText(null))) {
+                CallRecord r = RecordJson.read(json);
+                if (r != null) {
+                    own.add(r, json.get("metadata"));
+                }
+            }
+            return true;
+        });
+        return own;
+    }
+
+    static void sums(ObjectNode o, Cell c) {
+        o.put("requests", c.requests);
+        o.put("errors", c.errors);
+        o.put("input_tokens", c.inputTokens);
+        o.put("output_tokens", c.outputTokens);
+        o.put("cached_tokens", c.cachedTokens);
+        o.put("cost", c.costNanos / 1e9);
+        o.put("cache_hits", c.cacheHits);
+        o.put("usage_estimated", c.estimated);
+        ObjectNode l = o.putObject("latency_ms");
+        l.put("p50", c.percentileMs(50));
+        l.put("p95", c.percentileMs(95));
+        l.put("p99", c.percentileMs(99));
+    }
+
+    private static FullHttpResponse csv(ObjectNode body) {
+        StringBuilder b = new StringBuilder("group,interval_start,requests,errors,input_tokens,output_tokens,cached_tokens,"
+                + "cost,cache_hits,usage_estimated,p50_ms,p95_ms,p99_ms\n");
+        for (JsonNode r : body.path("data")) {
+            b.append(csvField(r.path("group").asText())).append(',').append(r.path("interval_start").asText(""));
+            for (String f : new String[]{"requests", "errors", "input_tokens", "output_tokens", "cached_tokens", "cost",
+                    "cache_hits", "usage_estimated"}) {
+                b.append(',').append(r.path(f).asText());
+            }
+            for (String p : new String[]{"p50", "p95", "p99"}) {
+                b.append(',').append(r.path("latency_ms").path(p).asText());
+            }
+            b.append('\n');
+        }
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                Unpooled.copiedBuffer(b, StandardCharsets.UTF_8));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/csv; charset=utf-8");
+        r.headers().set(HttpHeaderNames.CONTENT_DISPOSITION, "attachment; filename=\"spend-report.csv\"");
+        return r;
+    }
+
+    private static String csvField(String s) {
+        // quoted when it could break the row; a leading = + - @ is defused (spreadsheet formulas)
+        String v = !s.isEmpty() && "=+-@".indexOf(s.charAt(0)) >= 0 ? "'" + s : s;
+        return v.contains(",") || v.contains("\"") || v.contains("\n") ? "\"" + v.replace("\"", "\"\"") + "\"" : v;
+    }
+
+    // ---- plumbing ------------------------------------------------------------------------------
+
+    /** Null for the master key (reads all); a virtual key's id, refusing a {@code key} filter that is not it. */
+    private static String ownKey(Exchange ex, String keyParam) {
+        Principal p = ex.get(Principal.KEY);
+        if (p == null || p.master()) {
+            return null;
+        }
+        String own = p.keyRecord().id();
+        if (keyParam != null && !keyParam.equals(own) && !keyParam.equals(p.keyRecord().alias())) {
+            throw new BadQuery("key", "A virtual key reads only its own records.");
+        }
+        return own;
+    }
+
+    private static String one(Map<String, List<String>> q, String name) {
+        List<String> v = q.get(name);
+        return v == null || v.isEmpty() || v.get(0).isBlank() ? null : v.get(0);
+    }
+
+    private static int intParam(Map<String, List<String>> q, String name, int dflt, int min, int max) {
+        String v = one(q, name);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            int n = Integer.parseInt(v);
+            if (n < min || n > max) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new BadQuery(name, "`" + name + "` must be a whole number from " + min + " to " + max + ".");
+        }
+    }
+
+    /** An instant ({@code 2026-12-02T10:00:00Z}), a day ({@code 2026-12-02}, its start in UTC), or epoch milliseconds. */
+    static long time(Map<String, List<String>> q, String name, long dflt) {
+        String v = one(q, name);
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            if (v.chars().allMatch(Character::isDigit)) {
+                return Long.parseLong(v);
+            }
+            if (v.length() == 10) {
+                return LocalDate.parse(v).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
+            }
+            return Instant.parse(v).toEpochMilli();
+        } catch (RuntimeException e) {
+            throw new BadQuery(name, "`" + name + "` must be an instant (2026-12-02T10:00:00Z), a day (2026-12-02) "
+                    + "or epoch milliseconds; got `" + v + "`.");
+        }
+    }
+
+    private static Rollups.Position cursor(String c) {
+        if (c == null) {
+            return null;
+        }
+        try {
+            String s = new String(Base64.getUrlDecoder().decode(c), StandardCharsets.UTF_8);
+            int colon = s.lastIndexOf(':');
+            String file = s.substring(0, colon);
+            if (LogFiles.dayOf(file) == null) {
+                throw new IllegalArgumentException();
+            }
+            return new Rollups.Position(file, Long.parseLong(s.substring(colon + 1)));
+        } catch (RuntimeException e) {
+            throw new BadQuery("cursor", "`cursor` is not one this API gave out.");
+        }
+    }
+
+    private static FullHttpResponse answer(ObjectNode body) throws IOException {
+        byte[] bytes = RecordJson.MAPPER.writeValueAsBytes(body);
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, Unpooled.wrappedBuffer(bytes));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+        return r;
+    }
+}
