@@ -72,8 +72,8 @@ class ConfigTest {
 
     @Test
     void catalogEntriesTakeTheirProvidersKeys() throws Exception {
-        assertEquals(at(1) + "nemo.models[0].api_base: unknown key for provider mock (known: id, input_cost_per_mtok, max_output_tokens, mock,"
-                        + " model, name, optional, output_cost_per_mtok, provider, tags)", // max_output_tokens: the keys extension's
+        assertEquals(at(1) + "nemo.models[0].api_base: unknown key for provider mock (known: cached_input_cost_per_mtok, context_window, id,"
+                        + " input_cost_per_mtok, max_output_tokens, mock, model, name, optional, output_cost_per_mtok, provider, tags)",
                 error("nemo.models = [ { name = x, provider = mock, api_base = \"http://h/v1\" } ]\n"));
         assertEquals(at(1) + "nemo.models[0].mcok: unknown key for provider mock; did you mean \"mock\"?",
                 error("nemo.models = [ { name = x, provider = mock, mcok { chunks = 2 } } ]\n"));

@@ -1,18 +1,13 @@
 package io.nemorouter.filters.accounting;
 
-import org.HdrHistogram.Histogram;
-import org.HdrHistogram.PackedHistogram;
-
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.util.zip.DataFormatException;
 
 /**
  * The sums of one group in one hour (or a report's merge of many): requests, errors, tokens, cost
- * in nano-USD (exact sums), cache hits, and total latency as a packed HdrHistogram in microseconds
- * (small while sparse, 2 significant digits: p50/p95/p99 within 1%).
+ * in nano-USD (exact sums), cache hits, and total latency ({@link LatencySketch}: p50/p95/p99
+ * within 2%). A report's result cells merge others into a dense latency array.
  */
 final class Cell {
     private static final long MAX_MICROS = 3_600_000_000L;
@@ -25,7 +20,9 @@ final class Cell {
     long costNanos;
     long cacheHits;
     long estimated;
-    final Histogram latency = new PackedHistogram(1, MAX_MICROS, 2);
+    final LatencySketch latency = new LatencySketch();
+    /** A report's merge of many cells' latencies (dense); null in a stored cell. */
+    private long[] merged;
 
     void add(CallRecord r) {
         requests++;
@@ -42,7 +39,7 @@ final class Cell {
         if (r.usageEstimated()) {
             estimated++;
         }
-        latency.recordValue(Math.max(1, Math.min(MAX_MICROS, Math.round(r.totalMs() * 1000))));
+        latency.record(Math.max(1, Math.min(MAX_MICROS, Math.round(r.totalMs() * 1000))));
     }
 
     static long nanos(double usd) {
@@ -58,11 +55,26 @@ final class Cell {
         costNanos += o.costNanos;
         cacheHits += o.cacheHits;
         estimated += o.estimated;
-        latency.add(o.latency);
+        if (merged == null) {
+            merged = new long[LatencySketch.BUCKETS];
+            latency.addTo(merged);
+        }
+        if (o.merged != null) {
+            for (int i = 0; i < merged.length; i++) {
+                merged[i] += o.merged[i];
+            }
+        } else {
+            o.latency.addTo(merged);
+        }
     }
 
     double percentileMs(double p) {
-        return latency.getTotalCount() == 0 ? 0 : latency.getValueAtPercentile(p) / 1000.0;
+        long[] dense = merged;
+        if (dense == null) {
+            dense = new long[LatencySketch.BUCKETS];
+            latency.addTo(dense);
+        }
+        return LatencySketch.percentileMs(dense, p);
     }
 
     void writeTo(DataOutput out) throws IOException {
@@ -74,10 +86,7 @@ final class Cell {
         out.writeLong(costNanos);
         out.writeLong(cacheHits);
         out.writeLong(estimated);
-        ByteBuffer b = ByteBuffer.allocate(latency.getNeededByteBufferCapacity());
-        int n = latency.encodeIntoCompressedByteBuffer(b);
-        out.writeInt(n);
-        out.write(b.array(), 0, n);
+        latency.writeTo(out);
     }
 
     static Cell readFrom(DataInput in) throws IOException {
@@ -90,13 +99,7 @@ final class Cell {
         c.costNanos = in.readLong();
         c.cacheHits = in.readLong();
         c.estimated = in.readLong();
-        byte[] h = new byte[in.readInt()];
-        in.readFully(h);
-        try {
-            c.latency.add(Histogram.decodeFromCompressedByteBuffer(ByteBuffer.wrap(h), 1));
-        } catch (DataFormatException e) {
-            throw new IOException("a latency histogram in the rollups is damaged", e);
-        }
+        c.latency.addFrom(LatencySketch.readFrom(in));
         return c;
     }
 }

@@ -101,6 +101,11 @@ public final class LogExtension implements Extension {
                         return writer.queued();
                     }
                 });
+        int maxKeys = c.getInt("metrics_max_keys");
+        if (maxKeys < 1) {
+            throw ctx.configError("metrics_max_keys", "must be at least 1");
+        }
+        writer.metrics(new SpendMetrics(ctx.metrics(), maxKeys));
         if (covered != null) {
             LOG.info("request log: spend rollups restored up to {}:{} ({} cells)", covered.file(), covered.offset(), rollups.cells());
         }

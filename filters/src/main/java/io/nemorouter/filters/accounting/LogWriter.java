@@ -36,6 +36,7 @@ final class LogWriter implements Runnable {
     private final long snapshotEveryNanos;
     private final Counter dropped;
     private final Counter failed;
+    private SpendMetrics metrics;
     private final Clock clock;
     private final Thread thread;
     private volatile boolean closing;
@@ -63,6 +64,11 @@ final class LogWriter implements Runnable {
         this.clock = clock;
         this.thread = new Thread(this, "nemo-request-log");
         this.thread.setDaemon(true);
+    }
+
+    /** Counts each record into these metrics too. */
+    void metrics(SpendMetrics m) {
+        this.metrics = m;
     }
 
     void start() {
@@ -121,6 +127,9 @@ final class LogWriter implements Runnable {
             closeFile(); // a new file next time
         }
         rollups.add(r, metadata);
+        if (metrics != null) {
+            metrics.record(r);
+        }
         dirty = true;
     }
 

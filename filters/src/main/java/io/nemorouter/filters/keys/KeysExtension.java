@@ -83,6 +83,7 @@ public final class KeysExtension implements Extension {
                 new BudgetFilter(registry, defaultMaxOutput, refusals));
         AdminApi.register(ctx, registry, masterDigest, authFailures);
         ctx.publish(Readers.class, new ReaderAuth(registry, masterDigest, authFailures));
+        new BudgetGauges(registry).register(ctx.metrics());
         if (masterDigest == null) {
             ctx.restrictToLoopback("No master key (NEMO_MASTER_KEY): the gateway is OPEN, anyone who reaches its port "
                     + "may call every model and spend without limit, and the admin API is off. Set NEMO_MASTER_KEY to require keys.");

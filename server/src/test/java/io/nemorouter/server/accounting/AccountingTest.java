@@ -270,13 +270,7 @@ class AccountingTest {
                 admin("/key/generate", "{\"key_alias\":\"k1\",\"team_id\":\"t1\"}").get("key").asText(),
                 admin("/key/generate", "{\"key_alias\":\"k2\",\"team_id\":\"t2\"}").get("key").asText(),
                 admin("/key/generate", "{\"key_alias\":\"k3\"}").get("key").asText(), MASTER};
-        upstream.on("m", (req, reply) -> {
-            if (req.json().path("stream").asBoolean()) {
-                ScriptableUpstream.chatStream("a", "b").answer(req, reply);
-            } else {
-                ScriptableUpstream.chat("x").answer(req, reply);
-            }
-        });
+        upstream.on("m", streamsWhenAsked());
         Random rnd = new Random(42);
         String[] models = {"m", "gpt-4o", "bad", "tuned"};
         String[] stages = {"embed", "retrieve", "synthesise"};
@@ -340,6 +334,17 @@ class AccountingTest {
         assertEquals(get(MASTER, "/spend/report?group_by=model").get("data").size() + 1, lines.length);
     }
 
+    /** Answers a stream when the request asks for one, else a plain completion; 10 + 5 tokens either way. */
+    static ScriptableUpstream.Script streamsWhenAsked() {
+        return (req, reply) -> {
+            if (req.json().path("stream").asBoolean()) {
+                ScriptableUpstream.chatStream("a", "b").answer(req, reply);
+            } else {
+                ScriptableUpstream.chat("x").answer(req, reply);
+            }
+        };
+    }
+
     /** The groups a record counts in, as the report defines them. */
     static List<String> groups(JsonNode r, String groupBy) {
         String none = "(none)";
@@ -388,12 +393,27 @@ class AccountingTest {
     }
 
     @Test
-    void recordsAndTheDropCounterAreExportedAsMetrics() throws Exception {
+    void callsTokensSpendAndBudgetsAreExportedAsMetrics() throws Exception {
         start("", null);
-        call(MASTER, chat("m", ""));
-        records(MASTER, "", 1, 50);
+        upstream.on("m", streamsWhenAsked());
+        admin("/team/new", "{\"team_id\":\"rag\",\"max_budget\":50}");
+        String key = admin("/key/generate", "{\"key_alias\":\"ingest-bot\",\"team_id\":\"rag\",\"max_budget\":10}").get("key").asText();
+        for (int i = 0; i < 3; i++) {
+            HttpResponse<String> ok = call(key, chat("m", ",\"max_tokens\":5"));
+            assertEquals(200, ok.statusCode(), ok.body());
+        }
+        assertEquals(200, call(key, chat("m", ",\"max_tokens\":5,\"stream\":true")).statusCode());
+        records(MASTER, "", 4, 50);
         String metrics = gw.get("/metrics").body();
+        assertTrue(metrics.contains("nemo_key_requests_total{key=\"ingest-bot\",team=\"rag\",model=\"m\",status=\"200\",} 4.0"), metrics);
+        assertTrue(metrics.contains("nemo_key_tokens_total{key=\"ingest-bot\",team=\"rag\",model=\"m\",type=\"input\",} 40.0"), metrics);
+        assertTrue(metrics.contains("nemo_key_spend_usd_total{key=\"ingest-bot\",team=\"rag\",model=\"m\",} 0.08"), metrics);
+        assertTrue(metrics.contains("nemo_cache_decisions_total{decision=\"bypass\",} 4.0"), metrics);
+        assertTrue(metrics.contains("nemo_time_to_first_byte_seconds_count{stream=\"true\",} 1.0"), metrics);
+        assertTrue(metrics.contains("nemo_budget_remaining_usd{level=\"key\",name=\"ingest-bot\",} 9.92"), metrics);
+        assertTrue(metrics.contains("nemo_budget_remaining_usd{level=\"team\",name=\"rag\",} 49.92"), metrics);
         assertTrue(metrics.contains("nemo_log_dropped_total 0.0"), metrics);
         assertTrue(metrics.contains("nemo_log_queued"), metrics);
+        assertFalse(metrics.contains(key), "no secret in the metrics");
     }
 }
