@@ -76,6 +76,21 @@ final class Admission implements AnswerListener {
         }
     }
 
+    static final String KEY_SPEND = "x-nemo-key-spend";
+
+    /**
+     * {@code x-nemo-key-spend}: the key's spend in its current budget period with this call's cost,
+     * on every answer whose cost is known before its head (non-streaming ones).
+     */
+    @Override
+    public void onHead(Exchange exchange, int status) {
+        double cost = exchange.cost();
+        if (cost >= 0) {
+            long spent = levels[0].budget.spent(registry.clock().millis()) + Math.round(cost * 1e9);
+            exchange.responseHeader(KEY_SPEND, java.math.BigDecimal.valueOf(spent, 9).stripTrailingZeros().toPlainString());
+        }
+    }
+
     @Override
     public void onAttemptFailed(Exchange exchange, AttemptRecord attempt) {
         releaseReservations();

@@ -117,4 +117,10 @@ public interface Exchange {
 
     /** Whether the head of the answer has gone to the client. */
     boolean headSent();
+
+    /**
+     * The answer's cost in USD once its usage is known, else -1: a non-streaming answer's by
+     * {@link AnswerListener#onHead} (its body is read before the head goes out), a stream's when it ends.
+     */
+    double cost();
 }

@@ -401,19 +401,48 @@ class AccountingTest {
         for (int i = 0; i < 3; i++) {
             HttpResponse<String> ok = call(key, chat("m", ",\"max_tokens\":5"));
             assertEquals(200, ok.statusCode(), ok.body());
+            // the key's spend after this call: $0.02 a call
+            assertEquals(0.02 * (i + 1), Double.parseDouble(ok.headers().firstValue("x-nemo-key-spend").orElseThrow()), EPS);
         }
-        assertEquals(200, call(key, chat("m", ",\"max_tokens\":5,\"stream\":true")).statusCode());
-        records(MASTER, "", 4, 50);
+        HttpResponse<String> stream = call(key, chat("m", ",\"max_tokens\":5,\"stream\":true"));
+        assertEquals(200, stream.statusCode());
+        assertTrue(stream.headers().firstValue("x-nemo-key-spend").isEmpty(), "a stream's cost is known only at its end");
+        assertTrue(call(MASTER, chat("m", "")).headers().firstValue("x-nemo-key-spend").isEmpty(), "no key, no key spend");
+        records(MASTER, "", 5, 50);
         String metrics = gw.get("/metrics").body();
         assertTrue(metrics.contains("nemo_key_requests_total{key=\"ingest-bot\",team=\"rag\",model=\"m\",status=\"200\",} 4.0"), metrics);
         assertTrue(metrics.contains("nemo_key_tokens_total{key=\"ingest-bot\",team=\"rag\",model=\"m\",type=\"input\",} 40.0"), metrics);
         assertTrue(metrics.contains("nemo_key_spend_usd_total{key=\"ingest-bot\",team=\"rag\",model=\"m\",} 0.08"), metrics);
-        assertTrue(metrics.contains("nemo_cache_decisions_total{decision=\"bypass\",} 4.0"), metrics);
+        assertTrue(metrics.contains("nemo_cache_decisions_total{decision=\"bypass\",} 5.0"), metrics);
         assertTrue(metrics.contains("nemo_time_to_first_byte_seconds_count{stream=\"true\",} 1.0"), metrics);
         assertTrue(metrics.contains("nemo_budget_remaining_usd{level=\"key\",name=\"ingest-bot\",} 9.92"), metrics);
         assertTrue(metrics.contains("nemo_budget_remaining_usd{level=\"team\",name=\"rag\",} 49.92"), metrics);
         assertTrue(metrics.contains("nemo_log_dropped_total 0.0"), metrics);
         assertTrue(metrics.contains("nemo_log_queued"), metrics);
         assertFalse(metrics.contains(key), "no secret in the metrics");
+    }
+
+    @Test
+    void bodiesAreLoggedOnlyWhenAskedAndCutToTheirCap() throws Exception {
+        start("nemo.log { bodies = true, max_body_size = 1 KiB }", null);
+        upstream.on("m", streamsWhenAsked());
+        call(MASTER, chat("m", ""));
+        call(MASTER, chat("m", ",\"stream\":true"));
+        call(MASTER, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "long ".repeat(1000) + "\"}]}");
+        List<JsonNode> recs = records(MASTER, "", 3, 50);
+        JsonNode plain = recs.get(2);
+        assertTrue(plain.get("prompt").asText().contains("\"content\":\"hi\""), plain.toString());
+        assertTrue(plain.get("completion").asText().contains("\"content\":\"x\""), plain.toString());
+        assertTrue(recs.get(1).get("completion").asText().contains("data: [DONE]"), "a stream's events as relayed");
+        assertTrue(recs.get(0).get("prompt").asText().endsWith("…[truncated]"));
+        assertTrue(recs.get(0).get("prompt").asText().length() < 1100);
+    }
+
+    @Test
+    void withoutBodyLoggingNoPromptOrAnswerIsKept() throws Exception {
+        start("", null);
+        call(MASTER, chat("m", ""));
+        JsonNode rec = records(MASTER, "", 1, 50).get(0);
+        assertFalse(rec.has("prompt") || rec.has("completion"), rec.toString());
     }
 }
