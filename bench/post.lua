@@ -1,7 +1,8 @@
 -- wrk script: the same non-streaming chat request the latency bench sends.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = '{"model":"bench","stream":false,"messages":[{"role":"system","content":"You are a concise assistant."},{"role":"user","content":"Summarise the benefits of an LLM gateway in one line."}]}'
+-- BENCH_EXTRA: members added to the body (bench/log-ab.sh)
+wrk.body = '{"model":"bench","stream":false,"messages":[{"role":"system","content":"You are a concise assistant."},{"role":"user","content":"Summarise the benefits of an LLM gateway in one line."}]' .. (os.getenv("BENCH_EXTRA") or "") .. '}'
 -- BENCH_AUTH: a key every request carries (bench/ab.sh's AB_SETUP makes one)
 local auth = os.getenv("BENCH_AUTH")
 if auth and auth ~= "" then wrk.headers["Authorization"] = "Bearer " .. auth end

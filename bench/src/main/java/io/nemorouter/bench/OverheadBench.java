@@ -30,7 +30,9 @@ import java.util.Map;
  */
 public final class OverheadBench {
     private static final String CHAT = "{\"model\":\"%s\",\"stream\":%s,\"messages\":[{\"role\":\"system\",\"content\":"
-            + "\"You are a concise assistant.\"},{\"role\":\"user\",\"content\":\"Summarise the benefits of an LLM gateway in one line.\"}]}";
+            + "\"You are a concise assistant.\"},{\"role\":\"user\",\"content\":\"Summarise the benefits of an LLM gateway in one line.\"}]%s}";
+    /** BENCH_EXTRA: members added to every request body, e.g. {@code ,"metadata":{"job_id":"j1"}} (bench/log-ab.sh). */
+    private static final String EXTRA = System.getenv().getOrDefault("BENCH_EXTRA", "");
 
     public static void main(String[] args) throws Exception {
         Map<String, InetSocketAddress> targets = new LinkedHashMap<>();
@@ -63,8 +65,8 @@ public final class OverheadBench {
         }
         Transport transport = Transport.select("auto");
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, transport.ioHandlerFactory());
-        byte[] plain = String.format(CHAT, model, false).getBytes(StandardCharsets.UTF_8);
-        byte[] stream = String.format(CHAT, model, true).getBytes(StandardCharsets.UTF_8);
+        byte[] plain = String.format(CHAT, model, false, EXTRA).getBytes(StandardCharsets.UTF_8);
+        byte[] stream = String.format(CHAT, model, true, EXTRA).getBytes(StandardCharsets.UTF_8);
         long warm = warmup * 1_000_000_000L;
         long measure = seconds * 1_000_000_000L;
 

@@ -60,6 +60,20 @@ final class Rollups {
         for (String t : r.tags()) {
             cell(hour, "tag", t).add(r);
         }
+        // narrowed reports: "who spent most on this model", "this job's cost per stage"
+        String model = orNone(r.model());
+        for (String g : MODEL_NARROWED) {
+            cell(hour, narrowed(g, "model", model), value(r, g)).add(r);
+        }
+        String job = metadata == null ? null : scalar(metadata.get("job_id"));
+        if (job != null) {
+            for (String g : JOB_NARROWED) {
+                String v = g.equals("metadata.stage") ? scalar(metadata.get("stage")) : value(r, g);
+                if (v != null) {
+                    cell(hour, narrowed(g, "job_id", job), v).add(r);
+                }
+            }
+        }
         if (metadata != null && metadata.isObject()) {
             int n = 0;
             for (Iterator<Map.Entry<String, JsonNode>> it = metadata.fields(); it.hasNext() && n < MAX_METADATA_KEYS; ) {
@@ -73,6 +87,30 @@ final class Rollups {
         if (r.keyId() != null && r.keyAlias() != null) {
             keyAliases.put(r.keyId(), r.keyAlias());
         }
+    }
+
+    /** Groupings a report may narrow to one model ({@code model=}), and to one job ({@code job_id=}). */
+    static final java.util.List<String> MODEL_NARROWED = java.util.List.of("key", "team", "org", "deployment");
+    static final java.util.List<String> JOB_NARROWED = java.util.List.of("metadata.stage", "model", "key");
+
+    /** The dimension of {@code dim}'s sums among the calls whose {@code filter} is {@code value}. */
+    static String narrowed(String dim, String filter, String value) {
+        return dim + "|" + filter + "=" + value;
+    }
+
+    private static String value(CallRecord r, String dim) {
+        return switch (dim) {
+            case "key" -> r.keyGroup();
+            case "team" -> orNone(r.teamId());
+            case "org" -> orNone(r.orgId());
+            case "deployment" -> orNone(r.deployment());
+            case "model" -> orNone(r.model());
+            default -> throw new IllegalArgumentException(dim);
+        };
+    }
+
+    private static String scalar(JsonNode v) {
+        return v == null || !v.isValueNode() || v.isNull() ? null : v.asText();
     }
 
     private static String orNone(String v) {

@@ -212,8 +212,8 @@ final class SpendApi {
 
     ObjectNode reportBody(Exchange ex, Map<String, List<String>> q) throws IOException {
         for (String p : q.keySet()) {
-            if (!List.of("group_by", "from", "to", "interval", "format").contains(p)) {
-                throw new BadQuery(p, "Unknown parameter `" + p + "`; use group_by, from, to, interval, format.");
+            if (!List.of("group_by", "from", "to", "interval", "format", "model", "job_id").contains(p)) {
+                throw new BadQuery(p, "Unknown parameter `" + p + "`; use group_by, from, to, interval, format, and model or job_id.");
             }
         }
         String groupBy = one(q, "group_by");
@@ -242,13 +242,29 @@ final class SpendApi {
         String ownKey = ownKey(ex, null);
         Rollups source = ownKey == null ? rollups : ownRollups(ownKey, fromHour, toHour);
         String dim = Rollups.dimension(groupBy);
+        String narrowBy = one(q, "model") != null ? "model" : one(q, "job_id") != null ? "job_id" : null;
+        String totalDim = Rollups.ALL;
+        if (narrowBy != null) {
+            if (one(q, "model") != null && one(q, "job_id") != null) {
+                throw new BadQuery("job_id", "A report narrows to one model or one job, not both.");
+            }
+            List<String> allowed = narrowBy.equals("model") ? Rollups.MODEL_NARROWED : Rollups.JOB_NARROWED;
+            if (!allowed.contains(dim)) {
+                throw new BadQuery(narrowBy, "A report narrowed by `" + narrowBy + "` groups by "
+                        + String.join(", ", allowed.stream().map(d -> d.replace("metadata.", "")).toList()) + ".");
+            }
+            String value = one(q, narrowBy);
+            dim = Rollups.narrowed(dim, narrowBy, value);
+            // every call of the model has a key, every call of the job a model: their rows sum to the total
+            totalDim = Rollups.narrowed(narrowBy.equals("model") ? "key" : "model", narrowBy, value);
+        }
         List<Rollups.Row> rows = source.report(dim, fromHour, toHour, intervalHours);
         rows.sort(Comparator.comparingLong((Rollups.Row r) -> -r.sums().costNanos)
                 .thenComparingLong(r -> -r.sums().requests).thenComparing(Rollups.Row::group)
                 .thenComparing(r -> r.intervalStart() == null ? 0 : r.intervalStart()));
         Cell total = new Cell();
-        for (Rollups.Row r : source.report(Rollups.ALL, fromHour, toHour, 0)) {
-            total.merge(r.sums());
+        for (Rollups.Row r : source.report(totalDim, fromHour, toHour, 0)) {
+            total.merge(r.sums()); // narrowed: the sum of one grouping's rows, each call in exactly one of them
         }
         ObjectNode body = RecordJson.MAPPER.createObjectNode();
         body.put("object", "spend.report");
@@ -256,11 +272,14 @@ final class SpendApi {
         body.put("from", Instant.ofEpochMilli(fromHour * 3_600_000L).toString());
         body.put("to", Instant.ofEpochMilli(toHour * 3_600_000L).toString());
         body.put("interval", interval);
+        if (narrowBy != null) {
+            body.put(narrowBy, one(q, narrowBy));
+        }
         ArrayNode data = body.putArray("data");
         for (Rollups.Row r : rows) {
             ObjectNode row = data.addObject();
             row.put("group", r.group());
-            if ("key".equals(dim)) {
+            if (dim.equals("key") || dim.startsWith("key|")) {
                 row.put("key_alias", source.keyAlias(r.group()));
             }
             if (r.intervalStart() != null) {

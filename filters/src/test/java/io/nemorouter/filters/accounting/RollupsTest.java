@@ -128,6 +128,12 @@ class RollupsTest {
             }
             assertTrue(best < 50_000_000L, dim + ": " + best / 1e6 + " ms");
         }
+        for (String dim : new String[]{Rollups.narrowed("key", "model", "model-3"), Rollups.narrowed("metadata.stage", "job_id", "job-7")}) {
+            long start = System.nanoTime();
+            List<Rollups.Row> rows = r.report(dim, from, to, 0);
+            long took = System.nanoTime() - start;
+            assertTrue(!rows.isEmpty() && took < 50_000_000L, dim + ": " + took / 1e6 + " ms");
+        }
     }
 
     @Test

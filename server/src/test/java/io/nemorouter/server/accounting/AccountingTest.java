@@ -318,6 +318,31 @@ class AccountingTest {
             }
             assertEquals(n, report.at("/totals/requests").asInt());
         }
+        // narrowed reports: per key for one model, per stage and per model for one job
+        for (String[] narrow : new String[][]{{"model", "m", "key"}, {"model", "gpt-4o", "team"}, {"job_id", "job-1", "stage"},
+                {"job_id", "job-2", "model"}}) {
+            List<JsonNode> subset = all.stream().filter(r -> narrow[1].equals(narrow[0].equals("model")
+                    ? r.get("model").asText() : r.path("metadata").path("job_id").asText(null))).toList();
+            Map<String, double[]> want = new HashMap<>();
+            for (JsonNode r : subset) {
+                for (String g : groups(r, narrow[2])) {
+                    double[] w = want.computeIfAbsent(g, x -> new double[2]);
+                    w[0]++;
+                    w[1] += r.get("cost").asDouble();
+                }
+            }
+            JsonNode report = get(MASTER, "/spend/report?group_by=" + narrow[2] + "&" + narrow[0] + "=" + narrow[1]);
+            assertEquals(subset.size(), report.at("/totals/requests").asInt(), String.join(",", narrow));
+            assertEquals(want.size(), report.get("data").size(), String.join(",", narrow));
+            for (JsonNode row : report.get("data")) {
+                double[] w = want.get(row.get("group").asText());
+                assertNotNull(w, row.toString());
+                assertEquals(w[0], row.get("requests").asDouble(), String.join(",", narrow));
+                assertEquals(w[1], row.get("cost").asDouble(), 1e-6, String.join(",", narrow));
+            }
+        }
+        assertEquals(400, gw.get("/spend/report?group_by=tag&model=m", "authorization", "Bearer " + MASTER).statusCode());
+        assertEquals(400, gw.get("/spend/report?group_by=key&model=m&job_id=j", "authorization", "Bearer " + MASTER).statusCode());
         // filters on the log agree with the report
         JsonNode byJob = get(MASTER, "/spend/report?group_by=job_id");
         for (JsonNode row : byJob.get("data")) {

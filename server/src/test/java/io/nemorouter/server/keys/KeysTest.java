@@ -414,4 +414,20 @@ class KeysTest {
         assertEquals("2026-04-01T00:00:00Z", teams.get("data").get(0).get("budget_reset_at").asText());
         assertNull(JSON.readTree(gw.get("/organization/list", "authorization", "Bearer " + MASTER).body()).get("data").get(0));
     }
+
+    @Test
+    void anAdminMayChooseAKeysSecretAsLiteLlmAllowsToKeepTheKeysClientsHave() throws Exception {
+        start(MASTER);
+        String chosen = "sk-migrated-from-litellm-0001";
+        JsonNode made = admin("/key/generate", "{\"key\":\"" + chosen + "\",\"key_alias\":\"moved\"}");
+        assertEquals(chosen, made.get("key").asText());
+        assertEquals(200, chat(chosen, "m").statusCode());
+        HttpResponse<String> again = gw.post("/key/generate", "{\"key\":\"" + chosen + "\"}", "authorization", "Bearer " + MASTER);
+        assertError(again, 400, "invalid_request_error", "invalid_field");
+        assertEquals("key", error(again).get("param").asText());
+        for (String bad : new String[]{"short-key", "sk-has a space-000000000", "pk-0123456789012345678901"}) {
+            HttpResponse<String> r = gw.post("/key/generate", "{\"key\":\"" + bad + "\"}", "authorization", "Bearer " + MASTER);
+            assertEquals(400, r.statusCode(), bad);
+        }
+    }
 }

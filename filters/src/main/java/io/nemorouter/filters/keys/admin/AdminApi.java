@@ -40,7 +40,7 @@ import java.util.function.Function;
  */
 public final class AdminApi {
     private static final Logger LOG = LoggerFactory.getLogger(AdminApi.class);
-    private static final Set<String> KEY_FIELDS = Set.of("key_alias", "team_id", "models", "max_budget", "budget_duration",
+    private static final Set<String> KEY_FIELDS = Set.of("key", "key_alias", "team_id", "models", "max_budget", "budget_duration",
             "rpm_limit", "tpm_limit", "max_parallel_requests", "tags", "metadata", "duration", "expires", "blocked");
     private static final Set<String> TEAM_FIELDS = Set.of("team_id", "team_alias", "organization_id", "models", "max_budget",
             "budget_duration", "rpm_limit", "tpm_limit", "max_parallel_requests", "metadata", "blocked");
@@ -182,12 +182,31 @@ public final class AdminApi {
 
     // ---- keys ------------------------------------------------------------------------------------
 
+    /**
+     * A secret the admin chose ({@code key}, as LiteLLM's {@code /key/generate} takes it: to keep the keys
+     * clients already have when moving to this gateway), or a new one.
+     */
+    private String chosenSecret(String chosen) {
+        if (chosen == null) {
+            return Secrets.newKey();
+        }
+        if (!chosen.startsWith("sk-") || chosen.length() < 20 || chosen.length() > 200
+                || !chosen.chars().allMatch(c -> c > 32 && c < 127)) {
+            throw new Fields.BadField("key", "A chosen `key` must start with sk-, be 20 to 200 printable characters "
+                    + "without spaces; leave it out to get a new one.");
+        }
+        if (registry.keyByHash(Secrets.hash(chosen)) != null) {
+            throw new Fields.BadField("key", "That key is already in use.");
+        }
+        return chosen;
+    }
+
     private Object generateKey(ObjectNode body) {
         Fields f = new Fields(body, KEY_FIELDS);
         long now = registry.clock().millis();
         String teamId = f.string("team_id");
         checkTeam(teamId);
-        String secret = Secrets.newKey();
+        String secret = chosenSecret(f.string("key"));
         KeyRecord r = new KeyRecord(Secrets.random(16), Secrets.hash(secret), Secrets.prefixOf(secret), f.string("key_alias"),
                 teamId, orEmpty(f.strings("models")), f.limits(null), orEmpty(f.strings("tags")), orEmpty(f.object("metadata")),
                 f.expiry(now), Boolean.TRUE.equals(f.bool("blocked")), now, now);
