@@ -80,6 +80,13 @@ class KeysCrashTest {
         gateway.destroyForcibly().waitFor(); // SIGKILL: no shutdown hook, no close
         gateway = start(conf, port, dir.resolve("gw-2.log"));
         assertEquals(before, spend(base, keys), "every key's spend after kill -9 and restart");
+        // the request log and the spend report: every answered call of the quiet kill's load, once
+        double[] logged = logged();
+        JsonNode totals = get(base, "/spend/report").get("totals");
+        assertEquals(logged[0], totals.get("requests").asDouble(), "the report counts each logged call once");
+        assertEquals(logged[1], totals.get("cost").asDouble(), 1e-6);
+        assertEquals(before.values().stream().mapToDouble(Double::doubleValue).sum(), logged[1], 1e-6,
+                "the log holds every settled call");
         assertEquals(teamBefore, get(base, "/team/info?team_id=ml").get("spend").asDouble(), 1e-9);
         assertEquals(12, get(base, "/key/list").get("total_count").asInt());
 
@@ -113,6 +120,13 @@ class KeysCrashTest {
         assertTrue(after <= sumBefore + received.sum() + 4 * perRequest + 1e-9, "and nothing was made up: " + after);
         assertEquals(12, get(base, "/key/list").get("total_count").asInt());
         assertEquals("acme", get(base, "/team/info?team_id=ml").get("organization_id").asText());
+        // killed mid-load: the report is rebuilt from the snapshot and the log after it, each call once
+        logged = logged();
+        totals = get(base, "/spend/report").get("totals");
+        assertEquals(logged[0], totals.get("requests").asDouble(), "no call counted twice or lost between snapshot and log");
+        assertEquals(logged[1], totals.get("cost").asDouble(), 1e-6);
+        assertTrue(logged[1] <= after + 1e-6, "the log has no call the ledgers did not settle");
+        assertTrue(logged[1] >= after - 0.5, "at most the last milliseconds of calls were not yet written: " + logged[1] + " vs " + after);
 
         for (String log : new String[] {"gw-1.log", "gw-2.log", "gw-3.log"}) {
             String text = Files.readString(dir.resolve(log));
@@ -122,6 +136,24 @@ class KeysCrashTest {
                 assertFalse(text.contains(k.substring(12)), "no key in " + log);
             }
         }
+    }
+
+    /** Calls and their cost in the request log's files (whole lines; one cut by the kill is not a call). */
+    private double[] logged() throws Exception {
+        double[] sums = new double[2];
+        try (var files = Files.list(dir.resolve("data").resolve("logs"))) {
+            for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".jsonl")).toList()) {
+                String text = Files.readString(f);
+                int end = text.lastIndexOf('\n') + 1;
+                for (String line : text.substring(0, end).split("\n")) {
+                    if (!line.isEmpty()) {
+                        sums[0]++;
+                        sums[1] += JSON.readTree(line).get("cost").asDouble();
+                    }
+                }
+            }
+        }
+        return sums;
     }
 
     /** Four threads of chat requests over the keys for {@code millis}; adds each answer's cost to {@code costs}. */
