@@ -71,3 +71,37 @@ test('a key reads its own spend', async () => {
   assert.equal(info.key_alias, 'reader');
   assert.ok(info.spend > 0 && info.spend < 5);
 });
+
+test('the SDK\'s calls, tagged with metadata, are logged and summed per stage; the key reads its own', async () => {
+  const { key } = await admin('/key/generate', { key_alias: 'rag-e2e' });
+  const client = sdk(key);
+  // the SDK sends unknown params as they are: metadata and tags reach the gateway in the body
+  await client.embeddings.create({ model: 'text-embedding-004', input: ['a chunk', 'another'], metadata: { job_id: 'e2e-job', stage: 'embed' } });
+  const { data, response } = await client.chat.completions.create({ model: 'gemini-2.5-flash', max_tokens: 16,
+    messages: [{ role: 'user', content: 'Answer from the chunks' }], metadata: { job_id: 'e2e-job', stage: 'synthesise' }, tags: ['rag'] }).withResponse();
+  assert.equal(data.object, 'chat.completion');
+  const cost = Number(response.headers.get('x-nemo-response-cost'));
+  assert.ok(cost > 0, 'priced from the table');
+  assert.equal(Number(response.headers.get('x-nemo-key-spend')) > cost, true, 'the key spent on the embedding and this call');
+  const stream = await client.chat.completions.create({ model: 'gemini-2.5-flash', stream: true, messages: [{ role: 'user', content: 'Hi' }],
+    metadata: { job_id: 'e2e-job', stage: 'synthesise' } });
+  let chunks = 0;
+  for await (const c of stream) { chunks += 1; assert.ok(!('usage' in c) || c.usage == null, 'no usage the client did not ask for'); }
+  assert.ok(chunks > 1);
+
+  const base = gateway.baseURL.replace(/\/v1$/, '');
+  let report;
+  for (let i = 0; i < 100; i++) { // the writer thread logs within milliseconds
+    report = await (await fetch(`${base}/spend/report?group_by=stage&job_id=e2e-job`, { headers: { authorization: `Bearer ${MASTER}` } })).json();
+    if (report.totals.requests === 3) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(report.totals.requests, 3, JSON.stringify(report));
+  const byStage = Object.fromEntries(report.data.map((r) => [r.group, r]));
+  assert.equal(byStage.embed.requests, 1);
+  assert.equal(byStage.synthesise.requests, 2);
+  assert.ok(byStage.synthesise.output_tokens > 0 && byStage.synthesise.cost > 0, 'the stream was costed too');
+  const own = await (await fetch(`${base}/spend/logs?job_id=e2e-job`, { headers: { authorization: `Bearer ${key}` } })).json();
+  assert.equal(own.data.length, 3);
+  assert.ok(own.data.every((r) => r.key_alias === 'rag-e2e' && !JSON.stringify(r).includes(key)));
+});
