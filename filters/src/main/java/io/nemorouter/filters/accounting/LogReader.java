@@ -32,9 +32,18 @@ final class LogReader {
      * when there was nothing.
      */
     static Rollups.Position forward(Path dir, Rollups.Position from, LineSink sink) throws IOException {
+        return forward(dir, from, name -> true, sink);
+    }
+
+    /** As {@link #forward(Path, Rollups.Position, LineSink)}, over the files {@code files} accepts (by name). */
+    static Rollups.Position forward(Path dir, Rollups.Position from, java.util.function.Predicate<String> files, LineSink sink)
+            throws IOException {
         Rollups.Position last = from;
         for (Path p : LogFiles.list(dir)) {
             String name = p.getFileName().toString();
+            if (!files.test(name)) {
+                continue;
+            }
             long offset = 0;
             if (from != null) {
                 int cmp = compare(name, from.file());

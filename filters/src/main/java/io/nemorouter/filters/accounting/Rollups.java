@@ -65,10 +65,24 @@ final class Rollups {
         for (String g : MODEL_NARROWED) {
             cell(hour, narrowed(g, "model", model), value(r, g)).add(r);
         }
+        String key = r.keyGroup();
+        cell(hour, narrowed("model", "key", key), model).add(r);
+        cell(hour, narrowed("deployment", "key", key), orNone(r.deployment())).add(r);
+        cell(hour, narrowed("provider", "key", key), orNone(r.provider())).add(r);
+        for (String t : r.tags()) {
+            cell(hour, narrowed("tag", "key", key), t).add(r);
+        }
         String job = metadata == null ? null : scalar(metadata.get("job_id"));
+        String stage = metadata == null ? null : scalar(metadata.get("stage"));
+        if (job != null) {
+            cell(hour, narrowed("metadata.job_id", "key", key), job).add(r);
+        }
+        if (stage != null) {
+            cell(hour, narrowed("metadata.stage", "key", key), stage).add(r);
+        }
         if (job != null) {
             for (String g : JOB_NARROWED) {
-                String v = g.equals("metadata.stage") ? scalar(metadata.get("stage")) : value(r, g);
+                String v = g.equals("metadata.stage") ? stage : value(r, g);
                 if (v != null) {
                     cell(hour, narrowed(g, "job_id", job), v).add(r);
                 }
@@ -92,6 +106,23 @@ final class Rollups {
     /** Groupings a report may narrow to one model ({@code model=}), and to one job ({@code job_id=}). */
     static final java.util.List<String> MODEL_NARROWED = java.util.List.of("key", "team", "org", "deployment");
     static final java.util.List<String> JOB_NARROWED = java.util.List.of("metadata.stage", "model", "key");
+    /** ... and to one key ({@code key=}, and a virtual key's own report). */
+    static final java.util.List<String> KEY_NARROWED = java.util.List.of("model", "deployment", "provider", "tag",
+            "metadata.job_id", "metadata.stage");
+
+    /** The groupings a report may narrow by {@code by}. */
+    static java.util.List<String> narrowable(String by) {
+        return switch (by) {
+            case "model" -> MODEL_NARROWED;
+            case "job_id" -> JOB_NARROWED;
+            default -> KEY_NARROWED;
+        };
+    }
+
+    /** A narrowed grouping every call of the narrowing is in exactly once: its rows sum to the total. */
+    static String narrowedTotal(String by, String value) {
+        return narrowed(by.equals("model") ? "key" : "model", by, value);
+    }
 
     /** The dimension of {@code dim}'s sums among the calls whose {@code filter} is {@code value}. */
     static String narrowed(String dim, String filter, String value) {

@@ -212,8 +212,9 @@ final class SpendApi {
 
     ObjectNode reportBody(Exchange ex, Map<String, List<String>> q) throws IOException {
         for (String p : q.keySet()) {
-            if (!List.of("group_by", "from", "to", "interval", "format", "model", "job_id").contains(p)) {
-                throw new BadQuery(p, "Unknown parameter `" + p + "`; use group_by, from, to, interval, format, and model or job_id.");
+            if (!List.of("group_by", "from", "to", "interval", "format", "model", "job_id", "key").contains(p)) {
+                throw new BadQuery(p, "Unknown parameter `" + p + "`; use group_by, from, to, interval, format, and one of "
+                        + "model, job_id or key.");
             }
         }
         String groupBy = one(q, "group_by");
@@ -239,26 +240,31 @@ final class SpendApi {
         if (toHour <= fromHour) {
             toHour = fromHour + 1;
         }
-        String ownKey = ownKey(ex, null);
-        Rollups source = ownKey == null ? rollups : ownRollups(ownKey, fromHour, toHour);
+        String ownKey = ownKey(ex, one(q, "key"));
         String dim = Rollups.dimension(groupBy);
-        String narrowBy = one(q, "model") != null ? "model" : one(q, "job_id") != null ? "job_id" : null;
+        String[] narrow = narrow(q, ownKey);
+        Rollups source = rollups;
+        if (ownKey != null && !(narrow[0].equals("key") && (dim.equals(Rollups.ALL) || Rollups.KEY_NARROWED.contains(dim)))) {
+            // a virtual key's report the sums do not keep per key (by team, or narrowed further): from its records
+            source = ownRollups(ownKey, fromHour, toHour);
+            narrow = one(q, "model") != null ? new String[]{"model", one(q, "model")}
+                    : one(q, "job_id") != null ? new String[]{"job_id", one(q, "job_id")} : null;
+        }
         String totalDim = Rollups.ALL;
-        if (narrowBy != null) {
-            if (one(q, "model") != null && one(q, "job_id") != null) {
-                throw new BadQuery("job_id", "A report narrows to one model or one job, not both.");
-            }
-            List<String> allowed = narrowBy.equals("model") ? Rollups.MODEL_NARROWED : Rollups.JOB_NARROWED;
-            if (!allowed.contains(dim)) {
-                throw new BadQuery(narrowBy, "A report narrowed by `" + narrowBy + "` groups by "
+        String rowDim = dim;
+        if (narrow != null) {
+            List<String> allowed = Rollups.narrowable(narrow[0]);
+            if (!dim.equals(Rollups.ALL) && !allowed.contains(dim)) {
+                throw new BadQuery(narrow[0], "A report narrowed by `" + narrow[0] + "` groups by "
                         + String.join(", ", allowed.stream().map(d -> d.replace("metadata.", "")).toList()) + ".");
             }
-            String value = one(q, narrowBy);
-            dim = Rollups.narrowed(dim, narrowBy, value);
-            // every call of the model has a key, every call of the job a model: their rows sum to the total
-            totalDim = Rollups.narrowed(narrowBy.equals("model") ? "key" : "model", narrowBy, value);
+            totalDim = Rollups.narrowedTotal(narrow[0], narrow[1]);
+            rowDim = dim.equals(Rollups.ALL) ? totalDim : Rollups.narrowed(dim, narrow[0], narrow[1]);
         }
-        List<Rollups.Row> rows = source.report(dim, fromHour, toHour, intervalHours);
+        List<Rollups.Row> rows = source.report(rowDim, fromHour, toHour, intervalHours);
+        if (narrow != null && dim.equals(Rollups.ALL)) {
+            rows = collapse(rows);
+        }
         rows.sort(Comparator.comparingLong((Rollups.Row r) -> -r.sums().costNanos)
                 .thenComparingLong(r -> -r.sums().requests).thenComparing(Rollups.Row::group)
                 .thenComparing(r -> r.intervalStart() == null ? 0 : r.intervalStart()));
@@ -272,14 +278,14 @@ final class SpendApi {
         body.put("from", Instant.ofEpochMilli(fromHour * 3_600_000L).toString());
         body.put("to", Instant.ofEpochMilli(toHour * 3_600_000L).toString());
         body.put("interval", interval);
-        if (narrowBy != null) {
-            body.put(narrowBy, one(q, narrowBy));
+        if (narrow != null) {
+            body.put(narrow[0], narrow[1]);
         }
         ArrayNode data = body.putArray("data");
         for (Rollups.Row r : rows) {
             ObjectNode row = data.addObject();
             row.put("group", r.group());
-            if (dim.equals("key") || dim.startsWith("key|")) {
+            if (dim.equals("key")) {
                 row.put("key_alias", source.keyAlias(r.group()));
             }
             if (r.intervalStart() != null) {
@@ -291,12 +297,50 @@ final class SpendApi {
         return body;
     }
 
+    /**
+     * What the report is narrowed to ({by, value}), or null: the one of {@code model}, {@code job_id}
+     * and {@code key} given; a virtual key's report is always its own key's.
+     */
+    private static String[] narrow(Map<String, List<String>> q, String ownKey) {
+        List<String[]> given = new ArrayList<>();
+        for (String by : new String[]{"model", "job_id", "key"}) {
+            if (one(q, by) != null) {
+                given.add(new String[]{by, one(q, by)});
+            }
+        }
+        if (ownKey != null) {
+            return new String[]{"key", ownKey};
+        }
+        if (given.size() > 1) {
+            throw new BadQuery(given.get(1)[0], "A report narrows to one model, one job or one key, not more.");
+        }
+        if (given.isEmpty()) {
+            return null;
+        }
+        String[] n = given.get(0);
+        return n;
+    }
+
+    /** Rows of a narrowed total, one per interval, as the single group {@code all}. */
+    private static List<Rollups.Row> collapse(List<Rollups.Row> rows) {
+        Map<Long, Cell> byInterval = new java.util.HashMap<>();
+        for (Rollups.Row r : rows) {
+            byInterval.computeIfAbsent(r.intervalStart() == null ? Long.MIN_VALUE : r.intervalStart(), k -> new Cell()).merge(r.sums());
+        }
+        List<Rollups.Row> out = new ArrayList<>();
+        byInterval.forEach((k, c) -> out.add(new Rollups.Row(Rollups.ALL, k == Long.MIN_VALUE ? null : k, c)));
+        return out;
+    }
+
     /** A virtual key's report: its own records in the range, summed as the rollups would. */
     private Rollups ownRollups(String keyId, long fromHour, long toHour) throws IOException {
         Rollups own = new Rollups(maxValuesPerHour);
         long from = fromHour * 3_600_000L;
         long to = toHour * 3_600_000L;
-        LogReader.forward(dir, null, (file, start, end, json) -> {
+        LocalDate firstDay = LogFiles.day(from);
+        LocalDate lastDay = LogFiles.day(to);
+        LogReader.forward(dir, null, name -> !LogFiles.dayOf(name).isBefore(firstDay) && !LogFiles.dayOf(name).isAfter(lastDay),
+                (file, start, end, json) -> {
             long ts = json.path("ts").asLong();
             if (ts >= from && ts < to && keyId.equals(json.path("key_id").asText(null))) {
                 CallRecord r = RecordJson.read(json);

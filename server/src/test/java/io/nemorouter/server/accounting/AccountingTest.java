@@ -240,6 +240,15 @@ class AccountingTest {
         JsonNode report = get(a, "/spend/report?group_by=model");
         assertEquals(3, report.at("/totals/requests").asInt());
         assertEquals(3 * 0.02, report.at("/totals/cost").asDouble(), EPS);
+        assertEquals(1, report.get("data").size());
+        assertEquals(3, report.at("/data/0/requests").asInt());
+        String aId = own.get(0).get("key_id").asText();
+        assertEquals(aId, report.get("key").asText(), "the report says whose it is");
+        // the same, read by the master key narrowed to that key; and a key's report by team, summed from its records
+        assertEquals(report.get("data"), get(MASTER, "/spend/report?group_by=model&key=" + aId).get("data"));
+        assertEquals(3, get(a, "/spend/report").at("/data/0/requests").asInt());
+        assertEquals(3, get(a, "/spend/report?group_by=team").at("/totals/requests").asInt());
+        assertEquals(400, gw.get("/spend/report?key=" + aId + "&model=m", "authorization", "Bearer " + MASTER).statusCode());
         assertEquals(4, get(MASTER, "/spend/report").at("/totals/requests").asInt());
         assertEquals(401, gw.get("/spend/report", "authorization", "Bearer sk-nemo-unknown00000000000000000000000").statusCode());
         assertEquals(401, gw.get("/spend/report").statusCode());
