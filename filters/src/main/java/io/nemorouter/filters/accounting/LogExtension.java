@@ -87,13 +87,17 @@ public final class LogExtension implements Extension {
         Rollups rollups = new Rollups(maxGroups);
         Path snapshot = dir.resolve("spend-rollups.bin");
         Rollups.Position covered = restore(rollups, snapshot, dir);
-        rollups.dropBefore(Math.floorDiv(clock.millis(), 3_600_000L) - 24 * c.getDuration("report_retention", TimeUnit.DAYS));
+        long reportRetentionHours = 24 * c.getDuration("report_retention", TimeUnit.DAYS);
+        if (reportRetentionHours < 24) {
+            throw ctx.configError("report_retention", "must be at least 1d");
+        }
+        rollups.dropBefore(Math.floorDiv(clock.millis(), 3_600_000L) - reportRetentionHours);
 
         Counter dropped = Counter.build("nemo_log_dropped_total",
                 "Request-log records dropped because the writer's queue was full").register(ctx.metrics());
         Counter failed = Counter.build("nemo_log_write_failures_total",
                 "Request-log records that could not be written to disk").register(ctx.metrics());
-        writer = new LogWriter(dir, maxFile, (int) retentionDays, capacity, rollups, snapshot, snapshotEvery, dropped, failed, clock);
+        writer = new LogWriter(dir, maxFile, (int) retentionDays, reportRetentionHours, capacity, rollups, snapshot, snapshotEvery, dropped, failed, clock);
         Gauge.build("nemo_log_queued", "Request-log records waiting for the writer").register(ctx.metrics())
                 .setChild(new Gauge.Child() {
                     @Override
@@ -158,7 +162,7 @@ public final class LogExtension implements Extension {
      * Loads the rollups snapshot and replays the log after the position it covers (all of it when
      * there is no snapshot, or one that cannot be read).
      */
-    private static Rollups.Position restore(Rollups rollups, Path snapshot, Path dir) throws IOException {
+    static Rollups.Position restore(Rollups rollups, Path snapshot, Path dir) throws IOException {
         Rollups.Position from;
         try {
             from = rollups.load(snapshot);
@@ -178,7 +182,12 @@ public final class LogExtension implements Extension {
         });
         if (replayed[0] > 0) {
             LOG.info("request log: replayed {} records into the spend rollups", replayed[0]);
-            rollups.save(snapshot, end);
+            try {
+                rollups.save(snapshot, end);
+            } catch (IOException | RuntimeException e) {
+                // the sums are in memory; the writer saves them again, and a later start replays from the older snapshot
+                LOG.warn("request log: cannot save the spend rollups to {}: {}", snapshot, e.toString());
+            }
         }
         return end;
     }

@@ -54,7 +54,13 @@ final class LogReader {
                     offset = from.offset();
                 }
             }
-            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+            FileChannel opened;
+            try {
+                opened = FileChannel.open(p, StandardOpenOption.READ);
+            } catch (java.nio.file.NoSuchFileException deleted) {
+                continue; // removed by the retention since it was listed
+            }
+            try (FileChannel ch = opened) {
                 if (offset > ch.size()) {
                     continue;
                 }
@@ -113,9 +119,9 @@ final class LogReader {
                 if (cmp > 0) {
                     continue;
                 }
-                end = cmp == 0 ? before.offset() : Files.size(p);
+                end = cmp == 0 ? before.offset() : Long.MAX_VALUE;
             } else {
-                end = Files.size(p);
+                end = Long.MAX_VALUE; // the file's size, read when it is opened
             }
             if (!backwardInFile(p, name, end, sink)) {
                 return;
@@ -124,7 +130,13 @@ final class LogReader {
     }
 
     private static boolean backwardInFile(Path p, String name, long end, LineSink sink) throws IOException {
-        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+        FileChannel opened;
+        try {
+            opened = FileChannel.open(p, StandardOpenOption.READ);
+        } catch (java.nio.file.NoSuchFileException deleted) {
+            return true; // removed by the retention since it was listed
+        }
+        try (FileChannel ch = opened) {
             Blocks blocks = new Blocks(ch);
             long term = Math.min(end, ch.size()) - 1;
             while (term >= 0 && blocks.at(term) != '\n') {

@@ -31,6 +31,7 @@ final class LogWriter implements Runnable {
     private final Path dir;
     private final long maxFileBytes;
     private final int retentionDays;
+    private final long reportRetentionHours;
     private final Rollups rollups;
     private final Path snapshot;
     private final long snapshotEveryNanos;
@@ -50,8 +51,9 @@ final class LogWriter implements Runnable {
     private long lastSnapshot = System.nanoTime();
     private boolean dirty;
 
-    LogWriter(Path dir, long maxFileBytes, int retentionDays, int capacity, Rollups rollups, Path snapshot,
-              long snapshotEveryNanos, Counter dropped, Counter failed, Clock clock) {
+    LogWriter(Path dir, long maxFileBytes, int retentionDays, long reportRetentionHours, int capacity, Rollups rollups,
+              Path snapshot, long snapshotEveryNanos, Counter dropped, Counter failed, Clock clock) {
+        this.reportRetentionHours = reportRetentionHours;
         this.queue = new MpscArrayQueue<>(capacity);
         this.dir = dir;
         this.maxFileBytes = maxFileBytes;
@@ -89,6 +91,10 @@ final class LogWriter implements Runnable {
         while (true) {
             int n = queue.drain(this::write, 4096);
             if (n > 0) {
+                if (System.nanoTime() - lastSnapshot > snapshotEveryNanos) {
+                    flush(); // a queue that never empties must not starve the snapshot (a restart replays what it misses)
+                    saveSnapshot();
+                }
                 continue;
             }
             flush();
@@ -125,6 +131,7 @@ final class LogWriter implements Runnable {
             failed.inc();
             LOG.warn("request log: cannot write the record of {}: {}", r.id(), e.toString());
             closeFile(); // a new file next time
+            return; // the report sums what the log holds
         }
         rollups.add(r, metadata);
         if (metrics != null) {
@@ -135,6 +142,11 @@ final class LogWriter implements Runnable {
 
     private void rollOver(long time) throws IOException {
         LocalDate day = LogFiles.day(time);
+        if (fileDay != null && day.isBefore(fileDay)) {
+            // a record a little late across midnight (two event loops, a clock step) joins the newer day's file:
+            // files never go back in time, so a replay from a position reads each record once
+            day = fileDay;
+        }
         if (out != null && day.equals(fileDay) && fileBytes < maxFileBytes) {
             return;
         }
@@ -197,6 +209,7 @@ final class LogWriter implements Runnable {
         if (!dirty) {
             return;
         }
+        rollups.dropBefore(Math.floorDiv(clock.millis(), 3_600_000L) - reportRetentionHours);
         try {
             rollups.save(snapshot, fileName == null ? null : new Rollups.Position(fileName, fileBytes));
             dirty = false;

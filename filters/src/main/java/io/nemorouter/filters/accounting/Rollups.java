@@ -33,7 +33,7 @@ final class Rollups {
     static final String NONE = "(none)";
     static final String OTHER = "(other)";
     private static final int MAGIC = 0x4e524f4c; // "NROL"
-    private static final int VERSION = 2;
+    private static final int VERSION = 3;
     /** Metadata members rolled up per call, at most (a call with more has the rest left out of reports). */
     private static final int MAX_METADATA_KEYS = 32;
 
@@ -60,40 +60,40 @@ final class Rollups {
         for (String t : r.tags()) {
             cell(hour, "tag", t).add(r);
         }
-        // narrowed reports: "who spent most on this model", "this job's cost per stage"
+        // narrowed reports: "who spent most on this model", "this job's cost per stage", "this key's per model"
         String model = orNone(r.model());
         for (String g : MODEL_NARROWED) {
-            cell(hour, narrowed(g, "model", model), value(r, g)).add(r);
+            pair(hour, g, "model", model, value(r, g)).add(r);
         }
         String key = r.keyGroup();
-        cell(hour, narrowed("model", "key", key), model).add(r);
-        cell(hour, narrowed("deployment", "key", key), orNone(r.deployment())).add(r);
-        cell(hour, narrowed("provider", "key", key), orNone(r.provider())).add(r);
+        pair(hour, "model", "key", key, model).add(r);
+        pair(hour, "deployment", "key", key, orNone(r.deployment())).add(r);
+        pair(hour, "provider", "key", key, orNone(r.provider())).add(r);
         for (String t : r.tags()) {
-            cell(hour, narrowed("tag", "key", key), t).add(r);
+            pair(hour, "tag", "key", key, t).add(r);
         }
         String job = metadata == null ? null : scalar(metadata.get("job_id"));
         String stage = metadata == null ? null : scalar(metadata.get("stage"));
         if (job != null) {
-            cell(hour, narrowed("metadata.job_id", "key", key), job).add(r);
-        }
-        if (stage != null) {
-            cell(hour, narrowed("metadata.stage", "key", key), stage).add(r);
-        }
-        if (job != null) {
+            pair(hour, "metadata.job_id", "key", key, job).add(r);
             for (String g : JOB_NARROWED) {
                 String v = g.equals("metadata.stage") ? stage : value(r, g);
                 if (v != null) {
-                    cell(hour, narrowed(g, "job_id", job), v).add(r);
+                    pair(hour, g, "job_id", job, v).add(r);
                 }
             }
+        }
+        if (stage != null) {
+            pair(hour, "metadata.stage", "key", key, stage).add(r);
         }
         if (metadata != null && metadata.isObject()) {
             int n = 0;
             for (Iterator<Map.Entry<String, JsonNode>> it = metadata.fields(); it.hasNext() && n < MAX_METADATA_KEYS; ) {
                 Map.Entry<String, JsonNode> m = it.next();
-                if (m.getValue().isValueNode() && !m.getValue().isNull()) {
-                    cell(hour, "metadata." + m.getKey(), m.getValue().asText()).add(r);
+                String dim = metadataDimension(m.getKey());
+                if (dim != null && m.getValue().isValueNode() && !m.getValue().isNull()
+                        && (hour.containsKey(dim) || metadataDimensions(hour) < MAX_METADATA_DIMENSIONS)) {
+                    cell(hour, dim, m.getValue().asText()).add(r);
                     n++;
                 }
             }
@@ -119,14 +119,65 @@ final class Rollups {
         };
     }
 
-    /** A narrowed grouping every call of the narrowing is in exactly once: its rows sum to the total. */
-    static String narrowedTotal(String by, String value) {
-        return narrowed(by.equals("model") ? "key" : "model", by, value);
+    /** A grouping every call of a narrowing by {@code by} is in exactly once: its rows sum to the total. */
+    static String narrowedTotal(String by) {
+        return by.equals("model") ? "key" : "model";
     }
 
-    /** The dimension of {@code dim}'s sums among the calls whose {@code filter} is {@code value}. */
-    static String narrowed(String dim, String filter, String value) {
-        return dim + "|" + filter + "=" + value;
+    /** Separates the narrowing value from the group in a pair dimension's values; no value holds it (see {@link #clean}). */
+    private static final char SEP = '\u0001';
+    /** Distinct metadata members summed per hour, at most (their names are the client's: they must stay bounded). */
+    private static final int MAX_METADATA_DIMENSIONS = 64;
+
+    /** The dimension of {@code dim}'s sums narrowed by {@code by}: one dimension, its values {@code narrowValue SEP group}. */
+    static String pairDimension(String dim, String by) {
+        return dim + "|" + by;
+    }
+
+    private Cell pair(Map<String, Map<String, Cell>> hour, String dim, String by, String narrowValue, String group) {
+        String n = clean(narrowValue);
+        return cell(hour, pairDimension(dim, by), n + SEP + clean(group), n + SEP + OTHER);
+    }
+
+    /** {@code metadata.<name>}, or null for a name that cannot be one (too long, or with a separator or control character). */
+    static String metadataDimension(String name) {
+        if (name.isEmpty() || name.length() > 64) {
+            return null;
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c < 0x20 || c == '|' || c == 0x7f) {
+                return null;
+            }
+        }
+        return "metadata." + name;
+    }
+
+    private static int metadataDimensions(Map<String, Map<String, Cell>> hour) {
+        int n = 0;
+        for (String d : hour.keySet()) {
+            if (d.startsWith("metadata.") && d.indexOf('|') < 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** A group value as reports show it: at most 200 characters, control characters as spaces. */
+    static String clean(String value) {
+        String v = value.length() > MAX_VALUE_CHARS ? value.substring(0, MAX_VALUE_CHARS) : value;
+        for (int i = 0; i < v.length(); i++) {
+            if (v.charAt(i) < 0x20 || v.charAt(i) == 0x7f) {
+                StringBuilder b = new StringBuilder(v);
+                for (int k = i; k < b.length(); k++) {
+                    if (b.charAt(k) < 0x20 || b.charAt(k) == 0x7f) {
+                        b.setCharAt(k, ' ');
+                    }
+                }
+                return b.toString();
+            }
+        }
+        return v;
     }
 
     private static String value(CallRecord r, String dim) {
@@ -152,21 +203,30 @@ final class Rollups {
     private static final int MAX_VALUE_CHARS = 200;
 
     private Cell cell(Map<String, Map<String, Cell>> hour, String dim, String value) {
-        if (value.length() > MAX_VALUE_CHARS) {
-            value = value.substring(0, MAX_VALUE_CHARS);
-        }
+        return cell(hour, dim, clean(value), OTHER);
+    }
+
+    /**
+     * The cell of {@code value} (already {@link #clean}ed); past the cap of distinct values, {@code overflow}'s
+     * (a pair dimension's keeps its narrowing value), and past twice the cap the dimension's one {@code (other)}:
+     * whatever clients send, a dimension holds at most 2 x cap + 1 cells an hour.
+     */
+    private Cell cell(Map<String, Map<String, Cell>> hour, String dim, String value, String overflow) {
         Map<String, Cell> values = hour.computeIfAbsent(dim, d -> new HashMap<>());
         Cell c = values.get(value);
-        if (c == null) {
-            if (values.size() >= maxValuesPerHour) {
-                value = OTHER; // a runaway dimension (a unique id per call) stays bounded
-                c = values.get(value);
-            }
-            if (c == null) {
-                c = new Cell();
-                values.put(value, c);
+        if (c != null) {
+            return c;
+        }
+        if (values.size() >= maxValuesPerHour) {
+            value = values.containsKey(overflow) || values.size() < 2 * maxValuesPerHour ? overflow
+                    : overflow.equals(OTHER) ? OTHER : OTHER + SEP + OTHER;
+            c = values.get(value);
+            if (c != null) {
+                return c;
             }
         }
+        c = new Cell();
+        values.put(value, c);
         return c;
     }
 
@@ -190,15 +250,32 @@ final class Rollups {
      * (exclusive), per group, and per interval of {@code intervalHours} when that is above 0.
      */
     synchronized List<Row> report(String dim, long fromHour, long toHour, int intervalHours) {
+        return report(dim, null, null, fromHour, toHour, intervalHours);
+    }
+
+    /**
+     * As {@link #report(String, long, long, int)}, among the calls whose {@code by} ({@code model},
+     * {@code job_id}, {@code key}) is {@code narrowValue}; {@code dim} one of {@link #narrowable}'s.
+     */
+    synchronized List<Row> report(String dim, String by, String narrowValue, long fromHour, long toHour, int intervalHours) {
+        String prefix = by == null ? null : clean(narrowValue) + SEP;
+        String d = by == null ? dim : pairDimension(dim, by);
         Map<String, Cell> byGroup = new HashMap<>();
         for (Map.Entry<Long, Map<String, Map<String, Cell>>> h : hours.subMap(fromHour, toHour).entrySet()) {
-            Map<String, Cell> values = h.getValue().get(dim);
+            Map<String, Cell> values = h.getValue().get(d);
             if (values == null) {
                 continue;
             }
             for (Map.Entry<String, Cell> v : values.entrySet()) {
+                String name = v.getKey();
+                if (prefix != null) {
+                    if (!name.startsWith(prefix)) {
+                        continue;
+                    }
+                    name = name.substring(prefix.length());
+                }
                 String group = intervalHours > 0
-                        ? v.getKey() + '\u0000' + (Math.floorDiv(h.getKey(), intervalHours) * intervalHours) : v.getKey();
+                        ? name + '\u0000' + (Math.floorDiv(h.getKey(), intervalHours) * intervalHours) : name;
                 byGroup.computeIfAbsent(group, g -> new Cell()).merge(v.getValue());
             }
         }

@@ -43,6 +43,11 @@ final class SpendApi {
     static final int MAX_LIMIT = 1000;
     /** Lines one /spend/logs request looks at, at most; past it the answer has a cursor to go on from. */
     static final int SCAN_LIMIT = 200_000;
+    /**
+     * How far out of time order a line may be: event loops stamp records before they reach the one
+     * queue, so a record may follow a slightly newer one; reading newest first stops only past this.
+     */
+    static final long ORDER_SLACK_MILLIS = 60_000;
     /** The report's group_by values that are not metadata members. */
     private static final List<String> GROUPS = List.of("key", "team", "org", "model", "deployment", "provider", "tag",
             "job_id", "stage");
@@ -125,8 +130,9 @@ final class SpendApi {
         List<Path> files = new ArrayList<>();
         for (Path p : LogFiles.list(dir)) {
             LocalDate day = LogFiles.dayOf(p.getFileName().toString());
+            // a file holds its day's records and a few from just before it (late across midnight)
             if (!day.isBefore(LogFiles.day(from == Long.MIN_VALUE ? 0 : from)) && (to == Long.MAX_VALUE
-                    || !day.isAfter(LogFiles.day(to)))) {
+                    || !day.isAfter(LogFiles.day(to).plusDays(1)))) {
                 files.add(p);
             }
         }
@@ -135,18 +141,22 @@ final class SpendApi {
         int[] seen = {0};
         boolean[] more = {false};
         LogReader.backward(dir, files, before, (file, start, end, json) -> {
-            if (data.size() == limit || seen[0] >= SCAN_LIMIT) {
-                more[0] = true;
-                next[0] = new Rollups.Position(file, end); // the next page starts with this line
-                return false;
-            }
-            seen[0]++;
             long ts = json.path("ts").asLong();
-            if (ts < from) {
-                return false; // older from here on
+            if (from != Long.MIN_VALUE && ts < from - ORDER_SLACK_MILLIS) {
+                return false; // older from here on (lines are in time order but for records a few ms late)
             }
-            if (ts < to && matches(json, q, ownKey)) {
+            if (ts >= from && ts < to && matches(json, q, ownKey)) {
+                if (data.size() == limit) {
+                    more[0] = true;
+                    next[0] = new Rollups.Position(file, end); // the next page starts with this line
+                    return false;
+                }
                 data.add(json);
+            }
+            if (++seen[0] >= SCAN_LIMIT) {
+                more[0] = true;
+                next[0] = new Rollups.Position(file, start); // the next page starts after this line
+                return false;
             }
             return true;
         });
@@ -235,11 +245,11 @@ final class SpendApi {
         long now = clock.millis();
         long from = time(q, "from", now - 30L * 86_400_000L);
         long to = time(q, "to", now);
+        if (to <= from) {
+            throw new BadQuery("to", "`to` must be after `from`.");
+        }
         long fromHour = Math.floorDiv(from, 3_600_000L);
         long toHour = Math.floorDiv(to + 3_599_999L, 3_600_000L);
-        if (toHour <= fromHour) {
-            toHour = fromHour + 1;
-        }
         String ownKey = ownKey(ex, one(q, "key"));
         String dim = Rollups.dimension(groupBy);
         String[] narrow = narrow(q, ownKey);
@@ -252,16 +262,18 @@ final class SpendApi {
         }
         String totalDim = Rollups.ALL;
         String rowDim = dim;
+        String by = narrow == null ? null : narrow[0];
+        String narrowValue = narrow == null ? null : narrow[1];
         if (narrow != null) {
-            List<String> allowed = Rollups.narrowable(narrow[0]);
+            List<String> allowed = Rollups.narrowable(by);
             if (!dim.equals(Rollups.ALL) && !allowed.contains(dim)) {
-                throw new BadQuery(narrow[0], "A report narrowed by `" + narrow[0] + "` groups by "
+                throw new BadQuery(by, "A report narrowed by `" + by + "` groups by "
                         + String.join(", ", allowed.stream().map(d -> d.replace("metadata.", "")).toList()) + ".");
             }
-            totalDim = Rollups.narrowedTotal(narrow[0], narrow[1]);
-            rowDim = dim.equals(Rollups.ALL) ? totalDim : Rollups.narrowed(dim, narrow[0], narrow[1]);
+            totalDim = Rollups.narrowedTotal(by);
+            rowDim = dim.equals(Rollups.ALL) ? totalDim : dim;
         }
-        List<Rollups.Row> rows = source.report(rowDim, fromHour, toHour, intervalHours);
+        List<Rollups.Row> rows = source.report(rowDim, by, narrowValue, fromHour, toHour, intervalHours);
         if (narrow != null && dim.equals(Rollups.ALL)) {
             rows = collapse(rows);
         }
@@ -269,7 +281,7 @@ final class SpendApi {
                 .thenComparingLong(r -> -r.sums().requests).thenComparing(Rollups.Row::group)
                 .thenComparing(r -> r.intervalStart() == null ? 0 : r.intervalStart()));
         Cell total = new Cell();
-        for (Rollups.Row r : source.report(totalDim, fromHour, toHour, 0)) {
+        for (Rollups.Row r : source.report(totalDim, by, narrowValue, fromHour, toHour, 0)) {
             total.merge(r.sums()); // narrowed: the sum of one grouping's rows, each call in exactly one of them
         }
         ObjectNode body = RecordJson.MAPPER.createObjectNode();
@@ -338,7 +350,7 @@ final class SpendApi {
         long from = fromHour * 3_600_000L;
         long to = toHour * 3_600_000L;
         LocalDate firstDay = LogFiles.day(from);
-        LocalDate lastDay = LogFiles.day(to);
+        LocalDate lastDay = LogFiles.day(to).plusDays(1); // a file may start with records late from the day before
         LogReader.forward(dir, null, name -> !LogFiles.dayOf(name).isBefore(firstDay) && !LogFiles.dayOf(name).isAfter(lastDay),
                 (file, start, end, json) -> {
             long ts = json.path("ts").asLong();
@@ -390,9 +402,9 @@ final class SpendApi {
     }
 
     private static String csvField(String s) {
-        // quoted when it could break the row; a leading = + - @ is defused (spreadsheet formulas)
-        String v = !s.isEmpty() && "=+-@".indexOf(s.charAt(0)) >= 0 ? "'" + s : s;
-        return v.contains(",") || v.contains("\"") || v.contains("\n") ? "\"" + v.replace("\"", "\"\"") + "\"" : v;
+        // quoted when it could break the row; a leading = + - @ tab or CR is defused (spreadsheet formulas)
+        String v = !s.isEmpty() && "=+-@\t\r".indexOf(s.charAt(0)) >= 0 ? "'" + s : s;
+        return v.contains(",") || v.contains("\"") || v.contains("\n") || v.contains("\r") ? "\"" + v.replace("\"", "\"\"") + "\"" : v;
     }
 
     // ---- plumbing ------------------------------------------------------------------------------
@@ -438,18 +450,28 @@ final class SpendApi {
             return dflt;
         }
         try {
+            long t;
             if (v.chars().allMatch(Character::isDigit)) {
-                return Long.parseLong(v);
+                t = Long.parseLong(v);
+            } else if (v.length() == 10) {
+                // a day: from its start; to its end (to=2026-12-02 takes in all of that day)
+                LocalDate day = LocalDate.parse(v);
+                t = (name.equals("to") ? day.plusDays(1) : day).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
+            } else {
+                t = Instant.parse(v).toEpochMilli();
             }
-            if (v.length() == 10) {
-                return LocalDate.parse(v).atStartOfDay(ZoneOffset.UTC).toInstant().toEpochMilli();
+            if (t < 0 || t > LATEST) {
+                throw new IllegalArgumentException();
             }
-            return Instant.parse(v).toEpochMilli();
+            return t;
         } catch (RuntimeException e) {
             throw new BadQuery(name, "`" + name + "` must be an instant (2026-12-02T10:00:00Z), a day (2026-12-02) "
                     + "or epoch milliseconds; got `" + v + "`.");
         }
     }
+
+    /** 2200-01-01: later times are refused (sums of hours stay far from overflow). */
+    private static final long LATEST = 7_258_118_400_000L;
 
     private static Rollups.Position cursor(String c) {
         if (c == null) {

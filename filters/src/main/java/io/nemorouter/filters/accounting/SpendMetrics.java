@@ -43,7 +43,8 @@ final class SpendMetrics {
     void record(CallRecord r) {
         String key = key(r);
         String team = r.teamId() == null ? "" : r.teamId();
-        String model = r.model() == null ? "" : r.model();
+        // the catalog's name when the call was routed; what a client typed for an unknown model is not a label
+        String model = r.deployment() == null ? "" : r.model();
         requests.labels(key, team, model, Integer.toString(r.status())).inc();
         if (r.inputTokens() > 0) {
             tokens.labels(key, team, model, "input").inc(r.inputTokens());

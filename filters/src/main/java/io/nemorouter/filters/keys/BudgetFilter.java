@@ -2,6 +2,7 @@ package io.nemorouter.filters.keys;
 
 import io.nemorouter.core.config.Deployment;
 import io.nemorouter.core.config.Pricing;
+import io.nemorouter.core.openai.Endpoint;
 import io.nemorouter.core.exchange.Exchange;
 import io.nemorouter.core.extension.RequestFilter;
 import io.nemorouter.core.extension.Verdict;
@@ -52,8 +53,9 @@ final class BudgetFilter implements RequestFilter {
             maxOut = stated; // a deployment that states its maximum writes no more, whatever the request says
         }
         long promptBound = exchange.content().readableBytes();
-        if (price.contextWindow() > 0) {
-            promptBound = Math.min(promptBound, price.contextWindow()); // a longer prompt is refused upstream
+        if (price.contextWindow() > 0 && exchange.endpoint() == Endpoint.CHAT_COMPLETIONS) {
+            // a longer prompt is refused upstream; not for embeddings, whose window is per input of a batch
+            promptBound = Math.min(promptBound, price.contextWindow());
         }
         // at the highest rates the call may be billed at (a long prompt moves Gemini Pro to its long-context rates)
         double usd = (promptBound * price.maxInput() + (double) maxOut * exchange.body().choices() * price.maxOutput()) / 1_000_000d;

@@ -39,7 +39,7 @@ class LogWriterTest {
     }
 
     private LogWriter writer(int capacity, long maxFile, int retentionDays, Rollups rollups) {
-        return new LogWriter(dir, maxFile, retentionDays, capacity, rollups, dir.resolve("spend-rollups.bin"),
+        return new LogWriter(dir, maxFile, retentionDays, 24L * 3650, capacity, rollups, dir.resolve("spend-rollups.bin"),
                 1_000_000_000L, dropped, failed, Clock.systemUTC());
     }
 

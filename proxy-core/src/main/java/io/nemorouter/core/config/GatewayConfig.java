@@ -150,17 +150,20 @@ public final class GatewayConfig {
     }
 
     /**
-     * The entry's prices where it sets them, else the price table's for its {@code model}; the
-     * context window and maximum output likewise. Prices set in the entry are flat (no long-context tier).
+     * The entry's prices where it sets them, else the price table's for its {@code model}, price by
+     * price; the context window and maximum output likewise. An entry that sets any price is billed
+     * flat (no long-context tier), and an unpriced model with one price set is priced ({@code catalog}).
      */
     private static Pricing pricing(Config entry, String model, String path) {
         Pricing table = PriceTable.bundled().find(model);
         Pricing base = table != null ? table : Pricing.UNPRICED;
-        boolean own = entry.hasPath("input_cost_per_mtok") || entry.hasPath("output_cost_per_mtok");
-        double input = own ? cost(entry, "input_cost_per_mtok", path) : base.input();
-        double output = own ? cost(entry, "output_cost_per_mtok", path) : base.output();
+        boolean ownInput = entry.hasPath("input_cost_per_mtok");
+        boolean own = ownInput || entry.hasPath("output_cost_per_mtok") || entry.hasPath("cached_input_cost_per_mtok");
+        // each price the entry sets replaces the table's; one it leaves out is still the table's
+        double input = ownInput ? cost(entry, "input_cost_per_mtok", path) : base.input();
+        double output = entry.hasPath("output_cost_per_mtok") ? cost(entry, "output_cost_per_mtok", path) : base.output();
         double cached = entry.hasPath("cached_input_cost_per_mtok") ? cost(entry, "cached_input_cost_per_mtok", path)
-                : own ? input : base.cachedInput();
+                : ownInput ? input : base.cachedInput();
         long window = entry.hasPath("context_window") ? tokens(entry, "context_window", path) : base.contextWindow();
         long maxOut = entry.hasPath("max_output_tokens") ? tokens(entry, "max_output_tokens", path) : base.maxOutputTokens();
         String source = own ? "catalog" : base.source();

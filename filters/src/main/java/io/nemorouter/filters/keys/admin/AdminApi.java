@@ -195,7 +195,8 @@ public final class AdminApi {
             throw new Fields.BadField("key", "A chosen `key` must start with sk-, be 20 to 200 printable characters "
                     + "without spaces; leave it out to get a new one.");
         }
-        if (registry.keyByHash(Secrets.hash(chosen)) != null) {
+        if (registry.keyByHash(Secrets.hash(chosen)) != null
+                || (masterDigest != null && java.security.MessageDigest.isEqual(Secrets.digest(chosen), masterDigest))) {
             throw new Fields.BadField("key", "That key is already in use.");
         }
         return chosen;
