@@ -150,6 +150,38 @@ class ProxyTest {
         assertFalse(r.headers().firstValue("x-nemo-response-cost").isPresent());
     }
 
+    /** The body too large to hold goes out chunked, as it arrives, and its cost follows it in a trailer. */
+    @Test
+    void aLargeAnswersCostComesInATrailer() throws Exception {
+        String req = Gateway.chat("up-big", false);
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.server.port())) {
+            s.getOutputStream().write(("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: " + req.length() + "\r\n\r\n" + req)
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String raw = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+            String head = raw.substring(0, raw.indexOf("\r\n\r\n")).toLowerCase(java.util.Locale.ROOT);
+            assertTrue(head.contains("transfer-encoding: chunked") && head.contains("trailer: x-nemo-response-cost"), head);
+            assertFalse(head.contains("content-length"), head);
+            // de-chunk the body; what follows the last chunk is the trailer
+            StringBuilder body = new StringBuilder();
+            int at = raw.indexOf("\r\n\r\n") + 4;
+            while (true) {
+                int eol = raw.indexOf("\r\n", at);
+                int size = Integer.parseInt(raw.substring(at, eol).trim(), 16);
+                at = eol + 2;
+                if (size == 0) {
+                    break;
+                }
+                body.append(raw, at, at + size);
+                at += size + 2;
+            }
+            assertEquals(6 * 1024 * 1024, JSON.readTree(body.toString()).at("/choices/0/message/content").asText().length());
+            String trailer = raw.substring(at);
+            // 1,000 prompt and 500 completion tokens at 2.5 and 10 per million
+            assertTrue(trailer.startsWith("x-nemo-response-cost: 0.0075\r\n"), trailer);
+        }
+    }
+
     @Test
     void pipelinedRequestsAreAnsweredInOrder() throws Exception {
         try (java.net.Socket s = new java.net.Socket("127.0.0.1", gw.server.port())) {

@@ -33,7 +33,9 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -488,11 +490,21 @@ public final class ServerExchange implements Exchange, Completion {
             // the gateway may drop or rewrite events (the usage it asked for, a translation): no length holds
             h.remove(HttpHeaderNames.CONTENT_LENGTH);
         }
+        if (!eventStream && endpoint.proxied && status.code() / 100 == 2 && request.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
+            // a body too large to hold: its usage comes at its end, so its cost goes in a trailer (chunked)
+            h.remove(HttpHeaderNames.CONTENT_LENGTH);
+            HttpUtil.setTransferEncodingChunked(head, true);
+            h.set(HttpHeaderNames.TRAILER, X_NEMO_COST);
+            costTrailer = true;
+        }
         if (!HttpUtil.isContentLengthSet(head) && !HttpUtil.isTransferEncodingChunked(head)) {
             HttpUtil.setTransferEncodingChunked(head, true);
         }
         client.write(head, client.voidPromise());
     }
+
+    /** Whether the answer's cost goes in a trailer: a non-streaming body relayed as it came. */
+    private boolean costTrailer;
 
     /** Whether the answer under way is an event stream. */
     boolean eventStream() {
@@ -598,12 +610,8 @@ public final class ServerExchange implements Exchange, Completion {
         if (usage != null || !endpoint.proxied || deployment() == null || status == null || status.code() / 100 != 2) {
             return;
         }
-        if (bodyTailLength > 0) {
-            Usage u = UsageScanner.scan(Unpooled.wrappedBuffer(bodyTail, 0, bodyTailLength));
-            if (u != null) {
-                usage(u);
-                return;
-            }
+        if (usageFromTail()) {
+            return;
         }
         if (answerBytes == 0 && answerEvents == 0) {
             return;
@@ -611,6 +619,17 @@ public final class ServerExchange implements Exchange, Completion {
         long prompt = (request.content().readableBytes() + 3) / 4;
         long completion = eventStream ? Math.max(0, answerEvents - 1) : Math.max(0, answerBytes - ENVELOPE_BYTES) / 4;
         usage(new Usage(prompt, completion, prompt + completion, 0, true));
+    }
+
+    /** The usage in the kept tail of a relayed body, if it has one and none was read yet; whether there is one now. */
+    private boolean usageFromTail() {
+        if (usage == null && bodyTailLength > 0) {
+            Usage u = UsageScanner.scan(Unpooled.wrappedBuffer(bodyTail, 0, bodyTailLength));
+            if (u != null) {
+                usage(u);
+            }
+        }
+        return usage != null;
     }
 
     /** About the size of a chat.completion's JSON around its message text. */
@@ -660,6 +679,15 @@ public final class ServerExchange implements Exchange, Completion {
             return;
         }
         writeQueued();
+        if (costTrailer) {
+            usageFromTail();
+            if (cost >= 0) {
+                LastHttpContent last = new DefaultLastHttpContent();
+                last.trailingHeaders().set(X_NEMO_COST, WireBytes.formatCost(cost));
+                writeLast(last);
+                return;
+            }
+        }
         writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
     }
 
