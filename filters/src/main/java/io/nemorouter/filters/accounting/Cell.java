@@ -24,22 +24,36 @@ final class Cell {
     /** A report's merge of many cells' latencies (dense); null in a stored cell. */
     private long[] merged;
 
+    /** What one call adds to every cell it counts in, worked out once per call. */
+    record Contribution(boolean failed, long inputTokens, long outputTokens, long cachedTokens, long costNanos,
+                        boolean cacheHit, boolean estimated, int latencyBucket) {
+        static Contribution of(CallRecord r) {
+            return new Contribution(r.failed(), r.inputTokens(), r.outputTokens(), r.cachedTokens(), nanos(r.cost()),
+                    "hit".equals(r.cache()), r.usageEstimated(),
+                    LatencySketch.bucket(Math.max(1, Math.min(MAX_MICROS, Math.round(r.totalMs() * 1000)))));
+        }
+    }
+
     void add(CallRecord r) {
+        add(Contribution.of(r));
+    }
+
+    void add(Contribution c) {
         requests++;
-        if (r.failed()) {
+        if (c.failed()) {
             errors++;
         }
-        inputTokens += r.inputTokens();
-        outputTokens += r.outputTokens();
-        cachedTokens += r.cachedTokens();
-        costNanos += nanos(r.cost());
-        if ("hit".equals(r.cache())) {
+        inputTokens += c.inputTokens();
+        outputTokens += c.outputTokens();
+        cachedTokens += c.cachedTokens();
+        costNanos += c.costNanos();
+        if (c.cacheHit()) {
             cacheHits++;
         }
-        if (r.usageEstimated()) {
+        if (c.estimated()) {
             estimated++;
         }
-        latency.record(Math.max(1, Math.min(MAX_MICROS, Math.round(r.totalMs() * 1000))));
+        latency.recordBucket(c.latencyBucket());
     }
 
     static long nanos(double usd) {

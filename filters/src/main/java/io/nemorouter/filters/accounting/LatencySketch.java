@@ -40,6 +40,10 @@ final class LatencySketch {
         add(bucket(micros), 1);
     }
 
+    void recordBucket(int b) {
+        add(b, 1);
+    }
+
     private void add(int b, int n) {
         int at = Arrays.binarySearch(index, 0, used, (short) b);
         if (at >= 0) {

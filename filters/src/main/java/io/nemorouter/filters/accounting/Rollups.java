@@ -49,51 +49,63 @@ final class Rollups {
 
     /** Adds one call. {@code metadata}: the record's metadata parsed (an object), or null. */
     synchronized void add(CallRecord r, JsonNode metadata) {
-        Map<String, Map<String, Cell>> hour = hours.computeIfAbsent(Math.floorDiv(r.time(), 3_600_000L), h -> new HashMap<>());
-        cell(hour, ALL, ALL).add(r);
-        cell(hour, "key", r.keyGroup()).add(r);
-        cell(hour, "team", orNone(r.teamId())).add(r);
-        cell(hour, "org", orNone(r.orgId())).add(r);
-        cell(hour, "model", orNone(r.model())).add(r);
-        cell(hour, "deployment", orNone(r.deployment())).add(r);
-        cell(hour, "provider", orNone(r.provider())).add(r);
+        long h = Math.floorDiv(r.time(), 3_600_000L);
+        Map<String, Map<String, Cell>> hour = h == lastHour && lastHourMap != null ? lastHourMap
+                : hours.computeIfAbsent(h, x -> new HashMap<>());
+        lastHour = h;
+        lastHourMap = hour;
+        Cell.Contribution c = Cell.Contribution.of(r);
+        String key = r.keyGroup();
+        String team = orNone(r.teamId());
+        String org = orNone(r.orgId());
+        String model = orNone(r.model());
+        String deployment = orNone(r.deployment());
+        String provider = orNone(r.provider());
+        cell(hour, ALL, ALL).add(c);
+        cell(hour, "key", key).add(c);
+        cell(hour, "team", team).add(c);
+        cell(hour, "org", org).add(c);
+        cell(hour, "model", model).add(c);
+        cell(hour, "deployment", deployment).add(c);
+        cell(hour, "provider", provider).add(c);
         for (String t : r.tags()) {
-            cell(hour, "tag", t).add(r);
+            cell(hour, "tag", t).add(c);
         }
         // narrowed reports: "who spent most on this model", "this job's cost per stage", "this key's per model"
-        String model = orNone(r.model());
-        for (String g : MODEL_NARROWED) {
-            pair(hour, g, "model", model, value(r, g)).add(r);
-        }
-        String key = r.keyGroup();
-        pair(hour, "model", "key", key, model).add(r);
-        pair(hour, "deployment", "key", key, orNone(r.deployment())).add(r);
-        pair(hour, "provider", "key", key, orNone(r.provider())).add(r);
+        String m = clean(model);
+        pair(hour, KEY_BY_MODEL, m, key).add(c);
+        pair(hour, TEAM_BY_MODEL, m, team).add(c);
+        pair(hour, ORG_BY_MODEL, m, org).add(c);
+        pair(hour, DEPLOYMENT_BY_MODEL, m, deployment).add(c);
+        String k = clean(key);
+        pair(hour, MODEL_BY_KEY, k, model).add(c);
+        pair(hour, DEPLOYMENT_BY_KEY, k, deployment).add(c);
+        pair(hour, PROVIDER_BY_KEY, k, provider).add(c);
         for (String t : r.tags()) {
-            pair(hour, "tag", "key", key, t).add(r);
+            pair(hour, TAG_BY_KEY, k, t).add(c);
         }
         String job = metadata == null ? null : scalar(metadata.get("job_id"));
         String stage = metadata == null ? null : scalar(metadata.get("stage"));
         if (job != null) {
-            pair(hour, "metadata.job_id", "key", key, job).add(r);
-            for (String g : JOB_NARROWED) {
-                String v = g.equals("metadata.stage") ? stage : value(r, g);
-                if (v != null) {
-                    pair(hour, g, "job_id", job, v).add(r);
-                }
+            String j = clean(job);
+            pair(hour, JOB_BY_KEY, k, job).add(c);
+            if (stage != null) {
+                pair(hour, STAGE_BY_JOB, j, stage).add(c);
             }
+            pair(hour, MODEL_BY_JOB, j, model).add(c);
+            pair(hour, KEY_BY_JOB, j, key).add(c);
         }
         if (stage != null) {
-            pair(hour, "metadata.stage", "key", key, stage).add(r);
+            pair(hour, STAGE_BY_KEY, k, stage).add(c);
         }
         if (metadata != null && metadata.isObject()) {
             int n = 0;
             for (Iterator<Map.Entry<String, JsonNode>> it = metadata.fields(); it.hasNext() && n < MAX_METADATA_KEYS; ) {
-                Map.Entry<String, JsonNode> m = it.next();
-                String dim = metadataDimension(m.getKey());
-                if (dim != null && m.getValue().isValueNode() && !m.getValue().isNull()
+                Map.Entry<String, JsonNode> e = it.next();
+                String dim = metadataDimension(e.getKey());
+                if (dim != null && e.getValue().isValueNode() && !e.getValue().isNull()
                         && (hour.containsKey(dim) || metadataDimensions(hour) < MAX_METADATA_DIMENSIONS)) {
-                    cell(hour, dim, m.getValue().asText()).add(r);
+                    cell(hour, dim, e.getValue().asText()).add(c);
                     n++;
                 }
             }
@@ -134,10 +146,27 @@ final class Rollups {
         return dim + "|" + by;
     }
 
-    private Cell pair(Map<String, Map<String, Cell>> hour, String dim, String by, String narrowValue, String group) {
-        String n = clean(narrowValue);
-        return cell(hour, pairDimension(dim, by), n + SEP + clean(group), n + SEP + OTHER);
+    /** {@code narrowValue} already {@link #clean}ed; {@code pairDimension} one of the constants below. */
+    private Cell pair(Map<String, Map<String, Cell>> hour, String pairDimension, String narrowValue, String group) {
+        return cell(hour, pairDimension, narrowValue + SEP + clean(group), narrowValue + SEP + OTHER);
     }
+
+    private static final String KEY_BY_MODEL = pairDimension("key", "model");
+    private static final String TEAM_BY_MODEL = pairDimension("team", "model");
+    private static final String ORG_BY_MODEL = pairDimension("org", "model");
+    private static final String DEPLOYMENT_BY_MODEL = pairDimension("deployment", "model");
+    private static final String MODEL_BY_KEY = pairDimension("model", "key");
+    private static final String DEPLOYMENT_BY_KEY = pairDimension("deployment", "key");
+    private static final String PROVIDER_BY_KEY = pairDimension("provider", "key");
+    private static final String TAG_BY_KEY = pairDimension("tag", "key");
+    private static final String JOB_BY_KEY = pairDimension("metadata.job_id", "key");
+    private static final String STAGE_BY_KEY = pairDimension("metadata.stage", "key");
+    private static final String STAGE_BY_JOB = pairDimension("metadata.stage", "job_id");
+    private static final String MODEL_BY_JOB = pairDimension("model", "job_id");
+    private static final String KEY_BY_JOB = pairDimension("key", "job_id");
+    /** The hour the last call fell in, and its map: consecutive calls mostly share one. */
+    private long lastHour = Long.MIN_VALUE;
+    private Map<String, Map<String, Cell>> lastHourMap;
 
     /** {@code metadata.<name>}, or null for a name that cannot be one (too long, or with a separator or control character). */
     static String metadataDimension(String name) {
@@ -178,17 +207,6 @@ final class Rollups {
             }
         }
         return v;
-    }
-
-    private static String value(CallRecord r, String dim) {
-        return switch (dim) {
-            case "key" -> r.keyGroup();
-            case "team" -> orNone(r.teamId());
-            case "org" -> orNone(r.orgId());
-            case "deployment" -> orNone(r.deployment());
-            case "model" -> orNone(r.model());
-            default -> throw new IllegalArgumentException(dim);
-        };
     }
 
     private static String scalar(JsonNode v) {
@@ -296,6 +314,7 @@ final class Rollups {
     /** Drops hours before {@code hour}. */
     synchronized void dropBefore(long hour) {
         hours.headMap(hour).clear();
+        lastHourMap = null;
     }
 
     synchronized int cells() {
@@ -351,6 +370,7 @@ final class Rollups {
             if (in.readInt() != MAGIC || in.readInt() != VERSION) {
                 throw new IOException(file + " is not a rollups snapshot of this version");
             }
+            lastHourMap = null;
             String logFile = in.readUTF();
             long offset = in.readLong();
             for (int i = in.readInt(); i > 0; i--) {
