@@ -11,7 +11,7 @@ import io.nemorouter.filters.keys.state.Registry;
 import io.nemorouter.filters.keys.store.ChronicleKeyStore;
 import io.nemorouter.filters.keys.store.KeyStore;
 import io.nemorouter.filters.keys.store.Secrets;
-import io.nemorouter.filters.keys.store.StoreException;
+import io.nemorouter.filters.store.StoreException;
 import io.prometheus.client.Counter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

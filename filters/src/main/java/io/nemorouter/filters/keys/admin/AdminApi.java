@@ -13,7 +13,7 @@ import io.nemorouter.filters.keys.store.KeyRecord;
 import io.nemorouter.filters.keys.store.Limits;
 import io.nemorouter.filters.keys.store.OrgRecord;
 import io.nemorouter.filters.keys.store.Secrets;
-import io.nemorouter.filters.keys.store.StoreException;
+import io.nemorouter.filters.store.StoreException;
 import io.nemorouter.filters.keys.store.TeamRecord;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;

@@ -1,5 +1,7 @@
 package io.nemorouter.filters.keys.store;
 
+import io.nemorouter.filters.store.ChronicleFiles;
+import io.nemorouter.filters.store.StoreException;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,10 +14,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -70,7 +70,7 @@ public final class ChronicleKeyStore implements KeyStore {
         } catch (IOException e) {
             throw new StoreException(dir + ": cannot create the data directory: " + e.getMessage(), e);
         }
-        FileChannel lock = exclusive(dir.resolve("keys.lock"));
+        FileChannel lock = ChronicleFiles.exclusive(dir.resolve("keys.lock"));
         Path marker = dir.resolve("keys.open");
         boolean unclean = Files.exists(marker);
         if (unclean) {
@@ -78,10 +78,10 @@ public final class ChronicleKeyStore implements KeyStore {
         }
         ChronicleMap<String, String> records = null;
         try {
-            records = openMap(dir.resolve("keys-records.dat"), unclean, () -> ChronicleMap.of(String.class, String.class)
+            records = ChronicleFiles.openMap(dir.resolve("keys-records.dat"), unclean, () -> ChronicleMap.of(String.class, String.class)
                     .name("nemo-keys-records").entries(entries).averageKey(SAMPLE_ID)
                     .averageValueSize(700).maxBloatFactor(1.0));
-            ChronicleMap<String, byte[]> spend = openMap(dir.resolve("keys-spend.dat"), unclean,
+            ChronicleMap<String, byte[]> spend = ChronicleFiles.openMap(dir.resolve("keys-spend.dat"), unclean,
                     () -> ChronicleMap.of(String.class, byte[].class)
                             .name("nemo-keys-spend").entries(entries).averageKey(SAMPLE_ID)
                             .constantValueSizeBySample(new byte[32]).maxBloatFactor(1.0));
@@ -91,116 +91,11 @@ public final class ChronicleKeyStore implements KeyStore {
             if (records != null) {
                 records.close();
             }
-            closeQuietly(lock);
+            ChronicleFiles.closeQuietly(lock);
             throw e instanceof StoreException se ? se : new StoreException(dir + ": " + e.getMessage(), e);
         }
     }
 
-    /** An exclusive lock on {@code file}, held while the store is open: one gateway per data directory. */
-    private static FileChannel exclusive(Path file) {
-        try {
-            FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            try {
-                if (ch.tryLock() != null) {
-                    return ch;
-                }
-            } catch (OverlappingFileLockException held) {
-                // this JVM holds it already
-            }
-            ch.close();
-            throw new StoreException(file.getParent() + " is in use by another gateway (" + file.getFileName()
-                    + " is locked): give each gateway a data directory of its own (nemo.data_dir)", null);
-        } catch (IOException e) {
-            throw new StoreException(file + ": cannot lock: " + e.getMessage(), e);
-        }
-    }
-
-    private static void closeQuietly(java.io.Closeable c) {
-        try {
-            c.close();
-        } catch (IOException | RuntimeException ignored) {
-            // closing what failed to open
-        }
-    }
-
-    private interface Builder<V> {
-        net.openhft.chronicle.map.ChronicleMapBuilder<String, V> get();
-    }
-
-    /**
-     * Opens a map file: recovered when the last process died with it open ({@code unclean}) or when a
-     * plain open (and a read of every entry) fails.
-     */
-    private static <V> ChronicleMap<String, V> openMap(Path file, boolean unclean, Builder<V> builder) {
-        boolean existed = Files.exists(file);
-        if (existed) {
-            checkHeader(file);
-        }
-        boolean recovering = unclean && existed;
-        try {
-            return opened(builder, file, recovering);
-        } catch (LinkageError e) {
-            throw new StoreException("Chronicle Map cannot run in this JVM (" + e + "); on Java 17 it needs the "
-                    + "--add-exports/--add-opens flags that scripts/nemo-router passes", e);
-        } catch (IOException | RuntimeException | Error first) {
-            if (!existed) {
-                throw new StoreException(file + ": cannot create the store: " + first.getMessage(), first);
-            }
-            if (recovering) { // recovery was the first try: a second would fail alike
-                throw unreadable(file, first.getMessage(), first);
-            }
-            LOG.warn("{} did not open cleanly ({}); recovering it", file, first.toString());
-            try {
-                ChronicleMap<String, V> map = opened(builder, file, true);
-                LOG.warn("{} recovered: {} entries", file, map.size());
-                return map;
-            } catch (IOException | RuntimeException | Error second) {
-                throw unreadable(file, first.getMessage() + "; recovery failed too: " + second.getMessage(), second);
-            }
-        }
-    }
-
-    /**
-     * The map in {@code file}, created or opened, or recovered, and read through once: every
-     * segment's lock is taken, so one left held by a killed process shows here, not on a request.
-     */
-    private static <V> ChronicleMap<String, V> opened(Builder<V> builder, Path file, boolean recover) throws IOException {
-        ChronicleMap<String, V> map = recover ? builder.get().recoverPersistedTo(file.toFile(), true)
-                : builder.get().createPersistedTo(file.toFile());
-        try {
-            map.forEach((k, v) -> { });
-            return map;
-        } catch (RuntimeException | Error e) {
-            closeQuietly(map);
-            throw e;
-        }
-    }
-
-    private static StoreException unreadable(Path file, String why, Throwable cause) {
-        return new StoreException(file + ": the store file is unreadable (" + why + "). Restore it from a backup or move it "
-                + "away to start with an empty store.", cause);
-    }
-
-    /** What a Chronicle Map file says after its 12-byte preamble (checksum and header length). */
-    private static final byte[] HEADER = "!net.openhft.chronicle.map.VanillaChronicleMap".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-
-    /**
-     * Refuses a file that is not a Chronicle Map (zeroed, truncated, something else): Chronicle would
-     * wait a minute for a writer to finish it and then, recovering, start it empty.
-     */
-    private static void checkHeader(Path file) {
-        byte[] head = new byte[12 + HEADER.length];
-        try (var in = Files.newInputStream(file)) {
-            int n = in.readNBytes(head, 0, head.length);
-            if (n == head.length && java.util.Arrays.equals(head, 12, head.length, HEADER, 0, HEADER.length)) {
-                return;
-            }
-        } catch (IOException e) {
-            throw new StoreException(file + ": cannot read the store file: " + e.getMessage(), e);
-        }
-        throw new StoreException(file + ": not a key store file (no Chronicle Map header). Restore it from a backup, "
-                + "or move it away to start with an empty store.", null);
-    }
 
     @Override
     public Map<String, KeyRecord> keys() {
@@ -320,6 +215,6 @@ public final class ChronicleKeyStore implements KeyStore {
         } catch (IOException e) {
             LOG.warn("cannot delete {}: the next start will recover the store", openMarker);
         }
-        closeQuietly(lockFile); // releases the lock
+        ChronicleFiles.closeQuietly(lockFile); // releases the lock
     }
 }

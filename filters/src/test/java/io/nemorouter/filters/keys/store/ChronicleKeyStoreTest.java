@@ -1,5 +1,6 @@
 package io.nemorouter.filters.keys.store;
 
+import io.nemorouter.filters.store.StoreException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

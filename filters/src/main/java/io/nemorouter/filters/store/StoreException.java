@@ -1,4 +1,4 @@
-package io.nemorouter.filters.keys.store;
+package io.nemorouter.filters.store;
 
 /** The store cannot be opened, read or written; the message names the file. */
 public final class StoreException extends RuntimeException {
