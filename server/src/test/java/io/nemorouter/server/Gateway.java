@@ -32,7 +32,7 @@ final class Gateway implements AutoCloseable {
 
     static Gateway start(String hocon) throws Exception {
         Path file = Files.createTempFile("nemo-test", ".conf");
-        Files.writeString(file, hocon);
+        Files.writeString(file, "nemo.cache.enabled = false\nnemo.keys.store_entries = 1000\n" + hocon);
         Path data = Files.createTempDirectory("nemo-test-data");
         try {
             GatewayConfig config = ConfigLoader.load(file, Map.of("nemo.server.port", 0, "nemo.server.host", "127.0.0.1",

@@ -63,6 +63,9 @@ public final class TestGateway implements AutoCloseable {
         private Builder() {
             // a small key store (its files are sized up front: 100 MB at the default): the test's config may set its own
             config.append("nemo.keys.store_entries = 1000\n");
+            // the response cache off: a test that sends one request twice means two upstream calls (cache tests turn it on),
+            // and a small cache file when they do
+            config.append("nemo.cache { enabled = false, max_entries = 1000, average_entry_size = 2 KiB }\n");
         }
 
         /** HOCON, added to what came before (later settings win). */

@@ -4,6 +4,7 @@ import io.nemorouter.core.config.Deployment;
 import io.nemorouter.core.exchange.AttemptRecord;
 import io.nemorouter.core.exchange.Completion;
 import io.nemorouter.core.openai.Usage;
+import io.nemorouter.filters.cache.CacheHit;
 import io.nemorouter.filters.keys.Principal;
 import io.nemorouter.filters.keys.store.KeyRecord;
 import io.nemorouter.filters.keys.store.TeamRecord;
@@ -18,6 +19,7 @@ import java.util.List;
  * Never holds a secret: a key appears as its id, alias and the first 8 hex digits of its hash (the admin API's token).
  *
  * @param time          when it finished, epoch milliseconds
+ * @param savedCost     on a cache hit, what the stored answer cost when it was generated; else 0
  * @param metadataJson  the request's {@code metadata} as sent (valid JSON), or null
  * @param prompt        the request body when {@code nemo.log.bodies} is on (capped), else null
  * @param completion    the answer's text (body or events) when bodies are logged (capped), else null
@@ -27,7 +29,7 @@ record CallRecord(String id, long time, String endpoint, String model, String de
                   int status, String error, boolean stream,
                   double totalMs, double upstreamMs, double ttftMs, double overheadMs,
                   long inputTokens, long outputTokens, long cachedTokens, boolean usageEstimated,
-                  double cost, boolean unpriced, String cache, int fallbacks, List<Attempt> attempts,
+                  double cost, boolean unpriced, String cache, double savedCost, int fallbacks, List<Attempt> attempts,
                   String metadataJson, List<String> tags, String prompt, String completion) {
 
     /** One try on one deployment. */
@@ -47,6 +49,7 @@ record CallRecord(String id, long time, String endpoint, String model, String de
                     a.endedNanos() == 0 ? 0 : ms(a.endedNanos() - a.startedNanos()), a.error()));
         }
         long received = c.receivedNanos();
+        CacheHit hit = c.get(CacheHit.KEY);
         return new CallRecord(c.requestId(), nowMillis, c.endpoint().path, c.requestedModel(),
                 d == null ? null : d.id(), d == null ? null : d.provider(),
                 k != null ? k.id() : p != null && p.master() ? "master" : null, k == null ? null : k.alias(),
@@ -58,7 +61,7 @@ record CallRecord(String id, long time, String endpoint, String model, String de
                 ms(c.overheadNanos()),
                 u == null ? 0 : u.promptTokens(), u == null ? 0 : u.completionTokens(), u == null ? 0 : u.cachedTokens(),
                 u != null && u.estimated(), Math.max(0, c.cost()), d != null && !d.pricing().known(),
-                c.cacheDecision(), c.fallbacks(), attempts,
+                c.cacheDecision(), hit == null ? 0 : hit.savedCost(), c.fallbacks(), attempts,
                 captured == null ? null : captured.metadataJson, captured == null ? List.of() : captured.tags,
                 captured == null ? null : captured.prompt, captured == null ? null : captured.completion());
     }

@@ -19,6 +19,8 @@ final class Cell {
     long cachedTokens;
     long costNanos;
     long cacheHits;
+    /** What the cache hits among these calls would have cost, in nano-USD. */
+    long savedNanos;
     long estimated;
     final LatencySketch latency = new LatencySketch();
     /** A report's merge of many cells' latencies (dense); null in a stored cell. */
@@ -26,10 +28,10 @@ final class Cell {
 
     /** What one call adds to every cell it counts in, worked out once per call. */
     record Contribution(boolean failed, long inputTokens, long outputTokens, long cachedTokens, long costNanos,
-                        boolean cacheHit, boolean estimated, int latencyBucket) {
+                        boolean cacheHit, long savedNanos, boolean estimated, int latencyBucket) {
         static Contribution of(CallRecord r) {
             return new Contribution(r.failed(), r.inputTokens(), r.outputTokens(), r.cachedTokens(), nanos(r.cost()),
-                    "hit".equals(r.cache()), r.usageEstimated(),
+                    "hit".equals(r.cache()), nanos(r.savedCost()), r.usageEstimated(),
                     LatencySketch.bucket(Math.max(1, Math.min(MAX_MICROS, Math.round(r.totalMs() * 1000)))));
         }
     }
@@ -50,6 +52,7 @@ final class Cell {
         if (c.cacheHit()) {
             cacheHits++;
         }
+        savedNanos += c.savedNanos();
         if (c.estimated()) {
             estimated++;
         }
@@ -68,6 +71,7 @@ final class Cell {
         cachedTokens += o.cachedTokens;
         costNanos += o.costNanos;
         cacheHits += o.cacheHits;
+        savedNanos += o.savedNanos;
         estimated += o.estimated;
         if (merged == null) {
             merged = new long[LatencySketch.BUCKETS];
@@ -99,6 +103,7 @@ final class Cell {
         out.writeLong(cachedTokens);
         out.writeLong(costNanos);
         out.writeLong(cacheHits);
+        out.writeLong(savedNanos);
         out.writeLong(estimated);
         latency.writeTo(out);
     }
@@ -112,6 +117,7 @@ final class Cell {
         c.cachedTokens = in.readLong();
         c.costNanos = in.readLong();
         c.cacheHits = in.readLong();
+        c.savedNanos = in.readLong();
         c.estimated = in.readLong();
         c.latency.addFrom(LatencySketch.readFrom(in));
         return c;

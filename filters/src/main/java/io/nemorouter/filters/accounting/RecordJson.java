@@ -55,6 +55,9 @@ final class RecordJson {
             g.writeNumberField("cost", r.cost());
             g.writeBooleanField("unpriced", r.unpriced());
             g.writeStringField("cache", r.cache());
+            if (r.savedCost() > 0) {
+                g.writeNumberField("saved_cost", r.savedCost());
+            }
             g.writeNumberField("fallbacks", r.fallbacks());
             g.writeArrayFieldStart("attempts");
             for (CallRecord.Attempt a : r.attempts()) {
@@ -123,7 +126,7 @@ final class RecordJson {
                 n.path("total_ms").asDouble(), n.path("upstream_ms").asDouble(), n.path("ttft_ms").asDouble(),
                 n.path("overhead_ms").asDouble(), n.path("input_tokens").asLong(), n.path("output_tokens").asLong(),
                 n.path("cached_tokens").asLong(), n.path("usage_estimated").asBoolean(), n.path("cost").asDouble(),
-                n.path("unpriced").asBoolean(), text(n, "cache"), n.path("fallbacks").asInt(), attempts,
+                n.path("unpriced").asBoolean(), text(n, "cache"), n.path("saved_cost").asDouble(), n.path("fallbacks").asInt(), attempts,
                 md == null || md.isNull() ? null : md.toString(), tags, text(n, "prompt"), text(n, "completion"));
     }
 

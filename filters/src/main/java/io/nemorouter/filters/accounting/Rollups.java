@@ -33,7 +33,7 @@ final class Rollups {
     static final String NONE = "(none)";
     static final String OTHER = "(other)";
     private static final int MAGIC = 0x4e524f4c; // "NROL"
-    private static final int VERSION = 3;
+    private static final int VERSION = 4;
     /** Metadata members rolled up per call, at most (a call with more has the rest left out of reports). */
     private static final int MAX_METADATA_KEYS = 32;
 

@@ -373,6 +373,7 @@ final class SpendApi {
         o.put("cached_tokens", c.cachedTokens);
         o.put("cost", c.costNanos / 1e9);
         o.put("cache_hits", c.cacheHits);
+        o.put("saved_cost", c.savedNanos / 1e9);
         o.put("usage_estimated", c.estimated);
         ObjectNode l = o.putObject("latency_ms");
         l.put("p50", c.percentileMs(50));
@@ -382,11 +383,11 @@ final class SpendApi {
 
     private static FullHttpResponse csv(ObjectNode body) {
         StringBuilder b = new StringBuilder("group,interval_start,requests,errors,input_tokens,output_tokens,cached_tokens,"
-                + "cost,cache_hits,usage_estimated,p50_ms,p95_ms,p99_ms\n");
+                + "cost,cache_hits,saved_cost,usage_estimated,p50_ms,p95_ms,p99_ms\n");
         for (JsonNode r : body.path("data")) {
             b.append(csvField(r.path("group").asText())).append(',').append(r.path("interval_start").asText(""));
             for (String f : new String[]{"requests", "errors", "input_tokens", "output_tokens", "cached_tokens", "cost",
-                    "cache_hits", "usage_estimated"}) {
+                    "cache_hits", "saved_cost", "usage_estimated"}) {
                 b.append(',').append(r.path(f).asText());
             }
             for (String p : new String[]{"p50", "p95", "p99"}) {

@@ -110,6 +110,9 @@ final class Admission implements AnswerListener {
         for (AttemptRecord a : c.attempts()) {
             noAttempt &= a.outcome() == AttemptRecord.Outcome.ABANDONED;
         }
+        // answered from the cache: it counts toward the RPM limits (a request was made), but used no tokens
+        boolean hit = "hit".equals(c.cacheDecision());
+        noAttempt &= !hit;
         // a client that left mid-answer (499) still used what the upstream generated until then; so did one
         // that left, or timed out (504), after the request had gone upstream: the provider bills those too
         boolean answered = c.headSentNanos() != 0 && (c.status() < 400 || c.cancelled())
@@ -123,7 +126,7 @@ final class Admission implements AnswerListener {
             if (tpm != null && tokensTaken[i] > 0) {
                 // the real count when the answer had usage; a failure used no tokens; a stream that broke
                 // without its usage event keeps the reservation
-                long used = usage != null ? usage.totalTokens() : answered ? tokensTaken[i] : 0;
+                long used = hit ? 0 : usage != null ? usage.totalTokens() : answered ? tokensTaken[i] : 0;
                 if (used != tokensTaken[i]) {
                     tpm.adjust(used - tokensTaken[i], now);
                 }

@@ -59,4 +59,19 @@ final class ReaderAuth implements Readers {
         ex.set(Principal.KEY, new Principal(key, team, org, false));
         return null;
     }
+
+    @Override
+    public OpenAiError admitMaster(Exchange ex) {
+        OpenAiError refused = admit(ex);
+        if (refused != null) {
+            return refused;
+        }
+        Principal p = ex.get(Principal.KEY);
+        if (p != null && p.master()) {
+            return null;
+        }
+        failures.labels("admin_not_master").inc();
+        return new OpenAiError(HttpResponseStatus.FORBIDDEN, "permission_error", "master_key_required", null,
+                "This admin route needs the master key; the key sent is not it.");
+    }
 }

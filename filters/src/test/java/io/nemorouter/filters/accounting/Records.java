@@ -11,7 +11,7 @@ final class Records {
                              double totalMs, String metadataJson, List<String> tags) {
         return new CallRecord(id, time, "/v1/chat/completions", model, "openai/" + model, "openai", keyId,
                 keyId == null ? null : "alias-" + keyId, null, null, null, status, status >= 400 ? "upstream_status_" + status : null,
-                false, totalMs, totalMs / 2, totalMs / 3, 0.05, in, out, 0, false, cost, false, "bypass", 0, List.of(),
+                false, totalMs, totalMs / 2, totalMs / 3, 0.05, in, out, 0, false, cost, false, "bypass", 0, 0, List.of(),
                 metadataJson, tags, null, null);
     }
 
@@ -19,7 +19,7 @@ final class Records {
     static CallRecord unrouted(String id, long time, String keyId, String model) {
         CallRecord r = record(id, time, keyId, model, 404, 0, 0, 0, 0.1, null, List.of());
         return new CallRecord(r.id(), r.time(), r.endpoint(), model, null, null, r.keyId(), r.keyAlias(), null, null, null,
-                404, "model_not_found", false, 0.1, 0, 0, 0.05, 0, 0, 0, false, 0, false, "bypass", 0, List.of(), null,
+                404, "model_not_found", false, 0.1, 0, 0, 0.05, 0, 0, 0, false, 0, false, "bypass", 0, 0, List.of(), null,
                 List.of(), null, null);
     }
 }

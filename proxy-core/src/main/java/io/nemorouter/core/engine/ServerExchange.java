@@ -60,6 +60,7 @@ public final class ServerExchange implements Exchange, Completion {
     static final AsciiString X_NEMO_MODEL = AsciiString.cached("x-nemo-model");
     static final AsciiString X_NEMO_CACHE = AsciiString.cached("x-nemo-cache");
     static final AsciiString X_NEMO_COST = AsciiString.cached("x-nemo-response-cost");
+    private static final String HIT = "hit";
     static final AsciiString X_NEMO_OVERHEAD = AsciiString.cached("x-nemo-overhead-ms");
     static final AsciiString X_NEMO_FALLBACKS = AsciiString.cached("x-nemo-fallbacks");
     /** Headers only the gateway sets: {@link #responseHeader} refuses them. */
@@ -831,6 +832,8 @@ public final class ServerExchange implements Exchange, Completion {
             if (cost >= 0) {
                 out.cost(X_NEMO_COST, cost);
             }
+        } else if (HIT.equals(cacheDecision)) {
+            out.cost(X_NEMO_COST, 0); // answered from the cache: no provider was paid
         }
         out.millis(X_NEMO_OVERHEAD, overheadNanos());
         if (!keepAlive()) {

@@ -1,0 +1,207 @@
+package io.nemorouter.filters.cache;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.Config;
+import io.nemorouter.core.config.ConfigError;
+import io.nemorouter.core.exchange.Exchange;
+import io.nemorouter.core.extension.Extension;
+import io.nemorouter.core.extension.ExtensionContext;
+import io.nemorouter.core.extension.Phase;
+import io.nemorouter.core.extension.RouteAuth;
+import io.nemorouter.core.openai.InvalidBodyException;
+import io.nemorouter.core.openai.OpenAiError;
+import io.nemorouter.filters.keys.Readers;
+import io.nemorouter.filters.store.StoreException;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.prometheus.client.Counter;
+import io.prometheus.client.Gauge;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * The exact-match response cache ({@code nemo.cache}, on by default): a repeated chat or embeddings
+ * request of the same tenant is answered from the store without calling the provider, at no cost.
+ * Answers are stored on a writer thread of their own (an event loop only reads); the admin routes
+ * are {@code GET /cache/stats} and {@code POST /cache/flush}.
+ */
+public final class CacheExtension implements Extension {
+    private static final Logger LOG = LoggerFactory.getLogger(CacheExtension.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** After auth (100) and limits (200), before routing: a hit is still a request the key made. */
+    static final int ORDER = 300;
+
+    private final Clock clock;
+    private CacheStore store;
+    private ThreadPoolExecutor writer;
+
+    public CacheExtension() {
+        this(Clock.systemUTC());
+    }
+
+    public CacheExtension(Clock clock) {
+        this.clock = clock;
+    }
+
+    @Override
+    public String name() {
+        return "cache";
+    }
+
+    @Override
+    public int order() {
+        return 200; // after keys (its Readers service), before the request log
+    }
+
+    @Override
+    public void start(ExtensionContext ctx) {
+        Config c = ctx.config();
+        long ttl = c.getDuration("ttl", TimeUnit.MILLISECONDS);
+        if (ttl < 1000) {
+            throw ctx.configError("ttl", "must be at least 1s");
+        }
+        long maxEntries = c.getLong("max_entries");
+        if (maxEntries < 10) {
+            throw ctx.configError("max_entries", "must be at least 10");
+        }
+        long maxBytes = c.getBytes("max_bytes");
+        long maxEntry = c.getBytes("max_entry_size");
+        if (maxEntry < 1024 || maxEntry > Integer.MAX_VALUE / 2 || maxEntry > maxBytes) {
+            throw ctx.configError("max_entry_size", "must be from 1 KiB to max_bytes");
+        }
+        long average = c.getBytes("average_entry_size");
+        if (average < 256 || average > maxEntry) {
+            throw ctx.configError("average_entry_size", "must be from 256 bytes to max_entry_size");
+        }
+        try {
+            store = ChronicleCacheStore.open(ctx.dataDir(), maxEntries, maxBytes, (int) average);
+        } catch (StoreException e) {
+            throw new ConfigError("nemo.cache: the cache cannot be opened: " + e.getMessage());
+        }
+        Counter dropped = Counter.build("nemo_cache_stores_dropped_total",
+                "Answers not stored because the cache's writer was behind").register(ctx.metrics());
+        writer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(1024), r -> {
+            Thread t = new Thread(r, "nemo-cache-writer");
+            t.setDaemon(true);
+            return t;
+        }, (task, pool) -> dropped.inc());
+        Counter lookups = Counter.build("nemo_cache_lookups_total", "Cache lookups by result (hit, miss, bypass)")
+                .labelNames("result").register(ctx.metrics());
+        Gauge.build("nemo_cache_entries", "Answers in the cache").register(ctx.metrics()).setChild(new Gauge.Child() {
+            @Override
+            public double get() {
+                return store.entries();
+            }
+        });
+        Gauge.build("nemo_cache_bytes", "Bytes of answers in the cache").register(ctx.metrics()).setChild(new Gauge.Child() {
+            @Override
+            public double get() {
+                return store.bytes();
+            }
+        });
+        ctx.filter(Phase.BEFORE_ROUTING, ORDER, new CacheFilter(store, ttl, (int) maxEntry, c.getBoolean("store_truncated"),
+                clock::millis, task -> writer.execute(() -> {
+                    try {
+                        task.run();
+                    } catch (RuntimeException e) {
+                        LOG.warn("cache: an answer could not be stored: {}", e.toString());
+                    }
+                }), lookups));
+        Readers readers = ctx.service(Readers.class);
+        RouteAuth admin = readers != null ? readers::admitMaster : ex -> new OpenAiError(HttpResponseStatus.FORBIDDEN,
+                "permission_error", "admin_api_disabled", null, "The cache's admin routes need the keys extension and a master key.");
+        ctx.route(HttpMethod.GET, "/cache/stats", admin, ex -> ex.respond(json(stats(lookups))));
+        ctx.route(HttpMethod.POST, "/cache/flush", admin, this::flush);
+        LOG.info("cache: on, {} answers kept up to {}, ttl {} s", store.entries(), maxEntries, ttl / 1000);
+    }
+
+    private ObjectNode stats(Counter lookups) {
+        ObjectNode o = JSON.createObjectNode();
+        double hits = lookups.labels("hit").get();
+        double misses = lookups.labels("miss").get();
+        o.put("entries", store.entries());
+        o.put("bytes", store.bytes());
+        o.put("hits", (long) hits);
+        o.put("misses", (long) misses);
+        o.put("bypasses", (long) lookups.labels("bypass").get());
+        o.put("hit_rate", hits + misses == 0 ? 0 : hits / (hits + misses));
+        return o;
+    }
+
+    /** {@code POST /cache/flush}: everything, or one organization's, team's, key's or model's answers. */
+    private void flush(Exchange ex) {
+        JsonNode body;
+        try {
+            body = ex.content().readableBytes() == 0 ? JSON.createObjectNode() : ex.body().json();
+        } catch (InvalidBodyException e) {
+            ex.respond(e.error());
+            return;
+        }
+        for (var it = body.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!Set.of("organization_id", "team_id", "key_id", "model").contains(f)) {
+                ex.respond(OpenAiError.badRequest("invalid_field", f, "Unknown field `" + f
+                        + "`; flush takes organization_id, team_id, key_id or model (or nothing, for everything)."));
+                return;
+            }
+        }
+        Predicate<CacheEntry> which = e -> true;
+        if (body.hasNonNull("organization_id")) {
+            which = which.and(e -> e.scope().equals("org:" + body.get("organization_id").asText()));
+        }
+        if (body.hasNonNull("team_id")) {
+            which = which.and(e -> e.scope().equals("team:" + body.get("team_id").asText()));
+        }
+        if (body.hasNonNull("key_id")) {
+            which = which.and(e -> e.scope().equals("key:" + body.get("key_id").asText()));
+        }
+        if (body.hasNonNull("model")) {
+            which = which.and(e -> e.model().equals(body.get("model").asText()));
+        }
+        Predicate<CacheEntry> chosen = which;
+        writer.execute(() -> {
+            int n = store.remove(chosen);
+            LOG.info("cache: flushed {} answers", n);
+            ObjectNode o = JSON.createObjectNode();
+            o.put("flushed", n);
+            ex.respond(json(o));
+        });
+    }
+
+    private static FullHttpResponse json(ObjectNode o) {
+        try {
+            FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                    Unpooled.wrappedBuffer(JSON.writeValueAsBytes(o)));
+            r.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json");
+            return r;
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        if (writer != null) {
+            writer.shutdown();
+            writer.awaitTermination(5, TimeUnit.SECONDS);
+        }
+        if (store != null) {
+            store.close();
+        }
+    }
+}

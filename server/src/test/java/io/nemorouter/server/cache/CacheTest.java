@@ -1,0 +1,348 @@
+package io.nemorouter.server.cache;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.nemorouter.filters.cache.CacheExtension;
+import io.nemorouter.testkit.ScriptableUpstream;
+import io.nemorouter.testkit.TestGateway;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The response cache through a real gateway in front of a scriptable upstream that counts its calls. */
+class CacheTest {
+    static final String MASTER = "sk-master-test-0123456789";
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    ScriptableUpstream upstream;
+    TestGateway gw;
+    Path keepDir;
+    final AtomicInteger calls = new AtomicInteger();
+    final AtomicLong now = new AtomicLong(Instant.parse("2026-12-01T10:00:00Z").toEpochMilli());
+    final Clock clock = new Clock() {
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return Instant.ofEpochMilli(now.get());
+        }
+    };
+
+    @AfterEach
+    void stop() {
+        if (gw != null) {
+            gw.close();
+        }
+        if (upstream != null) {
+            upstream.close();
+        }
+        if (keepDir != null) {
+            TestGateway.deleteTree(keepDir);
+        }
+    }
+
+    /** Each call answers "answer <n>" (n counts the upstream's calls), streamed when asked, 10 + 5 tokens. */
+    TestGateway start(String extra, Path dataDir) throws Exception {
+        if (upstream == null) {
+            upstream = new ScriptableUpstream();
+            upstream.otherwise((req, reply) -> {
+                int n = calls.incrementAndGet();
+                if (req.uri().endsWith("/embeddings")) {
+                    reply.json(200, "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,\"embedding\":[0." + n
+                            + ",0.2]}],\"model\":\"e\",\"usage\":{\"prompt_tokens\":10,\"total_tokens\":10}}");
+                } else if (req.json().path("stream").asBoolean()) {
+                    ScriptableUpstream.chatStream("answer ", String.valueOf(n)).answer(req, reply);
+                } else {
+                    ScriptableUpstream.chat("answer " + n).answer(req, reply);
+                }
+            });
+        }
+        String base = upstream.apiBase();
+        TestGateway.Builder b = TestGateway.builder()
+                .config("nemo.models = ["
+                        + "{ name = \"m\", provider = openai, api_base = \"" + base + "\", api_key = \"sk-up\", input_cost_per_mtok = 1000, output_cost_per_mtok = 2000 },"
+                        + "{ name = \"e\", provider = openai, api_base = \"" + base + "\", api_key = \"sk-up\", input_cost_per_mtok = 100 }]\n"
+                        + "nemo.keys.master_key = \"" + MASTER + "\"\nnemo.cache.enabled = true\n" + extra)
+                .extension(new CacheExtension(clock));
+        if (dataDir != null) {
+            b.dataDir(dataDir);
+        }
+        gw = b.start();
+        return gw;
+    }
+
+    HttpResponse<String> chat(String key, String body) throws Exception {
+        return gw.post("/v1/chat/completions", body, "authorization", "Bearer " + key);
+    }
+
+    static String body(String extra) {
+        return "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"What is a gateway?\"}],\"temperature\":0.7" + extra + "}";
+    }
+
+    static String cache(HttpResponse<String> r) {
+        return r.headers().firstValue("x-nemo-cache").orElse("");
+    }
+
+    JsonNode admin(String path, String body) throws Exception {
+        HttpResponse<String> r = gw.post(path, body, "authorization", "Bearer " + MASTER);
+        assertEquals(200, r.statusCode(), path + ": " + r.body());
+        return JSON.readTree(r.body());
+    }
+
+    @Test
+    void aRepeatIsAHitThatCostsNothingAndNemoCacheFalseRefreshesIt() throws Exception {
+        start("", null);
+        HttpResponse<String> first = chat(MASTER, body(""));
+        assertEquals("miss", cache(first));
+        assertEquals(0.02, Double.parseDouble(first.headers().firstValue("x-nemo-response-cost").orElseThrow()), 1e-9);
+        Thread.sleep(100); // the writer thread stores it
+        HttpResponse<String> second = chat(MASTER, body(""));
+        assertEquals("hit", cache(second));
+        assertEquals(first.body(), second.body(), "the stored answer, byte for byte");
+        assertEquals(1, calls.get(), "the provider was called once");
+        assertEquals(0.0, Double.parseDouble(second.headers().firstValue("x-nemo-response-cost").orElseThrow()), 1e-12);
+        assertEquals(16, second.headers().firstValue("x-nemo-cache-key").orElseThrow().length());
+        now.addAndGet(42_000);
+        assertEquals("42", chat(MASTER, body("")).headers().firstValue("x-nemo-cache-age").orElseThrow());
+
+        HttpResponse<String> bypass = chat(MASTER, body(",\"nemo_cache\":false"));
+        assertEquals("bypass", cache(bypass));
+        assertEquals(2, calls.get());
+        assertTrue(bypass.body().contains("answer 2"));
+        Thread.sleep(100);
+        HttpResponse<String> refreshed = chat(MASTER, body(""));
+        assertEquals("hit", cache(refreshed));
+        assertTrue(refreshed.body().contains("answer 2"), "the bypass refreshed the entry: " + refreshed.body());
+        assertFalse(upstream.last().body().contains("nemo_cache"), "nemo_cache never reaches the provider");
+    }
+
+    @Test
+    void memberOrderWhitespaceAndNumberFormsAreOneRequestWhileAnyAnswerChangingFieldIsAnother() throws Exception {
+        start("", null);
+        chat(MASTER, body(""));
+        Thread.sleep(100);
+        String[] same = {
+                "{ \"temperature\" : 0.70, \"messages\":[{\"content\":\"What is a gateway?\",\"role\":\"user\"}], \"model\":\"m\" }",
+                body(",\"metadata\":{\"job_id\":\"j9\"},\"user\":\"ana\",\"tags\":[\"x\"],\"stream_options\":null"),
+                "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"What is a gateway?\"}],\"temperature\":7e-1}"};
+        for (String s : same) {
+            assertEquals("hit", cache(chat(MASTER, s)), s);
+        }
+        assertEquals(1, calls.get());
+        String[] different = {body(",\"max_tokens\":5"), body(",\"seed\":1"),
+                body("").replace("0.7", "0.8"), body("").replace("gateway?", "gateway!"),
+                body(",\"response_format\":{\"type\":\"json_object\"}")};
+        for (int i = 0; i < different.length; i++) {
+            assertEquals("miss", cache(chat(MASTER, different[i])), different[i]);
+            assertEquals(2 + i, calls.get());
+        }
+    }
+
+    @Test
+    void oneTenantNeverReadsAnothersAnswers() throws Exception {
+        start("", null);
+        admin("/organization/new", "{\"organization_id\":\"acme\"}");
+        admin("/organization/new", "{\"organization_id\":\"globex\"}");
+        admin("/team/new", "{\"team_id\":\"a1\",\"organization_id\":\"acme\"}");
+        admin("/team/new", "{\"team_id\":\"a2\",\"organization_id\":\"acme\"}");
+        admin("/team/new", "{\"team_id\":\"g1\",\"organization_id\":\"globex\"}");
+        String acme1 = admin("/key/generate", "{\"team_id\":\"a1\"}").get("key").asText();
+        String acme2 = admin("/key/generate", "{\"team_id\":\"a2\"}").get("key").asText();
+        String globex = admin("/key/generate", "{\"team_id\":\"g1\"}").get("key").asText();
+        String loner = admin("/key/generate", "{}").get("key").asText();
+        assertEquals("miss", cache(chat(acme1, body(""))));
+        Thread.sleep(100);
+        assertEquals("hit", cache(chat(acme2, body(""))), "one organization shares its answers");
+        assertEquals("miss", cache(chat(globex, body(""))), "another organization does not see them");
+        assertEquals("miss", cache(chat(loner, body(""))), "nor does a key outside any organization");
+        assertEquals("miss", cache(chat(MASTER, body(""))));
+        assertEquals(4, calls.get());
+    }
+
+    @Test
+    void aStreamIsReplayedWithItsUsageEventExactlyWhenAsked() throws Exception {
+        start("", null);
+        HttpResponse<String> first = chat(MASTER, body(",\"stream\":true"));
+        assertEquals("miss", cache(first));
+        String expected = ScriptableUpstream.chunk("answer ", false) + ScriptableUpstream.chunk("1", false) + "data: [DONE]\n\n";
+        assertEquals(expected, first.body());
+        Thread.sleep(100);
+        HttpResponse<String> replay = chat(MASTER, body(",\"stream\":true"));
+        assertEquals("hit", cache(replay));
+        assertEquals(expected, replay.body(), "the same events, byte for byte");
+        assertTrue(replay.headers().firstValue("content-type").orElse("").startsWith("text/event-stream"));
+        HttpResponse<String> withUsage = chat(MASTER, body(",\"stream\":true,\"stream_options\":{\"include_usage\":true}"));
+        assertEquals("hit", cache(withUsage));
+        assertTrue(withUsage.body().contains("\"choices\":[],\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5,\"total_tokens\":15}"),
+                withUsage.body());
+        assertTrue(withUsage.body().endsWith("data: [DONE]\n\n"));
+        assertEquals(1, calls.get());
+    }
+
+    @Test
+    void embeddingsAreCachedToo() throws Exception {
+        start("", null);
+        String req = "{\"model\":\"e\",\"input\":[\"a chunk of a document\"]}";
+        HttpResponse<String> first = gw.post("/v1/embeddings", req, "authorization", "Bearer " + MASTER);
+        assertEquals("miss", cache(first));
+        Thread.sleep(100);
+        HttpResponse<String> second = gw.post("/v1/embeddings", req, "authorization", "Bearer " + MASTER);
+        assertEquals("hit", cache(second));
+        assertEquals(first.body(), second.body());
+        assertEquals("miss", cache(gw.post("/v1/embeddings", req.replace("[\"a", "[\"A"), "authorization", "Bearer " + MASTER)));
+        assertEquals(2, calls.get());
+    }
+
+    @Test
+    void errorsBrokenStreamsAndOversizedAnswersAreNotStored() throws Exception {
+        start("nemo.cache { max_entry_size = 1 KiB, average_entry_size = 512 }", null);
+        upstream.on("m", (req, reply) -> {
+            int n = calls.incrementAndGet();
+            String content = req.json().at("/messages/0/content").asText();
+            switch (content) {
+                case "fail" -> ScriptableUpstream.status(500, null).answer(req, reply);
+                case "refuse" -> ScriptableUpstream.status(400, null).answer(req, reply);
+                case "big" -> ScriptableUpstream.chat("x".repeat(2000)).answer(req, reply);
+                case "cut" -> {
+                    reply.startStream();
+                    reply.event(ScriptableUpstream.chunk("half", true));
+                    reply.after(Duration.ofMillis(20), reply::close);
+                }
+                default -> ScriptableUpstream.chat("fine " + n).answer(req, reply);
+            }
+        });
+        for (String content : new String[]{"fail", "refuse", "big", "cut"}) {
+            String b = "{\"model\":\"m\"," + (content.equals("cut") ? "\"stream\":true," : "")
+                    + "\"messages\":[{\"role\":\"user\",\"content\":\"" + content + "\"}]}";
+            chat(MASTER, b);
+            Thread.sleep(100);
+            int before = calls.get();
+            assertNotEquals("hit", cache(chat(MASTER, b)), content);
+            assertEquals(before + 1, calls.get(), content + " was not stored");
+        }
+    }
+
+    @Test
+    void entriesExpireAfterTheirTtl() throws Exception {
+        start("nemo.cache.ttl = 10m", null);
+        chat(MASTER, body(""));
+        Thread.sleep(100);
+        now.addAndGet(Duration.ofMinutes(9).toMillis());
+        assertEquals("hit", cache(chat(MASTER, body(""))));
+        now.addAndGet(Duration.ofMinutes(2).toMillis());
+        assertEquals("miss", cache(chat(MASTER, body(""))));
+        assertEquals(2, calls.get());
+    }
+
+    @Test
+    void theByteBoundEvictsTheOldestFirst() throws Exception {
+        start("nemo.cache { max_bytes = 2 KiB, max_entry_size = 1 KiB, average_entry_size = 512 }", null);
+        for (int i = 0; i < 12; i++) {
+            chat(MASTER, body(",\"seed\":" + i));
+            now.addAndGet(1000);
+        }
+        Thread.sleep(200);
+        JsonNode stats = JSON.readTree(gw.get("/cache/stats", "authorization", "Bearer " + MASTER).body());
+        assertTrue(stats.get("bytes").asLong() <= 2048, stats.toString());
+        assertTrue(stats.get("entries").asLong() >= 2 && stats.get("entries").asLong() < 12, stats.toString());
+        int before = calls.get();
+        assertEquals("hit", cache(chat(MASTER, body(",\"seed\":11"))), "the newest stays");
+        assertEquals("miss", cache(chat(MASTER, body(",\"seed\":0"))), "the oldest went first");
+        assertEquals(before + 1, calls.get());
+    }
+
+    @Test
+    void storedAnswersSurviveARestart() throws Exception {
+        keepDir = Files.createTempDirectory("nemo-cache");
+        start("", keepDir);
+        String first = chat(MASTER, body("")).body();
+        Thread.sleep(100);
+        gw.close();
+        gw = null;
+        start("", keepDir);
+        HttpResponse<String> after = chat(MASTER, body(""));
+        assertEquals("hit", cache(after));
+        assertEquals(first, after.body());
+        assertEquals(1, calls.get());
+    }
+
+    @Test
+    void aHitCountsTowardTheKeysRpmButSpendsNothing() throws Exception {
+        start("", null);
+        JsonNode k = admin("/key/generate", "{\"key_alias\":\"dev\",\"rpm_limit\":3,\"max_budget\":1}");
+        String key = k.get("key").asText();
+        assertEquals(200, chat(key, body(",\"max_tokens\":5")).statusCode());
+        Thread.sleep(100);
+        assertEquals("hit", cache(chat(key, body(",\"max_tokens\":5"))));
+        assertEquals("hit", cache(chat(key, body(",\"max_tokens\":5"))));
+        assertEquals(429, chat(key, body(",\"max_tokens\":5")).statusCode(), "three requests a minute, hits included");
+        JsonNode info = JSON.readTree(gw.get("/key/info?key=" + key, "authorization", "Bearer " + MASTER).body());
+        assertEquals(0.02, info.get("info").get("spend").asDouble(), 1e-9, "only the miss was paid for");
+    }
+
+    @Test
+    void hitsAreLoggedWithTheCostTheySavedAndCountedInMetrics() throws Exception {
+        start("", null);
+        chat(MASTER, body(""));
+        Thread.sleep(100);
+        chat(MASTER, body(""));
+        JsonNode logs = null;
+        for (int i = 0; i < 100; i++) {
+            logs = JSON.readTree(gw.get("/spend/logs?cache=hit", "authorization", "Bearer " + MASTER).body());
+            if (logs.get("data").size() == 1) {
+                break;
+            }
+            Thread.sleep(20);
+        }
+        JsonNode hit = logs.get("data").get(0);
+        assertEquals(0.0, hit.get("cost").asDouble(), 1e-12);
+        assertEquals(0.02, hit.get("saved_cost").asDouble(), 1e-9);
+        JsonNode report = JSON.readTree(gw.get("/spend/report", "authorization", "Bearer " + MASTER).body());
+        assertEquals(1, report.at("/totals/cache_hits").asInt());
+        assertEquals(0.02, report.at("/totals/saved_cost").asDouble(), 1e-9);
+        String metrics = gw.get("/metrics").body();
+        assertTrue(metrics.contains("nemo_cache_lookups_total{result=\"hit\",} 1.0"), metrics);
+        assertTrue(metrics.contains("nemo_cache_decisions_total{decision=\"hit\",} 1.0"), metrics);
+    }
+
+    @Test
+    void theAdminMayReadStatsAndFlushByModelOrEverything() throws Exception {
+        start("", null);
+        chat(MASTER, body(""));
+        gw.post("/v1/embeddings", "{\"model\":\"e\",\"input\":\"x\"}", "authorization", "Bearer " + MASTER);
+        Thread.sleep(100);
+        chat(MASTER, body(""));
+        JsonNode stats = JSON.readTree(gw.get("/cache/stats", "authorization", "Bearer " + MASTER).body());
+        assertEquals(2, stats.get("entries").asInt());
+        assertEquals(1, stats.get("hits").asInt());
+        assertEquals(1 / 3.0, stats.get("hit_rate").asDouble(), 1e-9, "one hit, two misses");
+        assertEquals(1, admin("/cache/flush", "{\"model\":\"e\"}").get("flushed").asInt());
+        assertEquals(1, admin("/cache/flush", "").get("flushed").asInt());
+        assertEquals("miss", cache(chat(MASTER, body(""))));
+        String key = admin("/key/generate", "{}").get("key").asText();
+        assertEquals(403, gw.post("/cache/flush", "{}", "authorization", "Bearer " + key).statusCode());
+        assertEquals(400, gw.post("/cache/flush", "{\"colour\":1}", "authorization", "Bearer " + MASTER).statusCode());
+    }
+}
