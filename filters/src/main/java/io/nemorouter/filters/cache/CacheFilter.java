@@ -7,6 +7,7 @@ import io.nemorouter.core.extension.Verdict;
 import io.nemorouter.core.openai.Endpoint;
 import io.nemorouter.core.openai.InvalidBodyException;
 import io.nemorouter.filters.keys.Principal;
+import io.nemorouter.filters.keys.store.TeamRecord;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.prometheus.client.Counter;
 
@@ -59,13 +60,27 @@ final class CacheFilter implements RequestFilter {
         } catch (InvalidBodyException e) {
             return Verdict.CONTINUE; // the first pass accepted it; the upstream judges the rest
         }
-        String scope = scope(ex.get(Principal.KEY));
+        Principal principal = ex.get(Principal.KEY);
+        Object on = policy(principal, "cache");
+        if ("off".equals(on) || Boolean.FALSE.equals(on)) {
+            ex.cacheDecision("bypass"); // the key's, team's or organization's own policy
+            return Verdict.CONTINUE;
+        }
+        long policyTtl = ttlMillis;
+        Object ttlSetting = policy(principal, "cache_ttl");
+        if (ttlSetting instanceof Number n && n.longValue() > 0) {
+            policyTtl = Math.min(n.longValue(), MAX_TTL_SECONDS) * 1000;
+        }
+        String scope = scope(principal);
         String key = CacheKey.of(scope, endpoint.path, model, json);
         boolean bypass = Boolean.FALSE.equals(ex.body().cache());
         if (!bypass) {
             long now = clock.getAsLong();
             CacheEntry hit = store.get(key, now);
-            if (hit != null && hit.scope().equals(scope) && hit.streamed() == ex.body().stream()) {
+            if (hit != null && hit.streamed() != ex.body().stream()) {
+                hit = converted(hit); // stored as a stream, asked for whole, or the other way round
+            }
+            if (hit != null && hit.scope().equals(scope)) {
                 lookups.labels("hit").inc();
                 ex.cacheDecision("hit");
                 long age = Math.max(0, now - hit.createdMillis());
@@ -79,14 +94,50 @@ final class CacheFilter implements RequestFilter {
         }
         lookups.labels(bypass ? "bypass" : "miss").inc();
         ex.cacheDecision(bypass ? "bypass" : "miss");
-        ex.listen(new Recorder(key, scope, model, ttlMillis, maxEntryBytes, storeTruncated, clock,
+        long ttl = ex.body().cacheTtlSeconds() > 0 ? Math.min(policyTtl / 1000, ex.body().cacheTtlSeconds()) * 1000 : policyTtl;
+        ex.listen(new Recorder(key, scope, model, ttl, maxEntryBytes, storeTruncated, clock,
                 entry -> writer.accept(() -> store.put(key, entry))));
         return Verdict.CONTINUE;
     }
 
+    /** A year: longer cache TTLs (a typo, say) are cut to it. */
+    private static final long MAX_TTL_SECONDS = 366L * 24 * 3600;
+
     /**
-     * Whose answers a request may read: its organization's; a key outside any organization, its
-     * team's, else its own; the master key and an open gateway have a scope each.
+     * A cache setting ({@code cache}: "on" / "off" or a boolean; {@code cache_ttl}: seconds) from the
+     * metadata of the key, else its team, else its organization: the most specific one set wins.
+     */
+    static Object policy(Principal p, String name) {
+        if (p == null) {
+            return null;
+        }
+        if (p.keyRecord() != null && p.keyRecord().metadata() != null && p.keyRecord().metadata().containsKey(name)) {
+            return p.keyRecord().metadata().get(name);
+        }
+        if (p.teamRecord() != null && p.teamRecord().metadata() != null && p.teamRecord().metadata().containsKey(name)) {
+            return p.teamRecord().metadata().get(name);
+        }
+        if (p.orgRecord() != null && p.orgRecord().metadata() != null && p.orgRecord().metadata().containsKey(name)) {
+            return p.orgRecord().metadata().get(name);
+        }
+        return null;
+    }
+
+    /** {@code e} in the other form (stream events, or the whole completion), or null when it cannot be. */
+    private static CacheEntry converted(CacheEntry e) {
+        if (e.contentType() == null || !(e.contentType().startsWith("application/json") || e.contentType().startsWith("text/event-stream"))) {
+            return null;
+        }
+        byte[] body = e.streamed() ? Convert.toCompletion(e) : Convert.toEvents(e.body());
+        return body == null ? null : new CacheEntry(e.scope(), e.model(), e.deployment(), e.createdMillis(), e.expiresMillis(),
+                !e.streamed(), e.streamed() ? "application/json" : "text/event-stream", e.promptTokens(), e.completionTokens(),
+                e.cachedTokens(), e.cost(), body);
+    }
+
+    /**
+     * Whose answers a request may read: its organization's (its team's when the team sets a cache
+     * policy of its own); a key outside any organization, its team's, else its own; the master key
+     * and an open gateway have a scope each.
      */
     static String scope(Principal p) {
         if (p == null) {
@@ -94,6 +145,10 @@ final class CacheFilter implements RequestFilter {
         }
         if (p.master()) {
             return "master";
+        }
+        TeamRecord team = p.teamRecord();
+        if (team != null && team.metadata() != null && (team.metadata().containsKey("cache") || team.metadata().containsKey("cache_ttl"))) {
+            return "team:" + team.id(); // a team with a cache policy of its own has a cache of its own
         }
         if (p.orgRecord() != null) {
             return "org:" + p.orgRecord().id();

@@ -66,6 +66,7 @@ public final class RequestBody {
     boolean includeUsage;
     /** {@code nemo_cache}: null when absent. */
     Boolean cache;
+    long cacheTtlSeconds = -1;
     List<String> tags = List.of();
     /** {@code max_tokens} and {@code max_completion_tokens} when each is a plain count, else -1. */
     long maxTokens = -1;
@@ -127,9 +128,14 @@ public final class RequestBody {
         return includeUsage;
     }
 
-    /** {@code nemo_cache}: false to bypass the cache, true to use it, null when absent. */
+    /** {@code nemo_cache}: false to bypass the cache, true (or an object) to use it, null when absent. */
     public Boolean cache() {
         return cache;
+    }
+
+    /** {@code nemo_cache.ttl}: how long this answer may be kept, in seconds; -1 when not set. */
+    public long cacheTtlSeconds() {
+        return cacheTtlSeconds;
     }
 
     /** {@code tags}: the capability tags asked for; empty when absent. */
@@ -496,12 +502,16 @@ public final class RequestBody {
                 return err;
             }
             case NEMO_CACHE -> {
+                if (json.peek() == '{') {
+                    return readCacheOptions(json);
+                }
                 int v = json.readLiteral();
                 if (v == JsonCursor.NOT_A_LITERAL) {
                     json.checkSkipped(1);
                 }
                 if (v != JsonCursor.TRUE && v != JsonCursor.FALSE) {
-                    return OpenAiError.badRequest("invalid_type", "nemo_cache", "`nemo_cache` must be a boolean.");
+                    return OpenAiError.badRequest("invalid_type", "nemo_cache",
+                            "`nemo_cache` must be a boolean or an object such as {\"ttl\": 600}.");
                 }
                 cache = v == JsonCursor.TRUE;
             }
@@ -518,6 +528,33 @@ public final class RequestBody {
             }
             default -> json.skipValue(1);
         }
+        return null;
+    }
+
+    /** {@code nemo_cache: {"ttl": seconds}}: use the cache, and keep this answer at most that long. */
+    private OpenAiError readCacheOptions(JsonCursor json) {
+        cache = Boolean.TRUE;
+        if (!json.enter('}')) {
+            return null;
+        }
+        do {
+            json.toName();
+            String name = json.readString();
+            json.toValue();
+            if (!name.equals("ttl")) {
+                json.skipValue(2);
+                return OpenAiError.badRequest("invalid_value", "nemo_cache." + name,
+                        "`nemo_cache` takes `ttl` (seconds) only; got `" + name + "`.");
+            }
+            long ttl = json.readCount();
+            if (ttl <= 0) {
+                if (ttl < 0) {
+                    json.skipValue(2); // not a count: the cursor did not move (a count of 0 was read)
+                }
+                return OpenAiError.badRequest("invalid_value", "nemo_cache.ttl", "`nemo_cache.ttl` must be a whole number of seconds above 0.");
+            }
+            cacheTtlSeconds = ttl;
+        } while (json.next('}'));
         return null;
     }
 

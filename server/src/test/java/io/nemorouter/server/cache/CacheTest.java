@@ -345,4 +345,86 @@ class CacheTest {
         assertEquals(403, gw.post("/cache/flush", "{}", "authorization", "Bearer " + key).statusCode());
         assertEquals(400, gw.post("/cache/flush", "{\"colour\":1}", "authorization", "Bearer " + MASTER).statusCode());
     }
+
+    @Test
+    void aStoredAnswerServesTheOtherFormStreamAndWhole() throws Exception {
+        start("", null);
+        HttpResponse<String> whole = chat(MASTER, body(""));
+        Thread.sleep(100);
+        HttpResponse<String> asStream = chat(MASTER, body(",\"stream\":true,\"stream_options\":{\"include_usage\":true}"));
+        assertEquals("hit", cache(asStream));
+        StringBuilder content = new StringBuilder();
+        String finish = null;
+        boolean usage = false;
+        String[] events = asStream.body().split("\n\n");
+        assertEquals("data: [DONE]", events[events.length - 1]);
+        for (String ev : events) {
+            assertTrue(ev.startsWith("data: "), ev);
+            if (ev.equals("data: [DONE]")) {
+                continue;
+            }
+            JsonNode chunk = JSON.readTree(ev.substring(6));
+            assertEquals("chat.completion.chunk", chunk.get("object").asText());
+            assertEquals(JSON.readTree(whole.body()).get("id"), chunk.get("id"));
+            if (chunk.get("choices").isEmpty()) {
+                usage = chunk.at("/usage/total_tokens").asInt() == 15;
+                continue;
+            }
+            content.append(chunk.at("/choices/0/delta/content").asText(""));
+            if (!chunk.at("/choices/0/finish_reason").isNull()) {
+                finish = chunk.at("/choices/0/finish_reason").asText();
+            }
+        }
+        assertEquals("answer 1", content.toString());
+        assertEquals("stop", finish);
+        assertTrue(usage, "the usage event the client asked for");
+
+        HttpResponse<String> streamed = chat(MASTER, body(",\"seed\":3,\"stream\":true"));
+        Thread.sleep(100);
+        HttpResponse<String> asWhole = chat(MASTER, body(",\"seed\":3"));
+        assertEquals("hit", cache(asWhole));
+        JsonNode c = JSON.readTree(asWhole.body());
+        assertEquals("chat.completion", c.get("object").asText());
+        assertEquals("answer 2", c.at("/choices/0/message/content").asText());
+        assertEquals(15, c.at("/usage/total_tokens").asInt());
+        assertTrue(streamed.body().contains("answer "));
+        assertEquals(2, calls.get());
+    }
+
+    @Test
+    void aRequestMayShortenItsAnswersTtl() throws Exception {
+        start("", null);
+        chat(MASTER, body(",\"nemo_cache\":{\"ttl\":60}"));
+        Thread.sleep(100);
+        now.addAndGet(30_000);
+        assertEquals("hit", cache(chat(MASTER, body(""))));
+        now.addAndGet(31_000);
+        assertEquals("miss", cache(chat(MASTER, body(""))), "kept 60 s, not the hour");
+        HttpResponse<String> bad = chat(MASTER, body(",\"nemo_cache\":{\"ttl\":0}"));
+        assertEquals(400, bad.statusCode());
+        assertEquals("nemo_cache.ttl", JSON.readTree(bad.body()).at("/error/param").asText(), bad.body());
+        assertEquals(400, chat(MASTER, body(",\"nemo_cache\":{\"tll\":5}")).statusCode());
+    }
+
+    @Test
+    void keysTeamsAndOrganizationsSetTheirOwnPolicyInMetadata() throws Exception {
+        start("", null);
+        admin("/organization/new", "{\"organization_id\":\"acme\"}");
+        admin("/team/new", "{\"team_id\":\"legal\",\"organization_id\":\"acme\",\"metadata\":{\"cache_ttl\":60}}");
+        admin("/team/new", "{\"team_id\":\"ml\",\"organization_id\":\"acme\"}");
+        String noCache = admin("/key/generate", "{\"team_id\":\"ml\",\"metadata\":{\"cache\":\"off\"}}").get("key").asText();
+        String ml = admin("/key/generate", "{\"team_id\":\"ml\"}").get("key").asText();
+        String legal = admin("/key/generate", "{\"team_id\":\"legal\"}").get("key").asText();
+        HttpResponse<String> off = chat(noCache, body(""));
+        assertEquals("bypass", cache(off));
+        Thread.sleep(100);
+        assertEquals("bypass", cache(chat(noCache, body(""))), "never read, never stored");
+        assertEquals("miss", cache(chat(ml, body(""))));
+        Thread.sleep(100);
+        assertEquals("miss", cache(chat(legal, body(""))), "a team with its own policy has its own cache");
+        Thread.sleep(100);
+        now.addAndGet(61_000);
+        assertEquals("hit", cache(chat(ml, body(""))), "the organization's default hour");
+        assertEquals("miss", cache(chat(legal, body(""))), "the team's 60 s");
+    }
 }
