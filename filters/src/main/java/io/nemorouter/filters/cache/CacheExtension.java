@@ -88,6 +88,15 @@ public final class CacheExtension implements Extension {
         if (average < 256 || average > maxEntry) {
             throw ctx.configError("average_entry_size", "must be from 256 bytes to max_entry_size");
         }
+        int maxFollowers = c.getInt("coalesce_max_waiters");
+        if (maxFollowers < 0) {
+            throw ctx.configError("coalesce_max_waiters", "must be 0 (no coalescing) or more");
+        }
+        long coalesceWait = c.getDuration("coalesce_wait", TimeUnit.MILLISECONDS);
+        if (coalesceWait < 1 || coalesceWait >= ctx.gatewayConfig().filterTimeout.toMillis()) {
+            throw ctx.configError("coalesce_wait", "must be above 0 and below nemo.server.filter_timeout ("
+                    + ctx.gatewayConfig().filterTimeout.toSeconds() + " s)");
+        }
         try {
             store = ChronicleCacheStore.open(ctx.dataDir(), maxEntries, maxBytes, (int) average);
         } catch (StoreException e) {
@@ -121,7 +130,7 @@ public final class CacheExtension implements Extension {
                     } catch (RuntimeException e) {
                         LOG.warn("cache: an answer could not be stored: {}", e.toString());
                     }
-                }), lookups));
+                }), lookups, new Flights(maxFollowers), coalesceWait));
         Readers readers = ctx.service(Readers.class);
         RouteAuth admin = readers != null ? readers::admitMaster : ex -> new OpenAiError(HttpResponseStatus.FORBIDDEN,
                 "permission_error", "admin_api_disabled", null, "The cache's admin routes need the keys extension and a master key.");

@@ -32,9 +32,13 @@ final class CacheFilter implements RequestFilter {
     private final LongSupplier clock;
     private final Consumer<Runnable> writer;
     private final Counter lookups;
+    private final Flights flights;
+    private final long waitMillis;
 
     CacheFilter(CacheStore store, long ttlMillis, int maxEntryBytes, boolean storeTruncated, LongSupplier clock,
-                Consumer<Runnable> writer, Counter lookups) {
+                Consumer<Runnable> writer, Counter lookups, Flights flights, long waitMillis) {
+        this.flights = flights;
+        this.waitMillis = waitMillis;
         this.store = store;
         this.ttlMillis = ttlMillis;
         this.maxEntryBytes = maxEntryBytes;
@@ -74,30 +78,75 @@ final class CacheFilter implements RequestFilter {
         String scope = scope(principal);
         String key = CacheKey.of(scope, endpoint.path, model, json);
         boolean bypass = Boolean.FALSE.equals(ex.body().cache());
+        boolean leader = false;
         if (!bypass) {
             long now = clock.getAsLong();
             CacheEntry hit = store.get(key, now);
-            if (hit != null && hit.streamed() != ex.body().stream()) {
-                hit = converted(hit); // stored as a stream, asked for whole, or the other way round
-            }
-            if (hit != null && hit.scope().equals(scope)) {
+            if (hit != null && answer(ex, key, hit, now)) {
                 lookups.labels("hit").inc();
-                ex.cacheDecision("hit");
-                long age = Math.max(0, now - hit.createdMillis());
-                ex.set(CacheHit.KEY, new CacheHit(hit.cost(), age));
-                ex.responseHeader(KEY_HEADER, key.substring(0, 16));
-                ex.responseHeader(AGE_HEADER, Long.toString(age / 1000));
-                FullHttpResponse answer = Replay.of(hit, ex.body().includeUsage());
-                ex.respond(answer);
                 return Verdict.ANSWERED;
             }
+            Flights.Flight flight = flights.follow(key);
+            if (flight != null && flights.join(flight, ex)) {
+                lookups.labels("coalesced").inc();
+                ex.eventLoop().schedule(() -> {
+                    if (flight.leave(ex)) {
+                        goOn(ex, "miss"); // waited long enough: on its own
+                    }
+                }, waitMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+                return Verdict.PENDING;
+            }
+            leader = flight == null;
         }
         lookups.labels(bypass ? "bypass" : "miss").inc();
         ex.cacheDecision(bypass ? "bypass" : "miss");
         long ttl = ex.body().cacheTtlSeconds() > 0 ? Math.min(policyTtl / 1000, ex.body().cacheTtlSeconds()) * 1000 : policyTtl;
-        ex.listen(new Recorder(key, scope, model, ttl, maxEntryBytes, storeTruncated, clock,
-                entry -> writer.accept(() -> store.put(key, entry))));
+        Recorder recorder = new Recorder(key, scope, model, ttl, maxEntryBytes, storeTruncated, clock,
+                entry -> writer.accept(() -> store.put(key, entry)));
+        if (leader) {
+            Flights.Flight mine = flights.flight(key);
+            recorder.onLanding(entry -> {
+                for (Exchange follower : flights.land(key, mine)) {
+                    follower.eventLoop().execute(() -> {
+                        if (entry == null || !answer(follower, key, entry, clock.getAsLong())) {
+                            goOn(follower, "miss"); // the leader's answer was not one to share
+                        } else {
+                            lookups.labels("hit").inc();
+                        }
+                    });
+                }
+            });
+        }
+        ex.listen(recorder);
         return Verdict.CONTINUE;
+    }
+
+    /**
+     * Answers {@code ex} from {@code hit} (in the form it asked for); false when the entry is not the
+     * request's tenant's or cannot be given in that form.
+     */
+    private static boolean answer(Exchange ex, String key, CacheEntry hit, long now) {
+        if (hit.streamed() != ex.body().stream()) {
+            hit = converted(hit); // stored as a stream, asked for whole, or the other way round
+        }
+        if (hit == null || !hit.scope().equals(scope(ex.get(Principal.KEY)))) {
+            return false;
+        }
+        ex.cacheDecision("hit");
+        long age = Math.max(0, now - hit.createdMillis());
+        ex.set(CacheHit.KEY, new CacheHit(hit.cost(), age));
+        ex.responseHeader(KEY_HEADER, key.substring(0, 16));
+        ex.responseHeader(AGE_HEADER, Long.toString(age / 1000));
+        ex.respond(Replay.of(hit, ex.body().includeUsage()));
+        return true;
+    }
+
+    /** A follower that goes upstream after all: the rest of the filters, then routing. */
+    private static void goOn(Exchange ex, String decision) {
+        if (!ex.finished()) {
+            ex.cacheDecision(decision);
+            ex.proceed();
+        }
     }
 
     /** A year: longer cache TTLs (a typo, say) are cut to it. */

@@ -98,18 +98,35 @@ final class Recorder implements AnswerListener {
 
     @Override
     public void onComplete(Completion c) {
+        CacheEntry entry = entry(c);
+        if (entry != null) {
+            store.accept(entry);
+        }
+        if (landed != null) {
+            landed.accept(entry); // the followers: answered from it, or sent upstream on their own when null
+        }
+    }
+
+    /** Told when the exchange ends, with the entry stored (null when none was): the followers of a leader. */
+    private Consumer<CacheEntry> landed;
+
+    void onLanding(Consumer<CacheEntry> then) {
+        this.landed = then;
+    }
+
+    private CacheEntry entry(Completion c) {
         Usage u = c.usage();
         if (!ok || c.status() != 200 || c.failure() != null || c.cancelled() || u == null || u.estimated() || body.size() == 0) {
-            return;
+            return null;
         }
         byte[] bytes = body.toByteArray();
         if (!storeTruncated && indexOf(bytes, LENGTH) >= 0) {
-            return;
+            return null;
         }
         long now = clock.getAsLong();
-        store.accept(new CacheEntry(scope, model, c.deployment() == null ? null : c.deployment().id(), now, now + ttlMillis,
+        return new CacheEntry(scope, model, c.deployment() == null ? null : c.deployment().id(), now, now + ttlMillis,
                 events, events ? "text/event-stream" : "application/json", u.promptTokens(), u.completionTokens(),
-                u.cachedTokens(), Math.max(0, c.cost()), bytes));
+                u.cachedTokens(), Math.max(0, c.cost()), bytes);
     }
 
     static int indexOf(byte[] hay, byte[] needle) {

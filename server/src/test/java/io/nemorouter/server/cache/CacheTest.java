@@ -427,4 +427,66 @@ class CacheTest {
         assertEquals("hit", cache(chat(ml, body(""))), "the organization's default hour");
         assertEquals("miss", cache(chat(legal, body(""))), "the team's 60 s");
     }
+
+    /** Ten identical requests at once, against an upstream that takes its time: one provider call. */
+    @Test
+    void identicalRequestsInFlightAtOnceMakeOneUpstreamCall() throws Exception {
+        start("", null);
+        upstream.on("m", (req, reply) -> {
+            int n = calls.incrementAndGet();
+            reply.after(Duration.ofMillis(400), () -> {
+                if (req.json().path("stream").asBoolean()) {
+                    ScriptableUpstream.chatStream("answer ", String.valueOf(n)).answer(req, reply);
+                } else {
+                    ScriptableUpstream.chat("answer " + n).answer(req, reply);
+                }
+            });
+        });
+        java.util.List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> all = new java.util.ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            String b = body(i % 3 == 0 ? ",\"stream\":true" : "");
+            all.add(gw.http().sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.base() + "/v1/chat/completions"))
+                    .header("authorization", "Bearer " + MASTER).header("content-type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(b)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()));
+            Thread.sleep(10);
+        }
+        int hits = 0;
+        for (var f : all) {
+            HttpResponse<String> r = f.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertEquals(200, r.statusCode(), r.body());
+            assertTrue(r.body().contains("answer") && r.body().contains("1"), r.body());
+            hits += cache(r).equals("hit") ? 1 : 0;
+        }
+        assertEquals(1, calls.get(), "one provider call for ten requests");
+        assertEquals(9, hits);
+    }
+
+    /** When the first fails, those waiting on it go upstream on their own. */
+    @Test
+    void whenTheLeaderFailsItsFollowersGoOnTheirOwn() throws Exception {
+        start("", null);
+        upstream.on("m", (req, reply) -> {
+            int n = calls.incrementAndGet();
+            reply.after(Duration.ofMillis(300), () -> {
+                if (n == 1) {
+                    ScriptableUpstream.status(500, null).answer(req, reply);
+                } else {
+                    ScriptableUpstream.chat("answer " + n).answer(req, reply);
+                }
+            });
+        });
+        java.util.List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> all = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            all.add(gw.http().sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.base() + "/v1/chat/completions"))
+                    .header("authorization", "Bearer " + MASTER).header("content-type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body(""))).build(), java.net.http.HttpResponse.BodyHandlers.ofString()));
+            Thread.sleep(20);
+        }
+        int ok = 0;
+        for (var f : all) {
+            ok += f.get(10, java.util.concurrent.TimeUnit.SECONDS).statusCode() == 200 ? 1 : 0;
+        }
+        assertEquals(2, ok, "the leader's 500 is its own; the two followers were answered");
+        assertTrue(calls.get() >= 2 && calls.get() <= 3, "followers went upstream: " + calls.get());
+    }
 }
