@@ -6,3 +6,12 @@ wrk.body = '{"model":"bench","stream":false,"messages":[{"role":"system","conten
 -- BENCH_AUTH: a key every request carries (bench/ab.sh's AB_SETUP makes one)
 local auth = os.getenv("BENCH_AUTH")
 if auth and auth ~= "" then wrk.headers["Authorization"] = "Bearer " .. auth end
+-- BENCH_UNIQUE=1: a "seed" counter makes every request differ (a response cache misses them all; bench/cache-ab.sh)
+if os.getenv("BENCH_UNIQUE") == "1" then
+  local base = wrk.body:sub(1, -2)
+  local n = math.random(1, 1000000000) * 1000
+  request = function()
+    n = n + 1
+    return wrk.format(nil, nil, nil, base .. ',"seed":' .. n .. '}')
+  end
+end

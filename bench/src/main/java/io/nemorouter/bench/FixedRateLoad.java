@@ -59,6 +59,18 @@ final class FixedRateLoad {
     private int slot;
     /** BENCH_AUTH: a key every request carries as {@code Authorization: Bearer} (bench/ab.sh's AB_SETUP makes one). */
     private static final String AUTH = System.getenv("BENCH_AUTH");
+    /**
+     * BENCH_UNIQUE=1: every request differs from every other (a {@code "seed"} member with a counter before the
+     * body's closing brace), so a response cache misses them all (bench/cache-ab.sh).
+     */
+    private static final boolean UNIQUE = "1".equals(System.getenv("BENCH_UNIQUE"));
+    private static final java.util.concurrent.atomic.AtomicLong SEQ = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+
+    private byte[] unique() {
+        String s = new String(body, java.nio.charset.StandardCharsets.UTF_8);
+        int end = s.lastIndexOf('}');
+        return (s.substring(0, end) + ",\"seed\":" + SEQ.incrementAndGet() + "}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
 
     private int slots = 1;
     private long issued;
@@ -222,11 +234,12 @@ final class FixedRateLoad {
             busy = true;
             dueAt = due;
             firstByteAt = 0;
-            ByteBuf content = Unpooled.wrappedBuffer(body);
+            byte[] bytes = UNIQUE ? unique() : body;
+            ByteBuf content = Unpooled.wrappedBuffer(bytes);
             FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, path, content);
             req.headers().set(HttpHeaderNames.HOST, address.getHostString() + ":" + address.getPort())
                     .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
-                    .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+                    .setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
             if (AUTH != null && !AUTH.isEmpty()) {
                 req.headers().set(HttpHeaderNames.AUTHORIZATION, "Bearer " + AUTH);
             }
