@@ -29,8 +29,6 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.time.Clock;
 import java.util.Set;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
@@ -48,7 +46,7 @@ public final class CacheExtension implements Extension {
 
     private final Clock clock;
     private CacheStore store;
-    private ThreadPoolExecutor writer;
+    private CacheWriter writer;
 
     public CacheExtension() {
         this(Clock.systemUTC());
@@ -104,11 +102,7 @@ public final class CacheExtension implements Extension {
         }
         Counter dropped = Counter.build("nemo_cache_stores_dropped_total",
                 "Answers not stored because the cache's writer was behind").register(ctx.metrics());
-        writer = new ThreadPoolExecutor(1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(1024), r -> {
-            Thread t = new Thread(r, "nemo-cache-writer");
-            t.setDaemon(true);
-            return t;
-        }, (task, pool) -> dropped.inc());
+        writer = new CacheWriter(4096, dropped);
         Counter lookups = Counter.build("nemo_cache_lookups_total", "Cache lookups by result (hit, miss, bypass)")
                 .labelNames("result").register(ctx.metrics());
         Gauge.build("nemo_cache_entries", "Answers in the cache").register(ctx.metrics()).setChild(new Gauge.Child() {
@@ -124,13 +118,7 @@ public final class CacheExtension implements Extension {
             }
         });
         ctx.filter(Phase.BEFORE_ROUTING, ORDER, new CacheFilter(store, ttl, (int) maxEntry, c.getBoolean("store_truncated"),
-                clock::millis, task -> writer.execute(() -> {
-                    try {
-                        task.run();
-                    } catch (RuntimeException e) {
-                        LOG.warn("cache: an answer could not be stored: {}", e.toString());
-                    }
-                }), lookups, new Flights(maxFollowers), coalesceWait));
+                clock::millis, task -> writer.submit(task), lookups, new Flights(maxFollowers), coalesceWait));
         Readers readers = ctx.service(Readers.class);
         RouteAuth admin = readers != null ? readers::admitMaster : ex -> new OpenAiError(HttpResponseStatus.FORBIDDEN,
                 "permission_error", "admin_api_disabled", null, "The cache's admin routes need the keys extension and a master key.");
@@ -183,13 +171,17 @@ public final class CacheExtension implements Extension {
             which = which.and(e -> e.model().equals(body.get("model").asText()));
         }
         Predicate<CacheEntry> chosen = which;
-        writer.execute(() -> {
+        boolean queued = writer.submit(() -> {
             int n = store.remove(chosen);
             LOG.info("cache: flushed {} answers", n);
             ObjectNode o = JSON.createObjectNode();
             o.put("flushed", n);
             ex.respond(json(o));
         });
+        if (!queued) {
+            ex.respond(new OpenAiError(HttpResponseStatus.SERVICE_UNAVAILABLE, "api_error", "cache_busy", null,
+                    "The cache's writer is behind; try the flush again in a moment."));
+        }
     }
 
     private static FullHttpResponse json(ObjectNode o) {
@@ -206,8 +198,7 @@ public final class CacheExtension implements Extension {
     @Override
     public void close() throws InterruptedException {
         if (writer != null) {
-            writer.shutdown();
-            writer.awaitTermination(5, TimeUnit.SECONDS);
+            writer.close(5_000);
         }
         if (store != null) {
             store.close();

@@ -39,6 +39,11 @@ final class ChronicleCacheStore implements CacheStore {
     private final long maxBytes;
     private final ConcurrentLinkedQueue<Slot> order = new ConcurrentLinkedQueue<>();
     private final AtomicLong bytes = new AtomicLong();
+    /**
+     * The keys in the file, on the heap (about 100 bytes each): a miss, the usual lookup, is answered
+     * here without touching the map (a Chronicle lookup takes a segment lock and copies the value).
+     */
+    private final java.util.Set<String> present = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private ChronicleCacheStore(ChronicleMap<String, byte[]> map, FileChannel lock, Path marker, long maxEntries, long maxBytes) {
         this.map = map;
@@ -94,6 +99,7 @@ final class ChronicleCacheStore implements CacheStore {
         for (Slot s : slots) {
             order.add(s);
             bytes.addAndGet(s.size());
+            present.add(s.key());
         }
         if (!slots.isEmpty()) {
             LOG.info("cache: {} answers ({} bytes) kept from before", slots.size(), bytes.get());
@@ -102,6 +108,9 @@ final class ChronicleCacheStore implements CacheStore {
 
     @Override
     public CacheEntry get(String key, long nowMillis) {
+        if (!present.contains(key)) {
+            return null;
+        }
         byte[] v = map.get(key);
         if (v == null) {
             return null;
@@ -110,6 +119,7 @@ final class ChronicleCacheStore implements CacheStore {
         if (e == null || e.expiresMillis() <= nowMillis) {
             if (map.remove(key, v)) {
                 bytes.addAndGet(-v.length);
+                present.remove(key);
             }
             return null;
         }
@@ -123,6 +133,7 @@ final class ChronicleCacheStore implements CacheStore {
             return;
         }
         byte[] old = map.put(key, v);
+        present.add(key);
         bytes.addAndGet(v.length - (old == null ? 0 : old.length));
         order.add(new Slot(key, entry.createdMillis(), v.length));
         evict();
@@ -145,6 +156,7 @@ final class ChronicleCacheStore implements CacheStore {
             }
             if (map.remove(oldest.key(), v)) {
                 bytes.addAndGet(-v.length);
+                present.remove(oldest.key());
             }
         }
     }
@@ -163,6 +175,7 @@ final class ChronicleCacheStore implements CacheStore {
             byte[] v = map.remove(k);
             if (v != null) {
                 bytes.addAndGet(-v.length);
+                present.remove(k);
                 n++;
             }
         }

@@ -1,0 +1,69 @@
+package io.nemorouter.filters.cache;
+
+import io.prometheus.client.Counter;
+import org.jctools.queues.MpscArrayQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The cache's one writer thread: stores, evictions and flushes, handed over from the event loops
+ * through a bounded lock-free queue that the thread polls (it parks a millisecond when idle), so a
+ * miss neither waits for the store nor wakes another thread; a full queue drops the store and
+ * counts it.
+ */
+final class CacheWriter implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(CacheWriter.class);
+
+    private final MpscArrayQueue<Runnable> queue;
+    private final Counter dropped;
+    private final Thread thread;
+    private volatile boolean closing;
+
+    CacheWriter(int capacity, Counter dropped) {
+        this.queue = new MpscArrayQueue<>(capacity);
+        this.dropped = dropped;
+        this.thread = new Thread(this, "nemo-cache-writer");
+        this.thread.setDaemon(true);
+        this.thread.start();
+    }
+
+    /** From any thread, never blocking; false (and counted) when the queue is full. */
+    boolean submit(Runnable task) {
+        if (queue.offer(task)) {
+            return true;
+        }
+        dropped.inc();
+        return false;
+    }
+
+    @Override
+    public void run() {
+        while (true) {
+            if (queue.drain(this::run, 256) > 0) {
+                continue;
+            }
+            if (closing) {
+                return;
+            }
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
+        }
+    }
+
+    private void run(Runnable task) {
+        try {
+            task.run();
+        } catch (RuntimeException e) {
+            LOG.warn("cache: a store or flush failed: {}", e.toString());
+        }
+    }
+
+    /** Finishes what is queued (for up to {@code waitMillis}), then stops. */
+    void close(long waitMillis) throws InterruptedException {
+        closing = true;
+        LockSupport.unpark(thread);
+        thread.join(waitMillis);
+    }
+}
