@@ -209,6 +209,21 @@ final class JacksonRequestFields {
             cache = v == JsonToken.VALUE_TRUE;
             return null;
         }
+        if (v == JsonToken.START_OBJECT) { // {"ttl": seconds}: a plain count above 0, nothing else
+            cache = Boolean.TRUE;
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                JsonToken t = p.nextToken();
+                if (!name.equals("ttl")) {
+                    return OpenAiError.badRequest("invalid_value", "nemo_cache." + name, "only ttl");
+                }
+                String text = t == JsonToken.VALUE_NUMBER_INT ? p.getText() : "";
+                if (text.isEmpty() || text.startsWith("-") || text.length() > 18 || Long.parseLong(text) == 0) {
+                    return OpenAiError.badRequest("invalid_value", "nemo_cache.ttl", "ttl above 0");
+                }
+            }
+            return null;
+        }
         p.skipChildren();
         return OpenAiError.badRequest("invalid_type", "nemo_cache", "`nemo_cache` must be a boolean.");
     }
