@@ -76,7 +76,13 @@ final class CacheFilter implements RequestFilter {
             policyTtl = Math.min(n.longValue(), MAX_TTL_SECONDS) * 1000;
         }
         String scope = scope(principal);
-        String key = CacheKey.of(scope, endpoint.path, model, json);
+        String key;
+        try {
+            key = CacheKey.of(scope, endpoint.path, model, json);
+        } catch (CacheKey.Uncacheable e) {
+            ex.cacheDecision("bypass");
+            return Verdict.CONTINUE;
+        }
         boolean bypass = Boolean.FALSE.equals(ex.body().cache());
         boolean leader = false;
         if (!bypass) {

@@ -35,6 +35,13 @@ final class CacheKey {
     private CacheKey() {
     }
 
+    /** A request whose key cannot be told from another's (a number past double's range): it is not cached. */
+    static final class Uncacheable extends RuntimeException {
+        Uncacheable() {
+            super(null, null, false, false);
+        }
+    }
+
     /** The key (64 hex digits) of a request whose body is {@code body} (an object). */
     static String of(String scope, String endpoint, String model, JsonNode body) {
         StringBuilder canonical = new StringBuilder(256);
@@ -107,6 +114,9 @@ final class CacheKey {
 
     /** A number by its value: 1, 1.0 and 1e0 are all {@code 1}; scientific form keeps huge exponents short. */
     private static String number(JsonNode v) {
+        if ((v.isDouble() || v.isFloat()) && !Double.isFinite(v.doubleValue())) {
+            throw new Uncacheable(); // past double's range: its digits are gone, so two such numbers cannot be told apart
+        }
         if (v.isIntegralNumber() && v.canConvertToLong()) {
             return Long.toString(v.longValue());
         }
@@ -127,7 +137,10 @@ final class CacheKey {
             char c = s.charAt(i);
             if (c == '"' || c == '\\') {
                 out.append('\\').append(c);
-            } else if (c < 0x20) {
+            } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                out.append(c).append(s.charAt(++i)); // a pair: one character, as UTF-8 writes it
+            } else if (c < 0x20 || Character.isSurrogate(c)) {
+                // a lone surrogate has no UTF-8 form (it would become '?', the same as a '?'): escaped, it stays itself
                 out.append(String.format("\\u%04x", (int) c));
             } else {
                 out.append(c);

@@ -43,7 +43,9 @@ final class ChronicleCacheStore implements CacheStore {
      * The keys in the file, on the heap (about 100 bytes each): a miss, the usual lookup, is answered
      * here without touching the map (a Chronicle lookup takes a segment lock and copies the value).
      */
-    private final java.util.Set<String> present = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.ConcurrentHashMap<String, Long> present = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Slots in {@link #order}, stale ones (replaced, removed, expired) included: compacted when they outnumber the live. */
+    private final java.util.concurrent.atomic.AtomicInteger slots = new java.util.concurrent.atomic.AtomicInteger();
 
     private ChronicleCacheStore(ChronicleMap<String, byte[]> map, FileChannel lock, Path marker, long maxEntries, long maxBytes) {
         this.map = map;
@@ -58,6 +60,8 @@ final class ChronicleCacheStore implements CacheStore {
      * {@code averageEntryBytes} each, and {@code maxBytes} in all.
      */
     static ChronicleCacheStore open(Path dir, long maxEntries, long maxBytes, int averageEntryBytes) {
+        // the byte bound must be reached before the map's room runs out: size it for entries of maxBytes / maxEntries
+        int average = (int) Math.max(averageEntryBytes, Math.min(Integer.MAX_VALUE / 4, maxBytes / Math.max(1, maxEntries)));
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
@@ -66,12 +70,13 @@ final class ChronicleCacheStore implements CacheStore {
         FileChannel lock = ChronicleFiles.exclusive(dir.resolve("cache.lock"));
         Path marker = dir.resolve("cache.open");
         boolean unclean = Files.exists(marker);
+        resizedAway(dir, maxEntries + "/" + average);
         try {
             // room for the bound plus what a put holds before its eviction: a map past its size loses entries on recovery
             ChronicleMap<String, byte[]> map = ChronicleFiles.openMap(dir.resolve("cache.dat"), unclean,
                     () -> ChronicleMap.of(String.class, byte[].class).name("nemo-cache")
                             .entries(maxEntries + maxEntries / 10 + 16).averageKey(SAMPLE_KEY)
-                            .averageValueSize(averageEntryBytes).maxBloatFactor(1.0));
+                            .averageValueSize(average).maxBloatFactor(1.0));
             Files.writeString(marker, Long.toString(ProcessHandle.current().pid()));
             ChronicleCacheStore store = new ChronicleCacheStore(map, lock, marker, maxEntries, maxBytes);
             store.index();
@@ -79,6 +84,26 @@ final class ChronicleCacheStore implements CacheStore {
         } catch (IOException | RuntimeException e) {
             ChronicleFiles.closeQuietly(lock);
             throw e instanceof StoreException se ? se : new StoreException(dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A Chronicle file keeps the size it was made with, whatever a later builder says; so when the
+     * configured size changes, the old file (a cache: nothing in it is owed to anyone) is set aside
+     * and a new one made, rather than filling past its room.
+     */
+    private static void resizedAway(Path dir, String sizing) {
+        Path meta = dir.resolve("cache.size");
+        Path file = dir.resolve("cache.dat");
+        try {
+            String was = Files.exists(meta) ? Files.readString(meta).trim() : null;
+            if (Files.exists(file) && !sizing.equals(was)) {
+                LOG.info("cache: sized anew ({} entries/bytes each, was {}): starting empty", sizing, was);
+                Files.delete(file);
+            }
+            Files.writeString(meta, sizing + "\n");
+        } catch (IOException e) {
+            throw new StoreException(dir + ": cannot resize the cache: " + e.getMessage(), e);
         }
     }
 
@@ -98,8 +123,9 @@ final class ChronicleCacheStore implements CacheStore {
         slots.sort(Comparator.comparingLong(Slot::created));
         for (Slot s : slots) {
             order.add(s);
+            this.slots.incrementAndGet();
             bytes.addAndGet(s.size());
-            present.add(s.key());
+            present.put(s.key(), s.created());
         }
         if (!slots.isEmpty()) {
             LOG.info("cache: {} answers ({} bytes) kept from before", slots.size(), bytes.get());
@@ -108,7 +134,7 @@ final class ChronicleCacheStore implements CacheStore {
 
     @Override
     public CacheEntry get(String key, long nowMillis) {
-        if (!present.contains(key)) {
+        if (!present.containsKey(key)) {
             return null;
         }
         byte[] v = map.get(key);
@@ -119,7 +145,11 @@ final class ChronicleCacheStore implements CacheStore {
         if (e == null || e.expiresMillis() <= nowMillis) {
             if (map.remove(key, v)) {
                 bytes.addAndGet(-v.length);
-                present.remove(key);
+                if (e != null) {
+                    present.remove(key, e.createdMillis()); // not a newer entry stored meanwhile
+                } else {
+                    present.remove(key);
+                }
             }
             return null;
         }
@@ -132,32 +162,77 @@ final class ChronicleCacheStore implements CacheStore {
         if (v.length > maxBytes) {
             return;
         }
-        byte[] old = map.put(key, v);
-        present.add(key);
+        byte[] old;
+        try {
+            old = map.put(key, v);
+        } catch (IllegalStateException full) {
+            // the file's room ran out before a bound did (answers far larger than the average): make room, once
+            evictOldest(Math.max(1, map.longSize() / 10));
+            try {
+                old = map.put(key, v);
+            } catch (IllegalStateException still) {
+                LOG.warn("cache: no room for an answer of {} bytes: {}", v.length, still.getMessage());
+                return;
+            }
+        }
+        present.put(key, entry.createdMillis());
         bytes.addAndGet(v.length - (old == null ? 0 : old.length));
         order.add(new Slot(key, entry.createdMillis(), v.length));
+        if (slots.incrementAndGet() > 2 * map.longSize() + 64) {
+            compact();
+        }
         evict();
+    }
+
+    /** Drops the slots of entries replaced, removed or expired: the order keeps one slot per live entry. */
+    private void compact() {
+        List<Slot> live = new ArrayList<>();
+        for (Slot s : order) {
+            Long created = present.get(s.key());
+            if (created != null && created == s.created()) {
+                live.add(s);
+            }
+        }
+        order.clear();
+        order.addAll(live);
+        slots.set(live.size());
+    }
+
+    private void evictOldest(long n) {
+        for (long i = 0; i < n; i++) {
+            if (!evictOne()) {
+                return;
+            }
+        }
     }
 
     /** Removes the oldest entries until both bounds hold. A slot whose entry was replaced or removed since is skipped. */
     private void evict() {
         while (map.longSize() > maxEntries || bytes.get() > maxBytes) {
-            Slot oldest = order.poll();
-            if (oldest == null) {
+            if (!evictOne()) {
                 return;
             }
+        }
+    }
+
+    /** Removes the oldest live entry; false when there is none. A slot whose entry was replaced or removed is skipped. */
+    private boolean evictOne() {
+        while (true) {
+            Slot oldest = order.poll();
+            if (oldest == null) {
+                return false;
+            }
+            slots.decrementAndGet();
+            Long created = present.get(oldest.key());
+            if (created == null || created != oldest.created()) {
+                continue; // replaced by a newer answer (it has its own slot further on), or gone
+            }
             byte[] v = map.get(oldest.key());
-            if (v == null) {
-                continue;
-            }
-            CacheEntry e = CacheEntry.decode(v);
-            if (e != null && e.createdMillis() != oldest.created()) {
-                continue; // replaced by a newer answer, which has its own slot further on
-            }
-            if (map.remove(oldest.key(), v)) {
+            if (v != null && map.remove(oldest.key(), v)) {
                 bytes.addAndGet(-v.length);
-                present.remove(oldest.key());
             }
+            present.remove(oldest.key(), created);
+            return true;
         }
     }
 
@@ -178,6 +253,9 @@ final class ChronicleCacheStore implements CacheStore {
                 present.remove(k);
                 n++;
             }
+        }
+        if (n > 0) {
+            compact();
         }
         return n;
     }

@@ -42,7 +42,7 @@ final class Convert {
             ObjectNode delta = F.objectNode();
             delta.put("role", message.path("role").asText("assistant"));
             delta.put("content", "");
-            event(out, c, choice.path("index").asInt(), delta, null);
+            event(out, c, choice.path("index").asInt(), delta, null, null);
             ObjectNode body = F.objectNode();
             if (message.hasNonNull("content")) {
                 body.set("content", message.get("content"));
@@ -60,16 +60,17 @@ final class Convert {
                     calls.add(withIndex);
                 }
             }
-            if (!body.isEmpty()) {
-                event(out, c, choice.path("index").asInt(), body, null);
+            JsonNode logprobs = choice.hasNonNull("logprobs") ? choice.get("logprobs") : null;
+            if (!body.isEmpty() || logprobs != null) {
+                event(out, c, choice.path("index").asInt(), body, null, logprobs);
             }
-            event(out, c, choice.path("index").asInt(), F.objectNode(), choice.path("finish_reason").asText("stop"));
+            event(out, c, choice.path("index").asInt(), F.objectNode(), choice.path("finish_reason").asText("stop"), null);
         }
         out.append("data: [DONE]\n\n");
         return out.toString().getBytes(StandardCharsets.UTF_8);
     }
 
-    private static void event(StringBuilder out, JsonNode c, int index, ObjectNode delta, String finish) {
+    private static void event(StringBuilder out, JsonNode c, int index, ObjectNode delta, String finish, JsonNode logprobs) {
         ObjectNode chunk = F.objectNode();
         chunk.set("id", c.path("id"));
         chunk.put("object", "chat.completion.chunk");
@@ -81,7 +82,11 @@ final class Convert {
         ObjectNode choice = chunk.putArray("choices").addObject();
         choice.put("index", index);
         choice.set("delta", delta);
-        choice.putNull("logprobs");
+        if (logprobs == null) {
+            choice.putNull("logprobs");
+        } else {
+            choice.set("logprobs", logprobs);
+        }
         if (finish == null) {
             choice.putNull("finish_reason");
         } else {
@@ -144,6 +149,10 @@ final class Convert {
         private final StringBuilder content = new StringBuilder();
         private boolean hasContent;
         private String finish;
+        private final StringBuilder refusal = new StringBuilder();
+        private boolean hasRefusal;
+        private ArrayNode logprobContent;
+        private ArrayNode logprobRefusal;
         private final Map<Integer, ObjectNode> toolCalls = new TreeMap<>();
 
         void add(JsonNode ch) {
@@ -154,6 +163,19 @@ final class Convert {
             if (d.hasNonNull("content")) {
                 content.append(d.get("content").asText());
                 hasContent = true;
+            }
+            if (d.hasNonNull("refusal")) {
+                refusal.append(d.get("refusal").asText());
+                hasRefusal = true;
+            }
+            JsonNode lp = ch.path("logprobs");
+            if (lp.path("content").isArray()) {
+                logprobContent = logprobContent == null ? F.arrayNode() : logprobContent;
+                logprobContent.addAll((ArrayNode) lp.get("content"));
+            }
+            if (lp.path("refusal").isArray()) {
+                logprobRefusal = logprobRefusal == null ? F.arrayNode() : logprobRefusal;
+                logprobRefusal.addAll((ArrayNode) lp.get("refusal"));
             }
             for (JsonNode call : d.path("tool_calls")) {
                 ObjectNode t = toolCalls.computeIfAbsent(call.path("index").asInt(), i -> {
@@ -186,16 +208,25 @@ final class Convert {
             o.put("index", index);
             ObjectNode m = o.putObject("message");
             m.put("role", role);
-            if (hasContent || toolCalls.isEmpty()) {
+            if (hasContent || (toolCalls.isEmpty() && !hasRefusal)) {
                 m.put("content", content.toString());
             } else {
                 m.putNull("content");
+            }
+            if (hasRefusal) {
+                m.put("refusal", refusal.toString());
             }
             if (!toolCalls.isEmpty()) {
                 ArrayNode calls = m.putArray("tool_calls");
                 toolCalls.values().forEach(calls::add);
             }
-            o.putNull("logprobs");
+            if (logprobContent == null && logprobRefusal == null) {
+                o.putNull("logprobs");
+            } else {
+                ObjectNode lp = o.putObject("logprobs");
+                lp.set("content", logprobContent);
+                lp.set("refusal", logprobRefusal);
+            }
             o.put("finish_reason", finish == null ? "stop" : finish);
             return o;
         }

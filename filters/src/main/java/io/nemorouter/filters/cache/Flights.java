@@ -41,7 +41,9 @@ final class Flights {
 
         synchronized List<Exchange> land() {
             landed = true;
-            return List.copyOf(followers);
+            List<Exchange> all = List.copyOf(followers);
+            followers.clear(); // a follower's wait timer, when it fires now, finds it answered (leave is false)
+            return all;
         }
     }
 

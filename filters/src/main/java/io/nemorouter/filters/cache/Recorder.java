@@ -19,7 +19,6 @@ import java.util.function.Consumer;
  * not ask gets it); a replay adds the usage event for a client that asks.
  */
 final class Recorder implements AnswerListener {
-    private static final byte[] LENGTH = "\"finish_reason\":\"length\"".getBytes(StandardCharsets.US_ASCII);
 
     private final String key;
     private final String scope;
@@ -77,9 +76,14 @@ final class Recorder implements AnswerListener {
         }
     }
 
-    private static boolean isUsageOnly(ByteBuf event) {
+    private static final java.util.regex.Pattern NO_CHOICES = java.util.regex.Pattern.compile("\"choices\"\\s*:\\s*\\[\\s*\\]");
+    private static final java.util.regex.Pattern USAGE_OBJECT = java.util.regex.Pattern.compile("\"usage\"\\s*:\\s*\\{");
+    private static final java.util.regex.Pattern LENGTH_FINISH = java.util.regex.Pattern.compile("\"finish_reason\"\\s*:\\s*\"length\"");
+
+    /** A usage-only chunk ({@code "choices": []} and a usage object), spaces allowed as JSON allows them. */
+    static boolean isUsageOnly(ByteBuf event) {
         String s = event.toString(StandardCharsets.UTF_8);
-        return s.contains("\"choices\":[]") && s.contains("\"usage\":{");
+        return NO_CHOICES.matcher(s).find() && USAGE_OBJECT.matcher(s).find();
     }
 
     private void append(ByteBuf b, int from, int to) {
@@ -120,7 +124,7 @@ final class Recorder implements AnswerListener {
             return null;
         }
         byte[] bytes = body.toByteArray();
-        if (!storeTruncated && indexOf(bytes, LENGTH) >= 0) {
+        if (!storeTruncated && LENGTH_FINISH.matcher(new String(bytes, StandardCharsets.UTF_8)).find()) {
             return null;
         }
         long now = clock.getAsLong();

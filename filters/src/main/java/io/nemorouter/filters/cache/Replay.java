@@ -17,8 +17,6 @@ import java.nio.charset.StandardCharsets;
  * again, and within one response nothing repeats.
  */
 final class Replay {
-    private static final byte[] DONE = "data: [DONE]".getBytes(StandardCharsets.US_ASCII);
-
     private Replay() {
     }
 
@@ -48,13 +46,12 @@ final class Replay {
                 + (e.promptTokens() + e.completionTokens())
                 + (e.cachedTokens() > 0 ? ",\"prompt_tokens_details\":{\"cached_tokens\":" + e.cachedTokens() + "}" : "")
                 + "}}\n\n";
-        int done = Recorder.indexOf(e.body(), DONE);
-        if (done < 0) {
+        String last = "data: [DONE]\n\n";
+        if (!events.endsWith(last)) {
             return (events + usage).getBytes(StandardCharsets.UTF_8);
         }
-        String before = new String(e.body(), 0, done, StandardCharsets.UTF_8);
-        String after = new String(e.body(), done, e.body().length - done, StandardCharsets.UTF_8);
-        return (before + usage + after).getBytes(StandardCharsets.UTF_8);
+        // before the stream's own closing event (the text may mention "data: [DONE]" anywhere else)
+        return (events.substring(0, events.length() - last.length()) + usage + last).getBytes(StandardCharsets.UTF_8);
     }
 
     /** The first {@code "name":"value"} string in the events, or null. */

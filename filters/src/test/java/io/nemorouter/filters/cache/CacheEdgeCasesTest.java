@@ -1,0 +1,167 @@
+package io.nemorouter.filters.cache;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.nemorouter.core.openai.OpenAiJson;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.Queue;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** What answers and configs can do to the cache: text mentioning [DONE], lone surrogates, huge numbers, hot keys, a resized store, logprobs and refusals. */
+class CacheEdgeCasesTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private Path dir;
+    private ChronicleCacheStore store;
+
+    @AfterEach
+    void cleanUp() throws Exception {
+        if (store != null) {
+            store.close();
+        }
+        if (dir != null) {
+            try (var walk = Files.walk(dir)) {
+                walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static CacheEntry streamed(String body) {
+        return new CacheEntry("master", "m", null, 1_000, 10_000, true, "text/event-stream", 10, 5, 0, 0.02,
+                body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * Replay.withUsageEvent inserts the usage chunk at the first "data: [DONE]" bytes anywhere in the
+     * stored events, also inside a chunk's JSON string (an answer that explains SSE): the replay is
+     * then malformed SSE and a broken JSON chunk.
+     */
+    @Test
+    void aReplayedStreamStaysWellFormedWhenItsContentMentionsDone() throws Exception {
+        String events = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+                + "\"delta\":{\"content\":\"A stream ends with data: [DONE] on its own line.\"},\"finish_reason\":null}]}\n\n"
+                + "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+                + "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+                + "data: [DONE]\n\n";
+        String replay = new String(Replay.withUsageEvent(streamed(events)), StandardCharsets.UTF_8);
+        String[] parts = replay.split("\n\n");
+        assertEquals("data: [DONE]", parts[parts.length - 1], replay);
+        for (int i = 0; i < parts.length - 1; i++) {
+            assertTrue(parts[i].startsWith("data: {"), "event " + i + ": " + parts[i]);
+            String data = parts[i].substring(6);
+            assertDoesNotThrow(() -> JSON.readTree(data), "event " + i + " is not JSON: " + data);
+        }
+    }
+
+    /**
+     * CacheKey hashes canonical.toString().getBytes(UTF_8), which turns every unpaired surrogate
+     * (sent as a JSON escape such as \ud800) into '?': different prompts get one key, and one is
+     * answered with the other's answer.
+     */
+    @Test
+    void aLoneSurrogateIsNotTheSameRequestAsAQuestionMark() throws Exception {
+        JsonNode a = OpenAiJson.MAPPER.readTree("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\\ud800\"}]}");
+        JsonNode b = OpenAiJson.MAPPER.readTree("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x?\"}]}");
+        JsonNode c = OpenAiJson.MAPPER.readTree("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"x\\udfff\"}]}");
+        assertNotEquals(a.at("/messages/0/content").asText(), b.at("/messages/0/content").asText());
+        String ka = CacheKey.of("org:a", "/v1/chat/completions", "m", a);
+        assertNotEquals(ka, CacheKey.of("org:a", "/v1/chat/completions", "m", b), "\\ud800 and ? are different prompts");
+        assertNotEquals(ka, CacheKey.of("org:a", "/v1/chat/completions", "m", c), "\\ud800 and \\udfff are different prompts");
+    }
+
+    /**
+     * A number past double's range (1e400, in any member the first pass does not check) reads as
+     * Infinity, so 1e400 and 1e500 could not be told apart: such a request is not cached (the filter
+     * passes it on; the server test shows it reaches the upstream, not a 500).
+     */
+    @Test
+    void aNumberPastDoubleRangeMakesTheRequestUncacheable() throws Exception {
+        JsonNode body = OpenAiJson.MAPPER.readTree("{\"model\":\"m\",\"messages\":[],\"logit_bias\":{\"50256\":1e400}}");
+        org.junit.jupiter.api.Assertions.assertThrows(CacheKey.Uncacheable.class,
+                () -> CacheKey.of("org:a", "/v1/chat/completions", "m", body));
+    }
+
+    /**
+     * ChronicleCacheStore.put adds a Slot to the on-heap eviction queue on every store, also when it
+     * replaces the entry under the same key; slots are only taken off when a bound is exceeded. A hot
+     * key refreshed over and over (nemo_cache:false, or re-stored after each expiry) grows the queue
+     * without end while the map holds one entry.
+     */
+    @Test
+    void reStoringOneKeyDoesNotGrowTheEvictionQueueWithoutEnd() throws Exception {
+        dir = Files.createTempDirectory("nemo-cache-review");
+        store = ChronicleCacheStore.open(dir, 1000, 64L << 20, 1024);
+        String key = "a".repeat(64);
+        for (int i = 0; i < 10_000; i++) {
+            store.put(key, new CacheEntry("master", "m", null, i, i + 60_000, false, "application/json", 1, 1, 0, 0,
+                    "{\"x\":1}".getBytes(StandardCharsets.UTF_8)));
+        }
+        assertEquals(1, store.entries());
+        var f = ChronicleCacheStore.class.getDeclaredField("order");
+        f.setAccessible(true);
+        int slots = ((Queue<?>) f.get(store)).size();
+        assertTrue(slots <= 1000, "one entry, " + slots + " slots kept on the heap");
+    }
+
+    /**
+     * ChronicleCacheStore.open sizes the map from max_entries, but Chronicle keeps the sizing of an
+     * existing file and ignores the builder's: after max_entries is raised (and the gateway restarted)
+     * eviction waits for the new bound while the file still holds the old one, and puts fail.
+     */
+    @Test
+    void raisingMaxEntriesAcrossARestartStoresUpToTheNewBound() throws Exception {
+        dir = Files.createTempDirectory("nemo-cache-review");
+        store = ChronicleCacheStore.open(dir, 100, 64L << 20, 512);
+        store.close();
+        store = ChronicleCacheStore.open(dir, 2000, 64L << 20, 512);
+        byte[] body = "x".repeat(300).getBytes(StandardCharsets.UTF_8);
+        for (int i = 0; i < 2000; i++) {
+            CacheEntry e = new CacheEntry("master", "m", null, i, Long.MAX_VALUE, false, "application/json", 1, 0, 0, 0, body);
+            try {
+                store.put(String.format("%064d", i), e);
+            } catch (RuntimeException ex) {
+                throw new AssertionError("put " + i + " failed with " + store.entries() + " entries (bound 2000): " + ex, ex);
+            }
+        }
+        assertEquals(2000, store.entries());
+    }
+
+    /**
+     * Convert.toCompletion (Choice.add) keeps role, content, tool calls and the finish reason only: a
+     * stored stream of a request with "logprobs": true (a member of the key) is served to the same
+     * request, non-streaming, with "logprobs": null.
+     */
+    @Test
+    void aStreamAssembledIntoACompletionKeepsItsLogprobs() throws Exception {
+        String lp = "{\"content\":[{\"token\":\"Hi\",\"logprob\":-0.1,\"bytes\":[72,105],\"top_logprobs\":[]}]}";
+        String events = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+                + "\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"logprobs\":" + lp + ",\"finish_reason\":null}]}\n\n"
+                + "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+                + "\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}]}\n\n"
+                + "data: [DONE]\n\n";
+        JsonNode c = JSON.readTree(Convert.toCompletion(streamed(events)));
+        assertEquals("Hi", c.at("/choices/0/message/content").asText());
+        assertEquals(-0.1, c.at("/choices/0/logprobs/content/0/logprob").asDouble(0), 1e-9, c.toString());
+    }
+
+    /** Convert.toCompletion drops a streamed refusal (delta.refusal): the whole answer says nothing. */
+    @Test
+    void aStreamAssembledIntoACompletionKeepsItsRefusal() throws Exception {
+        String events = "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+                + "\"delta\":{\"role\":\"assistant\",\"refusal\":\"I can't help with that.\"},\"finish_reason\":null}]}\n\n"
+                + "data: {\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+                + "\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+                + "data: [DONE]\n\n";
+        JsonNode c = JSON.readTree(Convert.toCompletion(streamed(events)));
+        assertEquals("I can't help with that.", c.at("/choices/0/message/refusal").asText(), c.toString());
+    }
+}
