@@ -53,7 +53,7 @@ record CallRecord(String id, long time, String endpoint, String model, String de
         return new CallRecord(c.requestId(), nowMillis, c.endpoint().path, c.requestedModel(),
                 d == null ? null : d.id(), d == null ? null : d.provider(),
                 k != null ? k.id() : p != null && p.master() ? "master" : null, k == null ? null : k.alias(),
-                k == null ? null : k.hash().substring(0, 8), k == null ? null : k.teamId(), t == null ? null : t.orgId(),
+                k == null ? null : k.hashPrefix(), k == null ? null : k.teamId(), t == null ? null : t.orgId(),
                 c.status(), c.failure(), c.streamed(),
                 ms(c.finishedNanos() - received),
                 c.upstreamSentNanos() == 0 ? 0 : ms(c.finishedNanos() - c.upstreamSentNanos()),

@@ -36,10 +36,6 @@ final class Cell {
         }
     }
 
-    void add(CallRecord r) {
-        add(Contribution.of(r));
-    }
-
     void add(Contribution c) {
         requests++;
         if (c.failed()) {

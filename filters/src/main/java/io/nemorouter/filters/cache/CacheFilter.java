@@ -8,7 +8,6 @@ import io.nemorouter.core.openai.Endpoint;
 import io.nemorouter.core.openai.InvalidBodyException;
 import io.nemorouter.filters.keys.Principal;
 import io.nemorouter.filters.keys.store.TeamRecord;
-import io.netty.handler.codec.http.FullHttpResponse;
 import io.prometheus.client.Counter;
 
 import java.util.function.Consumer;
@@ -88,7 +87,7 @@ final class CacheFilter implements RequestFilter {
         if (!bypass) {
             long now = clock.getAsLong();
             CacheEntry hit = store.get(key, now);
-            if (hit != null && answer(ex, key, hit, now)) {
+            if (hit != null && answer(ex, key, scope, hit, now)) {
                 lookups.labels("hit").inc();
                 return Verdict.ANSWERED;
             }
@@ -107,14 +106,15 @@ final class CacheFilter implements RequestFilter {
         lookups.labels(bypass ? "bypass" : "miss").inc();
         ex.cacheDecision(bypass ? "bypass" : "miss");
         long ttl = ex.body().cacheTtlSeconds() > 0 ? Math.min(policyTtl / 1000, ex.body().cacheTtlSeconds()) * 1000 : policyTtl;
-        Recorder recorder = new Recorder(key, scope, model, ttl, maxEntryBytes, storeTruncated, clock,
+        Recorder recorder = new Recorder(scope, model, ttl, maxEntryBytes, storeTruncated, clock,
                 entry -> writer.accept(() -> store.put(key, entry)));
         if (leader) {
             Flights.Flight mine = flights.flight(key);
             recorder.onLanding(entry -> {
                 for (Exchange follower : flights.land(key, mine)) {
                     follower.eventLoop().execute(() -> {
-                        if (entry == null || !answer(follower, key, entry, clock.getAsLong())) {
+                        // a follower joined by the key, which holds the scope: the leader's scope is its own
+                        if (entry == null || !answer(follower, key, scope, entry, clock.getAsLong())) {
                             goOn(follower, "miss"); // the leader's answer was not one to share
                         } else {
                             lookups.labels("hit").inc();
@@ -131,11 +131,11 @@ final class CacheFilter implements RequestFilter {
      * Answers {@code ex} from {@code hit} (in the form it asked for); false when the entry is not the
      * request's tenant's or cannot be given in that form.
      */
-    private static boolean answer(Exchange ex, String key, CacheEntry hit, long now) {
+    private static boolean answer(Exchange ex, String key, String scope, CacheEntry hit, long now) {
         if (hit.streamed() != ex.body().stream()) {
             hit = converted(hit); // stored as a stream, asked for whole, or the other way round
         }
-        if (hit == null || !hit.scope().equals(scope(ex.get(Principal.KEY)))) {
+        if (hit == null || !hit.scope().equals(scope)) {
             return false;
         }
         ex.cacheDecision("hit");

@@ -7,7 +7,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -33,8 +32,7 @@ final class ChronicleCacheStore implements CacheStore {
     }
 
     private final ChronicleMap<String, byte[]> map;
-    private final FileChannel lock;
-    private final Path marker;
+    private final ChronicleFiles.Claim claim;
     private final long maxEntries;
     private final long maxBytes;
     private final ConcurrentLinkedQueue<Slot> order = new ConcurrentLinkedQueue<>();
@@ -47,10 +45,9 @@ final class ChronicleCacheStore implements CacheStore {
     /** Slots in {@link #order}, stale ones (replaced, removed, expired) included: compacted when they outnumber the live. */
     private final java.util.concurrent.atomic.AtomicInteger slots = new java.util.concurrent.atomic.AtomicInteger();
 
-    private ChronicleCacheStore(ChronicleMap<String, byte[]> map, FileChannel lock, Path marker, long maxEntries, long maxBytes) {
+    private ChronicleCacheStore(ChronicleMap<String, byte[]> map, ChronicleFiles.Claim claim, long maxEntries, long maxBytes) {
         this.map = map;
-        this.lock = lock;
-        this.marker = marker;
+        this.claim = claim;
         this.maxEntries = maxEntries;
         this.maxBytes = maxBytes;
     }
@@ -62,27 +59,24 @@ final class ChronicleCacheStore implements CacheStore {
     static ChronicleCacheStore open(Path dir, long maxEntries, long maxBytes, int averageEntryBytes) {
         // the byte bound must be reached before the map's room runs out: size it for entries of maxBytes / maxEntries
         int average = (int) Math.max(averageEntryBytes, Math.min(Integer.MAX_VALUE / 4, maxBytes / Math.max(1, maxEntries)));
+        ChronicleFiles.Claim claim = ChronicleFiles.Claim.take(dir, "cache");
+        ChronicleMap<String, byte[]> map = null;
         try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new StoreException(dir + ": cannot create the data directory: " + e.getMessage(), e);
-        }
-        FileChannel lock = ChronicleFiles.exclusive(dir.resolve("cache.lock"));
-        Path marker = dir.resolve("cache.open");
-        boolean unclean = Files.exists(marker);
-        resizedAway(dir, maxEntries + "/" + average);
-        try {
+            resizedAway(dir, maxEntries + "/" + average);
             // room for the bound plus what a put holds before its eviction: a map past its size loses entries on recovery
-            ChronicleMap<String, byte[]> map = ChronicleFiles.openMap(dir.resolve("cache.dat"), unclean,
+            map = ChronicleFiles.openMap(dir.resolve("cache.dat"), claim.unclean(),
                     () -> ChronicleMap.of(String.class, byte[].class).name("nemo-cache")
                             .entries(maxEntries + maxEntries / 10 + 16).averageKey(SAMPLE_KEY)
                             .averageValueSize(average).maxBloatFactor(1.0));
-            Files.writeString(marker, Long.toString(ProcessHandle.current().pid()));
-            ChronicleCacheStore store = new ChronicleCacheStore(map, lock, marker, maxEntries, maxBytes);
+            claim.opened();
+            ChronicleCacheStore store = new ChronicleCacheStore(map, claim, maxEntries, maxBytes);
             store.index();
             return store;
         } catch (IOException | RuntimeException e) {
-            ChronicleFiles.closeQuietly(lock);
+            if (map != null) {
+                map.close();
+            }
+            claim.abandon();
             throw e instanceof StoreException se ? se : new StoreException(dir + ": " + e.getMessage(), e);
         }
     }
@@ -273,11 +267,6 @@ final class ChronicleCacheStore implements CacheStore {
     @Override
     public void close() {
         map.close();
-        try {
-            Files.deleteIfExists(marker);
-        } catch (IOException e) {
-            LOG.warn("cache: cannot remove {}: {}", marker, e.toString());
-        }
-        ChronicleFiles.closeQuietly(lock);
+        claim.close();
     }
 }

@@ -67,8 +67,4 @@ final class Flights {
         inFlight.remove(key, f);
         return f.land();
     }
-
-    int size() {
-        return inFlight.size();
-    }
 }

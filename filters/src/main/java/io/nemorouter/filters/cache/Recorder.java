@@ -20,7 +20,6 @@ import java.util.function.Consumer;
  */
 final class Recorder implements AnswerListener {
 
-    private final String key;
     private final String scope;
     private final String model;
     private final long ttlMillis;
@@ -32,9 +31,8 @@ final class Recorder implements AnswerListener {
     private boolean ok = true;
     private boolean events;
 
-    Recorder(String key, String scope, String model, long ttlMillis, int maxBytes, boolean storeTruncated,
+    Recorder(String scope, String model, long ttlMillis, int maxBytes, boolean storeTruncated,
              java.util.function.LongSupplier clock, Consumer<CacheEntry> store) {
-        this.key = key;
         this.scope = scope;
         this.model = model;
         this.ttlMillis = ttlMillis;
@@ -42,10 +40,6 @@ final class Recorder implements AnswerListener {
         this.storeTruncated = storeTruncated;
         this.clock = clock;
         this.store = store;
-    }
-
-    String key() {
-        return key;
     }
 
     @Override
@@ -64,7 +58,7 @@ final class Recorder implements AnswerListener {
         if (!ok) {
             return;
         }
-        if (isUsageOnly(event)) {
+        if (UsageScanner.isUsageOnly(event)) {
             return; // added back on a replay whose client asks
         }
         int[] nullUsage = UsageScanner.nullUsageMember(event);
@@ -76,15 +70,8 @@ final class Recorder implements AnswerListener {
         }
     }
 
-    private static final java.util.regex.Pattern NO_CHOICES = java.util.regex.Pattern.compile("\"choices\"\\s*:\\s*\\[\\s*\\]");
-    private static final java.util.regex.Pattern USAGE_OBJECT = java.util.regex.Pattern.compile("\"usage\"\\s*:\\s*\\{");
     private static final java.util.regex.Pattern LENGTH_FINISH = java.util.regex.Pattern.compile("\"finish_reason\"\\s*:\\s*\"length\"");
 
-    /** A usage-only chunk ({@code "choices": []} and a usage object), spaces allowed as JSON allows them. */
-    static boolean isUsageOnly(ByteBuf event) {
-        String s = event.toString(StandardCharsets.UTF_8);
-        return NO_CHOICES.matcher(s).find() && USAGE_OBJECT.matcher(s).find();
-    }
 
     private void append(ByteBuf b, int from, int to) {
         if (!ok) {
@@ -95,9 +82,11 @@ final class Recorder implements AnswerListener {
             body.reset();
             return;
         }
-        byte[] chunk = new byte[to - from];
-        b.getBytes(from, chunk);
-        body.write(chunk, 0, chunk.length);
+        try {
+            b.getBytes(from, body, to - from);
+        } catch (java.io.IOException impossible) {
+            throw new java.io.UncheckedIOException(impossible); // a ByteArrayOutputStream does not throw
+        }
     }
 
     @Override
@@ -131,18 +120,5 @@ final class Recorder implements AnswerListener {
         return new CacheEntry(scope, model, c.deployment() == null ? null : c.deployment().id(), now, now + ttlMillis,
                 events, events ? "text/event-stream" : "application/json", u.promptTokens(), u.completionTokens(),
                 u.cachedTokens(), Math.max(0, c.cost()), bytes);
-    }
-
-    static int indexOf(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i <= hay.length - needle.length; i++) {
-            for (int k = 0; k < needle.length; k++) {
-                if (hay[i + k] != needle[k]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
     }
 }

@@ -65,7 +65,7 @@ final class AuthFilter implements RequestFilter {
                             + ". Ask your gateway's admin for a virtual key.");
         }
         KeyRecord k = key.record();
-        if (k.expiresAt() != null && registry.clock().millis() >= k.expiresAt()) {
+        if (k.expired(registry.clock().millis())) {
             return refuse(exchange, "expired", HttpResponseStatus.UNAUTHORIZED, "invalid_request_error", "key_expired",
                     "This key (" + name(k) + ") expired at " + Instant.ofEpochMilli(k.expiresAt()) + ".");
         }

@@ -33,7 +33,7 @@ final class BudgetGauges extends Collector {
         for (Entity<KeyRecord> k : registry.keys()) {
             if (k.budget.limit() >= 0 && n++ < MAX_SERIES) {
                 KeyRecord r = k.record();
-                g.addMetric(List.of("key", r.alias() != null ? r.alias() : r.hash().substring(0, 8)), remaining(k, now));
+                g.addMetric(List.of("key", r.alias() != null ? r.alias() : r.hashPrefix()), remaining(k, now));
             }
         }
         n = 0;

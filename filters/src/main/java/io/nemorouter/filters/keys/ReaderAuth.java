@@ -49,7 +49,7 @@ final class ReaderAuth implements Readers {
             return null;
         }
         Entity<KeyRecord> key = registry.keyByHash(Secrets.hex(digest));
-        if (key == null || (key.record().expiresAt() != null && registry.clock().millis() >= key.record().expiresAt())) {
+        if (key == null || key.record().expired(registry.clock().millis())) {
             failures.labels("reader_unknown").inc();
             return new OpenAiError(HttpResponseStatus.UNAUTHORIZED, "invalid_request_error", "invalid_api_key", null,
                     "Incorrect API key provided: " + Secrets.echoOf(presented) + ".");

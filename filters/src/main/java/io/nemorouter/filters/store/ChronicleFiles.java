@@ -24,6 +24,62 @@ public final class ChronicleFiles {
     private ChronicleFiles() {
     }
 
+    /**
+     * One store's hold on its files in a data directory: an exclusive lock ({@code <name>.lock}: one
+     * gateway per directory, and recovery needs the files to itself) and a marker ({@code <name>.open})
+     * present while the files are open, so that the next start knows whether the last process closed
+     * them ({@link #unclean()}: then they are recovered).
+     */
+    public static final class Claim implements AutoCloseable {
+        private final FileChannel lock;
+        private final Path marker;
+        private final boolean unclean;
+
+        private Claim(FileChannel lock, Path marker, boolean unclean) {
+            this.lock = lock;
+            this.marker = marker;
+            this.unclean = unclean;
+        }
+
+        /** Creates {@code dir} if need be and takes the lock. @throws StoreException when another gateway holds it */
+        public static Claim take(Path dir, String name) {
+            try {
+                Files.createDirectories(dir);
+            } catch (IOException e) {
+                throw new StoreException(dir + ": cannot create the data directory: " + e.getMessage(), e);
+            }
+            FileChannel lock = exclusive(dir.resolve(name + ".lock"));
+            Path marker = dir.resolve(name + ".open");
+            return new Claim(lock, marker, Files.exists(marker));
+        }
+
+        /** Whether the last process died with the files open. */
+        public boolean unclean() {
+            return unclean;
+        }
+
+        /** The files are open: a process killed from now on leaves the marker behind. */
+        public void opened() throws IOException {
+            Files.writeString(marker, Long.toString(ProcessHandle.current().pid()));
+        }
+
+        /** The files were closed cleanly: the marker goes (the next start need not recover), then the lock. */
+        @Override
+        public void close() {
+            try {
+                Files.deleteIfExists(marker);
+            } catch (IOException e) {
+                LOG.warn("cannot delete {}: the next start will recover the store", marker);
+            }
+            closeQuietly(lock);
+        }
+
+        /** The open failed: the lock is released, the marker left as it was. */
+        public void abandon() {
+            closeQuietly(lock);
+        }
+    }
+
     /** An exclusive lock on {@code file}, held while the store is open: one gateway per data directory. */
     public static FileChannel exclusive(Path file) {
         try {

@@ -68,7 +68,6 @@ public final class ServerExchange implements Exchange, Completion {
             X_NEMO_FALLBACKS, HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.CONNECTION};
     private static final String EVENT_STREAM = "text/event-stream";
     private static final byte[] HTTP_1_1 = "HTTP/1.1 ".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] CHOICES = "\"choices\"".getBytes(StandardCharsets.US_ASCII);
 
     /** What the owner of the connection needs to hear when an exchange ends. */
     public interface Owner {
@@ -526,7 +525,7 @@ public final class ServerExchange implements Exchange, Completion {
             Usage u = UsageScanner.scan(event);
             if (u != null) {
                 usage(u);
-                if (!body.includeUsage() && hasEmptyChoices(event)) {
+                if (!body.includeUsage() && UsageScanner.hasEmptyChoices(event)) {
                     return; // the client did not ask for it: only the gateway wanted the usage
                 }
             } else if (!body.includeUsage()) {
@@ -908,35 +907,6 @@ public final class ServerExchange implements Exchange, Completion {
             request.release();
             owner.exchangeFinished(this);
         }
-    }
-
-    /** Whether the event has {@code "choices": []} (spaces allowed): a usage-only chunk. */
-    private static boolean hasEmptyChoices(ByteBuf b) {
-        int end = b.writerIndex();
-        outer:
-        for (int i = b.readerIndex(); i <= end - CHOICES.length; i++) {
-            for (int k = 0; k < CHOICES.length; k++) {
-                if (b.getByte(i + k) != CHOICES[k]) {
-                    continue outer;
-                }
-            }
-            int j = skipSpaces(b, i + CHOICES.length, end);
-            if (j < end && b.getByte(j) == ':') {
-                j = skipSpaces(b, j + 1, end);
-                if (j < end && b.getByte(j) == '[') {
-                    j = skipSpaces(b, j + 1, end);
-                    return j < end && b.getByte(j) == ']';
-                }
-            }
-        }
-        return false;
-    }
-
-    private static int skipSpaces(ByteBuf b, int i, int end) {
-        while (i < end && (b.getByte(i) == ' ' || b.getByte(i) == '\t' || b.getByte(i) == '\n' || b.getByte(i) == '\r')) {
-            i++;
-        }
-        return i;
     }
 
     // ---- Completion ----------------------------------------------------------------------------

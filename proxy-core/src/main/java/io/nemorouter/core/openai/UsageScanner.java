@@ -73,6 +73,46 @@ public final class UsageScanner {
         return new int[]{comma, i + 4};
     }
 
+    private static final byte[] CHOICES = "\"choices\"".getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * Whether a stream's event is the usage-only chunk ({@code "choices": []} with a usage object,
+     * spaces allowed): the one the gateway asks for and drops for a client that did not, and a cache
+     * leaves out of what it stores.
+     */
+    public static boolean isUsageOnly(ByteBuf event) {
+        return hasEmptyChoices(event) && scan(event) != null;
+    }
+
+    /** Whether the event has {@code "choices": []} (spaces allowed). */
+    public static boolean hasEmptyChoices(ByteBuf b) {
+        int end = b.writerIndex();
+        outer:
+        for (int i = b.readerIndex(); i <= end - CHOICES.length; i++) {
+            for (int k = 0; k < CHOICES.length; k++) {
+                if (b.getByte(i + k) != CHOICES[k]) {
+                    continue outer;
+                }
+            }
+            int j = skipSpaces(b, i + CHOICES.length, end);
+            if (j < end && b.getByte(j) == ':') {
+                j = skipSpaces(b, j + 1, end);
+                if (j < end && b.getByte(j) == '[') {
+                    j = skipSpaces(b, j + 1, end);
+                    return j < end && b.getByte(j) == ']';
+                }
+            }
+        }
+        return false;
+    }
+
+    private static int skipSpaces(ByteBuf b, int i, int end) {
+        while (i < end && isSpace(b.getByte(i))) {
+            i++;
+        }
+        return i;
+    }
+
     private static boolean isSpace(byte b) {
         return b == ' ' || b == '\n' || b == '\r' || b == '\t';
     }

@@ -347,7 +347,7 @@ public final class AdminApi {
         limitsView(m, e);
         m.put("tags", r.tags());
         m.put("expires", r.expiresAt() == null ? null : Instant.ofEpochMilli(r.expiresAt()).toString());
-        m.put("expired", r.expiresAt() != null && registry.clock().millis() >= r.expiresAt()); // by the gateway's clock
+        m.put("expired", r.expired(registry.clock().millis())); // by the gateway's clock
         return state(m, r.metadata(), r.blocked(), r.createdAt(), r.updatedAt());
     }
 

@@ -13,8 +13,6 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -47,16 +45,14 @@ public final class ChronicleKeyStore implements KeyStore {
     private final ChronicleMap<String, String> records;
     private final ChronicleMap<String, byte[]> ledgers;
     private final int entries;
-    private final FileChannel lockFile;
-    private final Path openMarker;
+    private final ChronicleFiles.Claim claim;
 
     private ChronicleKeyStore(ChronicleMap<String, String> records, ChronicleMap<String, byte[]> ledgers, int entries,
-                              FileChannel lockFile, Path openMarker) {
+                              ChronicleFiles.Claim claim) {
         this.records = records;
         this.ledgers = ledgers;
         this.entries = entries;
-        this.lockFile = lockFile;
-        this.openMarker = openMarker;
+        this.claim = claim;
     }
 
     /**
@@ -65,14 +61,8 @@ public final class ChronicleKeyStore implements KeyStore {
      * @throws StoreException naming the file that cannot be opened
      */
     public static ChronicleKeyStore open(Path dir, int entries) {
-        try {
-            Files.createDirectories(dir);
-        } catch (IOException e) {
-            throw new StoreException(dir + ": cannot create the data directory: " + e.getMessage(), e);
-        }
-        FileChannel lock = ChronicleFiles.exclusive(dir.resolve("keys.lock"));
-        Path marker = dir.resolve("keys.open");
-        boolean unclean = Files.exists(marker);
+        ChronicleFiles.Claim claim = ChronicleFiles.Claim.take(dir, "keys");
+        boolean unclean = claim.unclean();
         if (unclean) {
             LOG.warn("{} was not closed cleanly (the last gateway was killed or crashed): recovering the key store", dir);
         }
@@ -85,13 +75,13 @@ public final class ChronicleKeyStore implements KeyStore {
                     () -> ChronicleMap.of(String.class, byte[].class)
                             .name("nemo-keys-spend").entries(entries).averageKey(SAMPLE_ID)
                             .constantValueSizeBySample(new byte[32]).maxBloatFactor(1.0));
-            Files.writeString(marker, Long.toString(ProcessHandle.current().pid()));
-            return new ChronicleKeyStore(records, spend, entries, lock, marker);
+            claim.opened();
+            return new ChronicleKeyStore(records, spend, entries, claim);
         } catch (IOException | RuntimeException e) {
             if (records != null) {
                 records.close();
             }
-            ChronicleFiles.closeQuietly(lock);
+            claim.abandon();
             throw e instanceof StoreException se ? se : new StoreException(dir + ": " + e.getMessage(), e);
         }
     }
@@ -210,11 +200,6 @@ public final class ChronicleKeyStore implements KeyStore {
     public void close() {
         records.close();
         ledgers.close();
-        try {
-            Files.deleteIfExists(openMarker); // closed cleanly: the next start need not recover
-        } catch (IOException e) {
-            LOG.warn("cannot delete {}: the next start will recover the store", openMarker);
-        }
-        ChronicleFiles.closeQuietly(lockFile); // releases the lock
+        claim.close(); // closed cleanly: the next start need not recover
     }
 }

@@ -21,8 +21,18 @@ public record KeyRecord(String id, String hash, String prefix, String alias, Str
                         List<String> tags, Map<String, Object> metadata, Long expiresAt, boolean blocked,
                         long createdAt, long updatedAt) {
 
+    /** Whether the key has expired by {@code nowMillis} (the gateway's clock). */
+    public boolean expired(long nowMillis) {
+        return expiresAt != null && nowMillis >= expiresAt;
+    }
+
+    /** The hash's first 8 characters (the admin API's token, cut): what names a key where its alias may be missing. */
+    public String hashPrefix() {
+        return hash.substring(0, 8);
+    }
+
     /** What logs may show of it: the alias and the hash's first 8 characters, never the secret. */
     public String logName() {
-        return (alias == null ? "key" : alias) + "/" + hash.substring(0, 8);
+        return (alias == null ? "key" : alias) + "/" + hashPrefix();
     }
 }
