@@ -159,10 +159,13 @@ public final class CacheExtension implements Extension {
         }
         Predicate<CacheEntry> which = e -> true;
         if (body.hasNonNull("organization_id")) {
-            which = which.and(e -> e.scope().equals("org:" + body.get("organization_id").asText()));
+            // the organization's own answers and those of its teams with a cache policy of their own
+            String org = "org:" + body.get("organization_id").asText();
+            which = which.and(e -> e.scope().equals(org) || e.scope().startsWith(org + "/"));
         }
         if (body.hasNonNull("team_id")) {
-            which = which.and(e -> e.scope().equals("team:" + body.get("team_id").asText()));
+            String team = "team:" + body.get("team_id").asText();
+            which = which.and(e -> e.scope().equals(team) || e.scope().endsWith("/" + team));
         }
         if (body.hasNonNull("key_id")) {
             which = which.and(e -> e.scope().equals("key:" + body.get("key_id").asText()));

@@ -1,6 +1,6 @@
 package io.nemorouter.filters.cache;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import io.nemorouter.core.exchange.Completion;
 import io.nemorouter.core.exchange.Exchange;
 import io.nemorouter.core.extension.RequestFilter;
 import io.nemorouter.core.extension.Verdict;
@@ -57,12 +57,6 @@ final class CacheFilter implements RequestFilter {
         if (model == null) {
             return Verdict.CONTINUE;
         }
-        JsonNode json;
-        try {
-            json = ex.body().json();
-        } catch (InvalidBodyException e) {
-            return Verdict.CONTINUE; // the first pass accepted it; the upstream judges the rest
-        }
         Principal principal = ex.get(Principal.KEY);
         Object on = policy(principal, "cache");
         if ("off".equals(on) || Boolean.FALSE.equals(on)) {
@@ -77,13 +71,15 @@ final class CacheFilter implements RequestFilter {
         String scope = scope(principal);
         String key;
         try {
-            key = CacheKey.of(scope, endpoint.path, model, json);
-        } catch (CacheKey.Uncacheable e) {
+            key = ex.body().edited()
+                    ? CacheKey.of(scope, endpoint.path, model, ex.body().renderJson(null, false)) // what goes upstream
+                    : CacheKey.of(scope, endpoint.path, model, ex.content());
+        } catch (CacheKey.Uncacheable | InvalidBodyException e) {
             ex.cacheDecision("bypass");
             return Verdict.CONTINUE;
         }
         boolean bypass = Boolean.FALSE.equals(ex.body().cache());
-        boolean leader = false;
+        long ttl = ex.body().cacheTtlSeconds() > 0 ? Math.min(policyTtl / 1000, ex.body().cacheTtlSeconds()) * 1000 : policyTtl;
         if (!bypass) {
             long now = clock.getAsLong();
             CacheEntry hit = store.get(key, now);
@@ -91,40 +87,57 @@ final class CacheFilter implements RequestFilter {
                 lookups.labels("hit").inc();
                 return Verdict.ANSWERED;
             }
-            Flights.Flight flight = flights.follow(key);
-            if (flight != null && flights.join(flight, ex)) {
+        }
+        Recorder recorder = new Recorder(scope, model, ttl, maxEntryBytes, storeTruncated, clock,
+                entry -> writer.accept(() -> store.put(key, entry)));
+        if (!bypass) {
+            Flights.Flight mine = flights.flight(key, ex.body().stream(), recorder);
+            Flights.Flight flight = flights.lead(key, mine);
+            if (flight == null) {
+                recorder.lead(mine, (entry, c) -> land(key, scope, mine, recorder, entry, c));
+            } else if (flight.join(ex, () -> goOn(ex, recorder))) {
                 lookups.labels("coalesced").inc();
                 ex.eventLoop().schedule(() -> {
                     if (flight.leave(ex)) {
-                        goOn(ex, "miss"); // waited long enough: on its own
+                        goOn(ex, recorder); // waited long enough: on its own
                     }
                 }, waitMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
                 return Verdict.PENDING;
             }
-            leader = flight == null;
         }
         lookups.labels(bypass ? "bypass" : "miss").inc();
         ex.cacheDecision(bypass ? "bypass" : "miss");
-        long ttl = ex.body().cacheTtlSeconds() > 0 ? Math.min(policyTtl / 1000, ex.body().cacheTtlSeconds()) * 1000 : policyTtl;
-        Recorder recorder = new Recorder(scope, model, ttl, maxEntryBytes, storeTruncated, clock,
-                entry -> writer.accept(() -> store.put(key, entry)));
-        if (leader) {
-            Flights.Flight mine = flights.flight(key);
-            recorder.onLanding(entry -> {
-                for (Exchange follower : flights.land(key, mine)) {
-                    follower.eventLoop().execute(() -> {
-                        // a follower joined by the key, which holds the scope: the leader's scope is its own
-                        if (entry == null || !answer(follower, key, scope, entry, clock.getAsLong())) {
-                            goOn(follower, "miss"); // the leader's answer was not one to share
-                        } else {
-                            lookups.labels("hit").inc();
-                        }
-                    });
+        ex.listen(recorder);
+        return Verdict.CONTINUE;
+    }
+
+    /**
+     * A leader's answer is over ({@code stored} is its entry, or null): followers that took its
+     * stream live are ended with it (or broken off, when it broke); the others are answered from
+     * the entry, or go upstream on their own when there is none to give.
+     */
+    private void land(String key, String scope, Flights.Flight mine, Recorder recorder, CacheEntry stored, Completion c) {
+        Flights.Landing landing = flights.land(key, mine);
+        boolean whole = c.status() == 200 && c.failure() == null && !c.cancelled();
+        for (LiveFollower f : landing.live()) {
+            if (whole) {
+                f.end(recorder.tail(f.exchange().body().includeUsage(), c.usage()), c.cost());
+            } else {
+                f.abort();
+            }
+            lookups.labels("hit").inc();
+        }
+        for (Flights.Waiting w : landing.waiting()) {
+            Exchange follower = w.exchange();
+            follower.eventLoop().execute(() -> {
+                // a follower joined by the key, which holds the scope: the leader's scope is its own
+                if (stored == null || !answer(follower, key, scope, stored, clock.getAsLong())) {
+                    w.onOwn().run(); // the leader's answer was not one to share
+                } else {
+                    lookups.labels("hit").inc();
                 }
             });
         }
-        ex.listen(recorder);
-        return Verdict.CONTINUE;
     }
 
     /**
@@ -139,6 +152,7 @@ final class CacheFilter implements RequestFilter {
             return false;
         }
         ex.cacheDecision("hit");
+        ex.answerCost(0); // nobody was paid for it
         long age = Math.max(0, now - hit.createdMillis());
         ex.set(CacheHit.KEY, new CacheHit(hit.cost(), age));
         ex.responseHeader(KEY_HEADER, key.substring(0, 16));
@@ -147,10 +161,11 @@ final class CacheFilter implements RequestFilter {
         return true;
     }
 
-    /** A follower that goes upstream after all: the rest of the filters, then routing. */
-    private static void goOn(Exchange ex, String decision) {
+    /** A follower that goes upstream after all: a miss, recorded like any, then the rest of the filters and routing. */
+    private static void goOn(Exchange ex, Recorder recorder) {
         if (!ex.finished()) {
-            ex.cacheDecision(decision);
+            ex.cacheDecision("miss");
+            ex.listen(recorder);
             ex.proceed();
         }
     }
@@ -191,7 +206,7 @@ final class CacheFilter implements RequestFilter {
 
     /**
      * Whose answers a request may read: its organization's (its team's when the team sets a cache
-     * policy of its own); a key outside any organization, its team's, else its own; the master key
+     * policy of its own: {@code org:O/team:T}); a key outside any organization, its team's, else its own; the master key
      * and an open gateway have a scope each.
      */
     static String scope(Principal p) {
@@ -203,7 +218,8 @@ final class CacheFilter implements RequestFilter {
         }
         TeamRecord team = p.teamRecord();
         if (team != null && team.metadata() != null && (team.metadata().containsKey("cache") || team.metadata().containsKey("cache_ttl"))) {
-            return "team:" + team.id(); // a team with a cache policy of its own has a cache of its own
+            // a team with a cache policy of its own has a cache of its own, still its organization's to flush
+            return p.orgRecord() != null ? "org:" + p.orgRecord().id() + "/team:" + team.id() : "team:" + team.id();
         }
         if (p.orgRecord() != null) {
             return "org:" + p.orgRecord().id();

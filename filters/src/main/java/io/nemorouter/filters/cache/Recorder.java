@@ -6,19 +6,27 @@ import io.nemorouter.core.exchange.Exchange;
 import io.nemorouter.core.openai.Usage;
 import io.nemorouter.core.openai.UsageScanner;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import java.util.regex.Pattern;
 
 /**
  * Records a missed (or refreshed) answer as it goes to the client, and stores it when the exchange
  * has finished well: status 200, not cut short, its usage from the upstream (not estimated), not
  * over the size cap, and not truncated by {@code max_tokens} when the cache is told to skip those.
  * A stream is kept without its usage event and {@code "usage":null} members (as a client that did
- * not ask gets it); a replay adds the usage event for a client that asks.
+ * not ask gets it); a replay adds the usage event for a client that asks. A leader's recorder also
+ * hands each event, in that form, to the followers that take its stream live.
  */
 final class Recorder implements AnswerListener {
+    private static final byte[] DONE = "data: [DONE]".getBytes(StandardCharsets.US_ASCII);
+    private static final Pattern LENGTH_FINISH = Pattern.compile("\"finish_reason\"\\s*:\\s*\"length\"");
 
     private final String scope;
     private final String model;
@@ -26,13 +34,26 @@ final class Recorder implements AnswerListener {
     private final int maxBytes;
     private final boolean storeTruncated;
     private final Consumer<CacheEntry> store;
-    private final java.util.function.LongSupplier clock;
-    private final ByteArrayOutputStream body = new ByteArrayOutputStream(1024);
+    private final LongSupplier clock;
+    /** The answer so far (a stream: its events, normalised), and where each event ends. */
+    private byte[] body;
+    private int size;
+    private int[] eventEnds;
+    private int eventCount;
+    /** The head was a 200: worth recording. */
     private boolean ok = true;
+    /** Everything so far is in {@link #body}: not over the size cap. */
+    private boolean kept = true;
     private boolean events;
+    private boolean sawDone;
+    /** The leader's flight, when this records a leader's answer: its lock guards {@link #body}. */
+    private Flights.Flight flight;
+    /** A leader's first event, for the usage event of a follower that asks for one. */
+    private byte[] firstEvent;
+    private Landed landed;
 
-    Recorder(String scope, String model, long ttlMillis, int maxBytes, boolean storeTruncated,
-             java.util.function.LongSupplier clock, Consumer<CacheEntry> store) {
+    Recorder(String scope, String model, long ttlMillis, int maxBytes, boolean storeTruncated, LongSupplier clock,
+             Consumer<CacheEntry> store) {
         this.scope = scope;
         this.model = model;
         this.ttlMillis = ttlMillis;
@@ -40,6 +61,17 @@ final class Recorder implements AnswerListener {
         this.storeTruncated = storeTruncated;
         this.clock = clock;
         this.store = store;
+    }
+
+    /** Told when the exchange ends: the entry stored (null when none was), and how the exchange ended. */
+    interface Landed {
+        void landed(CacheEntry stored, Completion c);
+    }
+
+    /** Makes this the recorder of {@code flight}'s leader, told {@code then} at the end. */
+    void lead(Flights.Flight flight, Landed then) {
+        this.flight = flight;
+        this.landed = then;
     }
 
     @Override
@@ -55,38 +87,140 @@ final class Recorder implements AnswerListener {
     @Override
     public void onEvent(Exchange exchange, ByteBuf event) {
         events = true;
-        if (!ok) {
-            return;
-        }
-        if (UsageScanner.isUsageOnly(event)) {
-            return; // added back on a replay whose client asks
+        if (!ok || UsageScanner.isUsageOnly(event)) {
+            return; // a usage event is added back on a replay whose client asks
         }
         int[] nullUsage = UsageScanner.nullUsageMember(event);
+        if (flight == null) {
+            record(event, nullUsage);
+            return;
+        }
+        boolean done = isDone(event);
+        synchronized (flight) {
+            int from = size;
+            record(event, nullUsage);
+            sawDone |= done; // [DONE] is held back from live followers until the end, after their usage event
+            boolean live = flight.hasLive();
+            if (firstEvent == null || (live && !done)) {
+                byte[] normalised = kept ? Arrays.copyOfRange(body, from, size) : normalised(event, nullUsage);
+                if (firstEvent == null) {
+                    firstEvent = normalised;
+                }
+                if (live && !done) {
+                    flight.forward(normalised);
+                }
+            }
+        }
+    }
+
+    /** Appends the event without its {@code "usage":null} member (as a client that did not ask for usage gets it). */
+    private void record(ByteBuf event, int[] nullUsage) {
         if (nullUsage == null) {
             append(event, event.readerIndex(), event.writerIndex());
         } else {
             append(event, event.readerIndex(), nullUsage[0]);
             append(event, nullUsage[1], event.writerIndex());
         }
+        if (kept) {
+            if (eventEnds == null) {
+                eventEnds = new int[16];
+            } else if (eventCount == eventEnds.length) {
+                eventEnds = Arrays.copyOf(eventEnds, eventCount * 2);
+            }
+            eventEnds[eventCount++] = size;
+        }
     }
 
-    private static final java.util.regex.Pattern LENGTH_FINISH = java.util.regex.Pattern.compile("\"finish_reason\"\\s*:\\s*\"length\"");
-
+    private static byte[] normalised(ByteBuf event, int[] nullUsage) {
+        if (nullUsage == null) {
+            return ByteBufUtil.getBytes(event);
+        }
+        int head = nullUsage[0] - event.readerIndex();
+        byte[] out = new byte[head + event.writerIndex() - nullUsage[1]];
+        event.getBytes(event.readerIndex(), out, 0, head);
+        event.getBytes(nullUsage[1], out, head, event.writerIndex() - nullUsage[1]);
+        return out;
+    }
 
     private void append(ByteBuf b, int from, int to) {
-        if (!ok) {
+        if (!ok || !kept) {
             return;
         }
-        if (body.size() + (to - from) > maxBytes) {
-            ok = false; // over the cap: never stored
-            body.reset();
+        int length = to - from;
+        if (size + length > maxBytes) {
+            kept = false; // over the cap: never stored
+            body = null;
+            size = 0;
             return;
         }
-        try {
-            b.getBytes(from, body, to - from);
-        } catch (java.io.IOException impossible) {
-            throw new java.io.UncheckedIOException(impossible); // a ByteArrayOutputStream does not throw
+        if (body == null) {
+            body = new byte[Math.min(maxBytes, Math.max(length, 1024))];
+        } else if (size + length > body.length) {
+            body = Arrays.copyOf(body, Math.min(maxBytes, Math.max(size + length, body.length * 2)));
         }
+        b.getBytes(from, body, size, length);
+        size += length;
+    }
+
+    /**
+     * A leader's events so far (without {@code [DONE]}), for a follower that joins mid-stream; null
+     * when they are no longer all here (over the size cap). Called with the flight's lock held.
+     */
+    List<byte[]> eventsSoFar() {
+        if (!kept) {
+            return null;
+        }
+        if (eventCount == 0) {
+            return List.of();
+        }
+        List<byte[]> all = new ArrayList<>(eventCount);
+        int from = 0;
+        for (int i = 0; i < eventCount; i++) {
+            int to = eventEnds[i];
+            if (!isDone(body, from, to)) {
+                all.add(Arrays.copyOfRange(body, from, to));
+            }
+            from = to;
+        }
+        return all;
+    }
+
+    /**
+     * What a live follower gets after the leader's last event: the usage event when it asked for
+     * one and the usage is known, then {@code data: [DONE]} when the leader's stream had it.
+     */
+    byte[] tail(boolean includeUsage, Usage usage) {
+        String usageEvent = "";
+        if (includeUsage && usage != null) {
+            String first = firstEvent == null ? "" : new String(firstEvent, StandardCharsets.UTF_8);
+            usageEvent = Replay.usageEvent(first, model, clock.getAsLong(), usage.promptTokens(), usage.completionTokens(),
+                    usage.cachedTokens());
+        }
+        return (usageEvent + (sawDone ? "data: [DONE]\n\n" : "")).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static boolean isDone(ByteBuf event) {
+        int to = event.writerIndex();
+        while (to > event.readerIndex() && (event.getByte(to - 1) == '\n' || event.getByte(to - 1) == '\r')) {
+            to--;
+        }
+        if (to - event.readerIndex() != DONE.length) {
+            return false;
+        }
+        for (int i = 0; i < DONE.length; i++) {
+            if (event.getByte(event.readerIndex() + i) != DONE[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether {@code b[from, to)} is the stream's closing {@code data: [DONE]} event. */
+    private static boolean isDone(byte[] b, int from, int to) {
+        while (to > from && (b[to - 1] == '\n' || b[to - 1] == '\r')) {
+            to--;
+        }
+        return to - from == DONE.length && Arrays.equals(b, from, to, DONE, 0, DONE.length);
     }
 
     @Override
@@ -96,23 +230,16 @@ final class Recorder implements AnswerListener {
             store.accept(entry);
         }
         if (landed != null) {
-            landed.accept(entry); // the followers: answered from it, or sent upstream on their own when null
+            landed.landed(entry, c); // the followers: answered from it, or sent upstream on their own when null
         }
-    }
-
-    /** Told when the exchange ends, with the entry stored (null when none was): the followers of a leader. */
-    private Consumer<CacheEntry> landed;
-
-    void onLanding(Consumer<CacheEntry> then) {
-        this.landed = then;
     }
 
     private CacheEntry entry(Completion c) {
         Usage u = c.usage();
-        if (!ok || c.status() != 200 || c.failure() != null || c.cancelled() || u == null || u.estimated() || body.size() == 0) {
+        if (!ok || !kept || c.status() != 200 || c.failure() != null || c.cancelled() || u == null || u.estimated() || size == 0) {
             return null;
         }
-        byte[] bytes = body.toByteArray();
+        byte[] bytes = Arrays.copyOf(body, size);
         if (!storeTruncated && LENGTH_FINISH.matcher(new String(bytes, StandardCharsets.UTF_8)).find()) {
             return null;
         }

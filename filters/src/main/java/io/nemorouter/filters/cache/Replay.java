@@ -36,22 +36,29 @@ final class Replay {
     /** The stored events with a usage chunk (as OpenAI sends it: no choices, the usage) before {@code [DONE]}. */
     static byte[] withUsageEvent(CacheEntry e) {
         String events = new String(e.body(), StandardCharsets.UTF_8);
-        String id = member(events, "id");
-        String model = member(events, "model");
-        String created = number(events, "created");
-        String usage = "data: {\"id\":\"" + (id == null ? "chatcmpl-cache" : id) + "\",\"object\":\"chat.completion.chunk\","
-                + "\"created\":" + (created == null ? Long.toString(e.createdMillis() / 1000) : created) + ","
-                + "\"model\":\"" + (model == null ? e.model() : model) + "\",\"choices\":[],\"usage\":{\"prompt_tokens\":"
-                + e.promptTokens() + ",\"completion_tokens\":" + e.completionTokens() + ",\"total_tokens\":"
-                + (e.promptTokens() + e.completionTokens())
-                + (e.cachedTokens() > 0 ? ",\"prompt_tokens_details\":{\"cached_tokens\":" + e.cachedTokens() + "}" : "")
-                + "}}\n\n";
+        String usage = usageEvent(events, e.model(), e.createdMillis(), e.promptTokens(), e.completionTokens(), e.cachedTokens());
         String last = "data: [DONE]\n\n";
         if (!events.endsWith(last)) {
             return (events + usage).getBytes(StandardCharsets.UTF_8);
         }
         // before the stream's own closing event (the text may mention "data: [DONE]" anywhere else)
         return (events.substring(0, events.length() - last.length()) + usage + last).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The usage chunk of a stream whose events start with {@code events} (its {@code id},
+     * {@code created} and {@code model} are taken from them; else the gateway's own).
+     */
+    static String usageEvent(String events, String model, long createdMillis, long prompt, long completion, long cached) {
+        String id = member(events, "id");
+        String streamModel = member(events, "model");
+        String created = number(events, "created");
+        return "data: {\"id\":\"" + (id == null ? "chatcmpl-cache" : id) + "\",\"object\":\"chat.completion.chunk\","
+                + "\"created\":" + (created == null ? Long.toString(createdMillis / 1000) : created) + ","
+                + "\"model\":\"" + (streamModel == null ? model : streamModel) + "\",\"choices\":[],\"usage\":{\"prompt_tokens\":"
+                + prompt + ",\"completion_tokens\":" + completion + ",\"total_tokens\":" + (prompt + completion)
+                + (cached > 0 ? ",\"prompt_tokens_details\":{\"cached_tokens\":" + cached + "}" : "")
+                + "}}\n\n";
     }
 
     /** The first {@code "name":"value"} string in the events, or null. */

@@ -2,17 +2,93 @@ package io.nemorouter.filters.cache;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 class CacheKeyTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** The key of {@code body}, read from its bytes; checked against the key of its tree (an edited body's way). */
     private static String key(String scope, String body) throws Exception {
         JsonNode b = JSON.readTree(body);
-        return CacheKey.of(scope, "/v1/chat/completions", b.path("model").asText(), b);
+        String fromBytes = CacheKey.of(scope, "/v1/chat/completions", b.path("model").asText(),
+                Unpooled.wrappedBuffer(body.getBytes(StandardCharsets.UTF_8)));
+        assertEquals(CacheKey.of(scope, "/v1/chat/completions", b.path("model").asText(), b), fromBytes, body);
+        return fromBytes;
+    }
+
+    @Test
+    void theBytesAndTheTreeGiveOneKeyForAnyBody() throws Exception {
+        Random random = new Random(13);
+        for (int i = 0; i < 3000; i++) {
+            String rest = members(random, 0);
+            String body = rest.equals("{}") ? "{\"model\":\"m\"}" : "{\"model\":\"m\"," + rest.substring(1);
+            key("org:a", body);
+            // the same body in a direct buffer, as the gateway holds it
+            ByteBuf direct = Unpooled.directBuffer().writeBytes(body.getBytes(StandardCharsets.UTF_8));
+            assertEquals(key("org:a", body), CacheKey.of("org:a", "/v1/chat/completions", "m", direct));
+            direct.release();
+        }
+    }
+
+    @Test
+    void aRepeatedMemberCountsByItsLastValue() throws Exception {
+        assertEquals(key("org:a", "{\"model\":\"m\",\"seed\":2}"), key("org:a", "{\"seed\":1,\"model\":\"m\",\"seed\":2}"));
+        assertEquals(key("org:a", "{\"model\":\"m\",\"x\":{\"a\":2,\"b\":1}}"),
+                key("org:a", "{\"model\":\"m\",\"x\":{\"b\":1,\"a\":1,\"a\":2}}"));
+    }
+
+    @Test
+    void aBodyThatIsNotOneObjectIsNotCached() {
+        for (String bad : new String[]{"[1]", "{\"a\":", "{\"a\":1e999}"}) {
+            assertThrows(CacheKey.Uncacheable.class, () -> CacheKey.of("org:a", "/v1/chat/completions", "m",
+                    Unpooled.wrappedBuffer(bad.getBytes(StandardCharsets.UTF_8))), bad);
+        }
+    }
+
+    /** A random JSON object's text: members in random order (some repeated), nested, numbers and strings of every form. */
+    private static String members(Random r, int depth) {
+        StringBuilder b = new StringBuilder("{");
+        int count = r.nextInt(depth == 0 ? 25 : 5);
+        String[] names = {"messages", "temperature", "role", "content", "a", "b", "metadata", "stream", "x\\u00e9", "\\u00e9", "tools", "n", "Z"};
+        for (int i = 0; i < count; i++) {
+            if (i > 0) {
+                b.append(r.nextBoolean() ? "," : " ,\n ");
+            }
+            b.append('"').append(names[r.nextInt(names.length)]).append("\":").append(value(r, depth + 1));
+        }
+        return b.append('}').toString();
+    }
+
+    private static String value(Random r, int depth) {
+        String[] numbers = {"0", "-0", "0.0", "1", "1.0", "1e0", "10E-1", "0.7", "0.70", "7e-1", "-12.5e3", "123456789012345678901234567890",
+                "9223372036854775807", "9223372036854775808", "1e20", "1.5e300", "3.14159265358979323846", "1e-7", "100", "2.50"};
+        String[] strings = {"", "hi", "h\\u00e9llo", "\\n\\t", "\\\"q\\\"", "\\\\", "\u00e9t\u00e9", "\u4e2d\u6587", "\ud83d\ude00",
+                "\\ud83d\\ude00", "\\u0001", "/", "\\/", "\u2028", "\\ud800", "\\udfffx", "\\ud83d\\u0041", "?"};
+        int kind = depth > 3 ? r.nextInt(4) : r.nextInt(6);
+        return switch (kind) {
+            case 0 -> numbers[r.nextInt(numbers.length)];
+            case 1 -> '"' + strings[r.nextInt(strings.length)] + '"';
+            case 2 -> r.nextBoolean() ? "true" : (r.nextBoolean() ? "false" : "null");
+            case 3 -> '"' + Integer.toString(r.nextInt()) + '"';
+            case 4 -> members(r, depth);
+            default -> {
+                StringBuilder a = new StringBuilder("[");
+                int n = r.nextInt(4);
+                for (int i = 0; i < n; i++) {
+                    a.append(i > 0 ? "," : "").append(value(r, depth + 1));
+                }
+                yield a.append(']').toString();
+            }
+        };
     }
 
     @Test
@@ -48,8 +124,7 @@ class CacheKeyTest {
 
     @Test
     void canonicalTextEscapesControlCharactersOneWay() throws Exception {
-        StringBuilder a = new StringBuilder();
-        CacheKey.write(a, JSON.readTree("{\"b\":\"x\\ny\",\"a\":[1,2.50,null,false]}"));
-        assertEquals("{\"a\":[1,2.5,null,false],\"b\":\"x\\u000ay\"}", a.toString());
+        assertEquals("{\"a\":[1,2.5,null,false],\"b\":\"x\\u000ay\"}",
+                CacheKey.canonical(JSON.readTree("{\"b\":\"x\\ny\",\"a\":[1,2.50,null,false]}")));
     }
 }

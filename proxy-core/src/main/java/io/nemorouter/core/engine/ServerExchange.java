@@ -2,6 +2,7 @@ package io.nemorouter.core.engine;
 
 import io.nemorouter.core.config.Deployment;
 import io.nemorouter.core.exchange.AnswerListener;
+import io.nemorouter.core.exchange.AnswerStream;
 import io.nemorouter.core.exchange.AttemptRecord;
 import io.nemorouter.core.exchange.Attributes;
 import io.nemorouter.core.exchange.Completion;
@@ -24,6 +25,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -60,7 +62,6 @@ public final class ServerExchange implements Exchange, Completion {
     static final AsciiString X_NEMO_MODEL = AsciiString.cached("x-nemo-model");
     static final AsciiString X_NEMO_CACHE = AsciiString.cached("x-nemo-cache");
     static final AsciiString X_NEMO_COST = AsciiString.cached("x-nemo-response-cost");
-    private static final String HIT = "hit";
     static final AsciiString X_NEMO_OVERHEAD = AsciiString.cached("x-nemo-overhead-ms");
     static final AsciiString X_NEMO_FALLBACKS = AsciiString.cached("x-nemo-fallbacks");
     /** Headers only the gateway sets: {@link #responseHeader} refuses them. */
@@ -425,6 +426,70 @@ public final class ServerExchange implements Exchange, Completion {
             response = headOnly;
         }
         writeLast(response);
+    }
+
+    @Override
+    public AnswerStream respondStream() {
+        checkLoop();
+        if (finished || headSent) {
+            return null;
+        }
+        status = HttpResponseStatus.OK;
+        eventStream = true;
+        tellHead();
+        HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+        head.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream");
+        head.headers().set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE);
+        decorate(head);
+        HttpUtil.setTransferEncodingChunked(head, true);
+        client.writeAndFlush(head, client.voidPromise());
+        return new OwnStream();
+    }
+
+    /** An answer an extension streams itself: each event written and flushed as it comes. */
+    private final class OwnStream implements AnswerStream {
+        @Override
+        public void event(ByteBuf event) {
+            checkLoop();
+            if (finished) {
+                event.release();
+                return;
+            }
+            answerBytes += event.readableBytes();
+            answerEvents++;
+            if (listeners != null) {
+                for (AnswerListener l : listeners) {
+                    try {
+                        l.onEvent(ServerExchange.this, event.duplicate());
+                    } catch (RuntimeException e) {
+                        LOG.warn("answer listener {} failed on an event of {}", l.getClass().getName(), requestId, e);
+                    }
+                }
+            }
+            client.writeAndFlush(new DefaultHttpContent(event), client.voidPromise());
+        }
+
+        @Override
+        public void end() {
+            checkLoop();
+            if (!finished) {
+                writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
+            }
+        }
+
+        @Override
+        public void abort(OpenAiError error) {
+            checkLoop();
+            fail(error);
+        }
+    }
+
+    @Override
+    public void answerCost(double usd) {
+        checkLoop();
+        if (!headSent) {
+            cost = usd;
+        }
     }
 
     @Override
@@ -831,8 +896,8 @@ public final class ServerExchange implements Exchange, Completion {
             if (cost >= 0) {
                 out.cost(X_NEMO_COST, cost);
             }
-        } else if (HIT.equals(cacheDecision)) {
-            out.cost(X_NEMO_COST, 0); // answered from the cache: no provider was paid
+        } else if (cost >= 0) {
+            out.cost(X_NEMO_COST, cost); // an extension's own answer, at the cost it stated
         }
         out.millis(X_NEMO_OVERHEAD, overheadNanos());
         if (!keepAlive()) {

@@ -107,6 +107,21 @@ public interface Exchange {
     void respond(FullHttpResponse response);
 
     /**
+     * Starts an answer this caller streams itself: status 200, {@code text/event-stream}, the head
+     * sent at once with the gateway's headers and those set so far; the events follow through the
+     * returned stream. Null when the exchange has been answered already. Must be called on
+     * {@link #eventLoop()}.
+     */
+    AnswerStream respondStream();
+
+    /**
+     * States the cost in USD of an answer an extension gives itself rather than a provider (a cache
+     * hit's is 0: nobody was paid): it goes in {@code x-nemo-response-cost} and the completion. Call
+     * before answering.
+     */
+    void answerCost(double usd);
+
+    /**
      * Continues the filters after one returned {@link io.nemorouter.core.extension.Verdict#PENDING}.
      * Must be called on {@link #eventLoop()}.
      */

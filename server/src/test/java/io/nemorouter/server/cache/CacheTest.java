@@ -426,6 +426,14 @@ class CacheTest {
         now.addAndGet(61_000);
         assertEquals("hit", cache(chat(ml, body(""))), "the organization's default hour");
         assertEquals("miss", cache(chat(legal, body(""))), "the team's 60 s");
+        Thread.sleep(100);
+        assertEquals(1, admin("/cache/flush", "{\"team_id\":\"legal\"}").get("flushed").asInt(), "the team's own cache");
+        assertEquals("miss", cache(chat(legal, body(""))));
+        Thread.sleep(100);
+        assertEquals(2, admin("/cache/flush", "{\"organization_id\":\"acme\"}").get("flushed").asInt(),
+                "the organization's answers and those of its team with a cache of its own");
+        assertEquals("miss", cache(chat(ml, body(""))));
+        assertEquals("miss", cache(chat(legal, body(""))));
     }
 
     /** Ten identical requests at once, against an upstream that takes its time: one provider call. */
@@ -488,5 +496,155 @@ class CacheTest {
         }
         assertEquals(2, ok, "the leader's 500 is its own; the two followers were answered");
         assertTrue(calls.get() >= 2 && calls.get() <= 3, "followers went upstream: " + calls.get());
+        Thread.sleep(100);
+        int before = calls.get();
+        assertEquals("hit", cache(chat(MASTER, body(""))), "what the followers got on their own was stored");
+        assertEquals(before, calls.get());
+    }
+
+    /** A streamed request whose answer's lines are read as they arrive (its head: {@link #head}). */
+    final class Lines {
+        final java.util.concurrent.LinkedBlockingQueue<String> lines = new java.util.concurrent.LinkedBlockingQueue<>();
+        final java.util.concurrent.CompletableFuture<HttpResponse<java.util.stream.Stream<String>>> head;
+
+        Lines(String body) {
+            head = gw.http().sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.base() + "/v1/chat/completions"))
+                    .header("authorization", "Bearer " + MASTER).header("content-type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofLines());
+            head.thenAccept(r -> new Thread(() -> {
+                try {
+                    r.body().filter(l -> !l.isEmpty()).forEach(lines::add);
+                } catch (RuntimeException cut) {
+                    lines.add("<cut: " + cut + ">");
+                }
+                lines.add("<end>");
+            }).start());
+        }
+
+        /** The next non-empty line, waiting up to 5 s; fails when none comes. */
+        String next() throws InterruptedException {
+            String l = lines.poll(5, java.util.concurrent.TimeUnit.SECONDS);
+            assertTrue(l != null, "a line within 5 s");
+            return l;
+        }
+
+        /** Every line up to the end of the answer. */
+        java.util.List<String> rest() throws InterruptedException {
+            java.util.List<String> all = new java.util.ArrayList<>();
+            for (String l = next(); !l.equals("<end>"); l = next()) {
+                all.add(l);
+            }
+            return all;
+        }
+
+        String header(String name) throws Exception {
+            return head.get(5, java.util.concurrent.TimeUnit.SECONDS).headers().firstValue(name).orElse("");
+        }
+    }
+
+    /**
+     * A follower that asks for a stream receives the leader's events as the upstream sends them,
+     * not when it ends: one that came before the first event, and one that came mid-stream (it gets
+     * the events so far at once), while the upstream still holds the rest back.
+     */
+    @Test
+    void streamFollowersReceiveTheLeadersEventsAsTheyArrive() throws Exception {
+        start("", null);
+        java.util.concurrent.CountDownLatch first = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch rest = new java.util.concurrent.CountDownLatch(1);
+        upstream.on("m", (req, reply) -> {
+            calls.incrementAndGet();
+            boolean usage = req.json().at("/stream_options/include_usage").asBoolean(false);
+            reply.startStream();
+            new Thread(() -> {
+                try {
+                    first.await();
+                    reply.event(ScriptableUpstream.chunk("one", usage));
+                    rest.await();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                reply.event(ScriptableUpstream.chunk("two", usage));
+                if (usage) {
+                    reply.event("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[],"
+                            + "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5,\"total_tokens\":15}}\n\n");
+                }
+                reply.event("data: [DONE]\n\n");
+                reply.end();
+            }).start();
+        });
+        Lines leader = new Lines(body(",\"stream\":true"));
+        assertEquals("miss", leader.header("x-nemo-cache"));
+        Lines early = new Lines(body(",\"stream\":true"));
+        Thread.sleep(300); // joined, nothing to receive yet
+        assertTrue(early.lines.isEmpty());
+        first.countDown();
+        assertTrue(leader.next().contains("\"one\""));
+        assertTrue(early.next().contains("\"one\""), "the early follower has the first event while the upstream holds the rest");
+        assertEquals("hit", early.header("x-nemo-cache"));
+        assertEquals("0", early.header("x-nemo-response-cost"));
+        Lines late = new Lines(body(",\"stream\":true,\"stream_options\":{\"include_usage\":true}"));
+        assertTrue(late.next().contains("\"one\""), "a follower that joins mid-stream gets the events so far at once");
+        assertEquals("hit", late.header("x-nemo-cache"));
+        assertEquals(1, calls.get());
+        rest.countDown();
+
+        java.util.List<String> lateRest = late.rest();
+        assertTrue(lateRest.get(0).contains("\"two\""), lateRest.toString());
+        assertTrue(lateRest.get(1).contains("\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5"), "asked for usage: " + lateRest);
+        assertEquals("data: [DONE]", lateRest.get(2));
+        assertEquals(3, lateRest.size(), lateRest.toString());
+        java.util.List<String> earlyRest = early.rest();
+        assertEquals(java.util.List.of(earlyRest.get(0), "data: [DONE]"), earlyRest, "no usage event when not asked");
+        assertTrue(earlyRest.get(0).contains("\"two\"") && !earlyRest.get(0).contains("usage"), earlyRest.toString());
+        assertEquals(java.util.List.of(earlyRest.get(0), "data: [DONE]"), leader.rest());
+        assertEquals(1, calls.get(), "one provider call for three streams");
+        // and the answer was stored: a fourth is an ordinary hit
+        assertEquals("hit", cache(chat(MASTER, body(""))));
+    }
+
+    /**
+     * When a leader's stream breaks after followers have had events from it, theirs break off too
+     * (an error event, no [DONE]); a follower that had nothing yet goes upstream on its own.
+     */
+    @Test
+    void aLeaderStreamThatBreaksBreaksItsLiveFollowersAndTheOthersGoOnTheirOwn() throws Exception {
+        start("", null);
+        java.util.concurrent.CountDownLatch breakIt = new java.util.concurrent.CountDownLatch(1);
+        upstream.on("m", (req, reply) -> {
+            int n = calls.incrementAndGet();
+            if (n > 1) {
+                ScriptableUpstream.chat("answer " + n).answer(req, reply);
+                return;
+            }
+            reply.startStream();
+            reply.event(ScriptableUpstream.chunk("one", false));
+            new Thread(() -> {
+                try {
+                    breakIt.await();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                reply.close();
+            }).start();
+        });
+        Lines leader = new Lines(body(",\"stream\":true"));
+        assertTrue(leader.next().contains("\"one\""));
+        Lines live = new Lines(body(",\"stream\":true"));
+        assertTrue(live.next().contains("\"one\""));
+        var whole = gw.http().sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create(gw.base() + "/v1/chat/completions"))
+                .header("authorization", "Bearer " + MASTER).header("content-type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body(""))).build(), HttpResponse.BodyHandlers.ofString());
+        Thread.sleep(300);
+        breakIt.countDown();
+
+        java.util.List<String> liveRest = live.rest();
+        assertFalse(liveRest.contains("data: [DONE]"), liveRest.toString());
+        assertTrue(liveRest.stream().anyMatch(l -> l.contains("upstream_stream_broken")), "an error event: " + liveRest);
+        HttpResponse<String> w = whole.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(200, w.statusCode(), w.body());
+        assertTrue(w.body().contains("answer 2"), "went upstream on its own: " + w.body());
+        assertEquals("miss", cache(w));
+        assertEquals(2, calls.get());
     }
 }
