@@ -36,7 +36,19 @@ public sealed interface MockAnswer {
         void end();
     }
 
-    record Stream(List<byte[]> events) implements MockAnswer {
+    /**
+     * A chat answer's events in {@link MockLlm#streamEvents} order: the role event, {@code contentChunks}
+     * content events, then the finish, the usage and {@code [DONE]}.
+     */
+    record Stream(List<byte[]> events, int contentChunks) implements MockAnswer {
+        /** The role event and the first {@code n} content events: what got through of a stream that broke there. */
+        public Stream firstChunks(int n) {
+            if (n > contentChunks) {
+                throw new IllegalArgumentException("only " + contentChunks + " content chunks");
+            }
+            return new Stream(events.subList(0, 1 + n), n);
+        }
+
         /**
          * Sends the events from {@code from} on, pausing {@code delayNanos} between them on
          * {@code loop} (scheduled, never slept), then ends the stream.
@@ -85,7 +97,7 @@ public sealed interface MockAnswer {
             }
             MockLlm.ChatAnswer a = llm.chat(body, model);
             if (stream) {
-                return new Stream(llm.streamEvents(a, includeUsage, usageEvent));
+                return new Stream(llm.streamEvents(a, includeUsage, usageEvent), a.pieces().size());
             }
             return new Complete(json(alloc, HttpResponseStatus.OK, llm.chatJson(a)));
         } catch (MockLlm.BadRequest e) {

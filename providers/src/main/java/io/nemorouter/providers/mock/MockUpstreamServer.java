@@ -167,7 +167,7 @@ public final class MockUpstreamServer implements AutoCloseable {
             }
         }
         MockSettings s = new MockSettings(chunks, Duration.ofMillis(delayMs), Duration.ZERO, MockSettings.DEFAULT.dimensions(),
-                MockSettings.Kind.AUTO);
+                MockSettings.Kind.AUTO, MockFaults.NONE);
         MockUpstreamServer server = new MockUpstreamServer(host, port, s, threads);
         System.out.println("mock upstream listening on " + host + ":" + server.port());
         Runtime.getRuntime().addShutdownHook(new Thread(server::close));
