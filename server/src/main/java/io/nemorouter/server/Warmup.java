@@ -58,7 +58,7 @@ final class Warmup {
             scratch = Files.createTempDirectory("nemo-warmup");
             String master = "sk-warmup-master-" + Long.toHexString(new java.security.SecureRandom().nextLong());
             GatewayServer server = GatewayServer.builder(privateConfig(config, upstream.port(), scratch, master))
-                    .onlyExtensions("route", "keys").start();
+                    .onlyExtensions("router", "keys").start();
             try {
                 int port = server.port();
                 key = virtualKey(port, master);
@@ -151,7 +151,7 @@ final class Warmup {
                 .withValue("nemo.keys.master_key", ConfigValueFactory.fromAnyRef(master))
                 .withValue("nemo.keys.store_entries", ConfigValueFactory.fromAnyRef(100))
                 .withValue("nemo.server.port", ConfigValueFactory.fromAnyRef(0))
-                .withValue("nemo.route.enabled", ConfigValueFactory.fromAnyRef(true))
+                .withValue("nemo.router.enabled", ConfigValueFactory.fromAnyRef(true))
                 .withValue("nemo.models", ConfigValueFactory.fromIterable(List.of(
                         Map.of("name", MODEL, "provider", "openai", "api_key", "sk-warmup",
                                 "api_base", "http://127.0.0.1:" + upstreamPort + "/v1"),

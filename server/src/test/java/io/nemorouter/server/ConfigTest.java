@@ -65,15 +65,15 @@ class ConfigTest {
 
     @Test
     void extensionBlocksAreCheckedToo() throws Exception {
-        assertEquals(at(1) + "nemo.route.strategy: unknown key (known: enabled)", error("nemo.route { strategy = first }\n"));
-        assertEquals(at(1) + "nemo.rout: unknown key; did you mean \"route\"?", error("nemo.rout.enabled = false\n"));
-        assertTrue(error("nemo.route.enabled = false\n").contains("no extension sets the routing strategy"));
+        assertEquals(at(1) + "nemo.router.strategy: unknown strategy \"first\" (known: least-busy, latency, weighted, cost)", error("nemo.router { strategy = first }\n"));
+        assertEquals(at(1) + "nemo.routr: unknown key; did you mean \"router\"?", error("nemo.routr.enabled = false\n"));
+        assertTrue(error("nemo.router.enabled = false\n").contains("no extension sets the routing strategy"));
     }
 
     @Test
     void catalogEntriesTakeTheirProvidersKeys() throws Exception {
         assertEquals(at(1) + "nemo.models[0].api_base: unknown key for provider mock (known: cached_input_cost_per_mtok, context_window, id,"
-                        + " input_cost_per_mtok, max_output_tokens, mock, model, name, optional, output_cost_per_mtok, provider, tags)",
+                        + " input_cost_per_mtok, max_output_tokens, max_parallel, mock, model, name, optional, output_cost_per_mtok, provider, rpm, stand_in, tags, tpm, weight)",
                 error("nemo.models = [ { name = x, provider = mock, api_base = \"http://h/v1\" } ]\n"));
         assertEquals(at(1) + "nemo.models[0].mcok: unknown key for provider mock; did you mean \"mock\"?",
                 error("nemo.models = [ { name = x, provider = mock, mcok { chunks = 2 } } ]\n"));

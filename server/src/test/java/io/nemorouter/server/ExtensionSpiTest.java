@@ -353,7 +353,7 @@ class ExtensionSpiTest {
 
     @Test
     void conflictsAreStartUpErrors() {
-        Ext router = new Ext("router", c -> c.routingStrategy(ex -> List.of()));
+        Ext router = new Ext("my_router", c -> c.routingStrategy((ex, failed) -> null));
         ConfigError two = assertThrows(ConfigError.class, () -> gateway("", router));
         assertTrue(two.getMessage().contains("both set the routing strategy"), two.getMessage());
 

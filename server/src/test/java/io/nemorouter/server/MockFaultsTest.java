@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.nemorouter.core.config.ConfigError;
 import io.nemorouter.core.config.ConfigLoader;
-import io.nemorouter.core.extension.Extension;
-import io.nemorouter.core.extension.ExtensionContext;
 import io.nemorouter.core.server.GatewayServer;
 import io.nemorouter.testkit.TestGateway;
 import org.junit.jupiter.api.Test;
@@ -155,28 +153,15 @@ class MockFaultsTest {
         }
     }
 
-    /** Offers every catalog entry of the requested name, in order: a fallback chain. */
-    private static final class EveryEntry implements Extension {
-        @Override
-        public String name() {
-            return "every_entry";
-        }
-
-        @Override
-        public void start(ExtensionContext context) {
-            context.routingStrategy(ex -> context.catalog().deployments(ex.body().model()));
-        }
-    }
-
     @Test
-    void theDispatcherFallsBackOnAnInjected429ButNotOnA400() throws Exception {
-        try (TestGateway gw = TestGateway.builder().extension(new EveryEntry()).config("""
-                nemo.route.enabled = false
+    void theRouterFallsBackOnAnInjected429ButNotOnA400() throws Exception {
+        try (TestGateway gw = TestGateway.builder().config("""
+                nemo.router { strategy = weighted, num_retries = 1 }
                 nemo.models = [
                   { name = chat, id = "mock/flaky", provider = mock, mock { error_rate = 1.0, error_status = 429, error_retry_after = 1s } }
-                  { name = chat, id = "mock/steady", provider = mock }
+                  { name = chat, id = "mock/steady", provider = mock, weight = 0 }
                   { name = picky, id = "mock/picky", provider = mock, mock { error_rate = 1.0, error_status = 400 } }
-                  { name = picky, id = "mock/picky-twin", provider = mock }
+                  { name = picky, id = "mock/picky-twin", provider = mock, weight = 0 }
                 ]
                 """).start()) {
             HttpResponse<String> r = gw.post("/v1/chat/completions", TestGateway.chat("chat", false));

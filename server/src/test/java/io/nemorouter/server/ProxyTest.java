@@ -34,7 +34,7 @@ class ProxyTest {
     @Test
     void forwardsTheBodyWithOnlyTheModelRenamedAndGatewayFieldsRemoved() throws Exception {
         String sent = "{\"model\":\"up-echo\",\"nemo_cache\":false,\"messages\":[{\"role\":\"user\",\"content\":\"héllo\"}],"
-                + "\"temperature\":0.2,\"tags\":[\"vision\"]}";
+                + "\"temperature\":0.2,\"tags\":[\"batch\"]}";
         HttpResponse<String> r = gw.post("/v1/chat/completions", sent);
         assertEquals(200, r.statusCode(), r.body());
         TestUpstream.Received got = upstream.last();

@@ -77,7 +77,7 @@ class FailoverExtensionTest {
                     reply.after(java.time.Duration.ofMillis(50), reply::close);
                 });
         String refused = "{ name = %s, provider = openai, api_base = \"http://127.0.0.1:1/v1\", model = refused }";
-        gw = TestGateway.builder().config("nemo { route.enabled = false, failover.enabled = true }\n"
+        gw = TestGateway.builder().config("nemo { router.enabled = false, failover.enabled = true }\n"
                         + "nemo.models = [\n"
                         + String.format(refused, "chain") + "\n" + upstream.model("chain", "ok") + "\n"
                         + upstream.model("flaky", "down") + "\n" + upstream.model("flaky", "ok") + "\n"

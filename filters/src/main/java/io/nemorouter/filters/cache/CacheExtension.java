@@ -45,7 +45,7 @@ public final class CacheExtension implements Extension {
     static final int ORDER = 300;
 
     private final Clock clock;
-    private CacheStore store;
+    private WriteBehindStore store;
     private CacheWriter writer;
 
     public CacheExtension() {
@@ -95,14 +95,16 @@ public final class CacheExtension implements Extension {
             throw ctx.configError("coalesce_wait", "must be above 0 and below nemo.server.filter_timeout ("
                     + ctx.gatewayConfig().filterTimeout.toSeconds() + " s)");
         }
+        CacheStore chronicle;
         try {
-            store = ChronicleCacheStore.open(ctx.dataDir(), maxEntries, maxBytes, (int) average);
+            chronicle = ChronicleCacheStore.open(ctx.dataDir(), maxEntries, maxBytes, (int) average);
         } catch (StoreException e) {
             throw new ConfigError("nemo.cache: the cache cannot be opened: " + e.getMessage());
         }
         Counter dropped = Counter.build("nemo_cache_stores_dropped_total",
                 "Answers not stored because the cache's writer was behind").register(ctx.metrics());
         writer = new CacheWriter(4096, dropped);
+        store = new WriteBehindStore(chronicle, writer);
         Counter lookups = Counter.build("nemo_cache_lookups_total", "Cache lookups by result (hit, miss, bypass)")
                 .labelNames("result").register(ctx.metrics());
         Gauge.build("nemo_cache_entries", "Answers in the cache").register(ctx.metrics()).setChild(new Gauge.Child() {
@@ -118,7 +120,7 @@ public final class CacheExtension implements Extension {
             }
         });
         ctx.filter(Phase.BEFORE_ROUTING, ORDER, new CacheFilter(store, ttl, (int) maxEntry, c.getBoolean("store_truncated"),
-                clock::millis, task -> writer.submit(task), lookups, new Flights(maxFollowers), coalesceWait));
+                clock::millis, lookups, new Flights(maxFollowers), coalesceWait));
         Readers readers = ctx.service(Readers.class);
         RouteAuth admin = readers != null ? readers::admitMaster : ex -> new OpenAiError(HttpResponseStatus.FORBIDDEN,
                 "permission_error", "admin_api_disabled", null, "The cache's admin routes need the keys extension and a master key.");
@@ -173,18 +175,17 @@ public final class CacheExtension implements Extension {
         if (body.hasNonNull("model")) {
             which = which.and(e -> e.model().equals(body.get("model").asText()));
         }
-        Predicate<CacheEntry> chosen = which;
-        boolean queued = writer.submit(() -> {
-            int n = store.remove(chosen);
+        store.remove(which, n -> {
+            if (n < 0) {
+                ex.respond(new OpenAiError(HttpResponseStatus.SERVICE_UNAVAILABLE, "api_error", "cache_busy", null,
+                        "The cache's writer is behind; try the flush again in a moment."));
+                return;
+            }
             LOG.info("cache: flushed {} answers", n);
             ObjectNode o = JSON.createObjectNode();
             o.put("flushed", n);
             ex.respond(json(o));
         });
-        if (!queued) {
-            ex.respond(new OpenAiError(HttpResponseStatus.SERVICE_UNAVAILABLE, "api_error", "cache_busy", null,
-                    "The cache's writer is behind; try the flush again in a moment."));
-        }
     }
 
     private static FullHttpResponse json(ObjectNode o) {

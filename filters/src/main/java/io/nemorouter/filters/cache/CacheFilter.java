@@ -10,7 +10,6 @@ import io.nemorouter.filters.keys.Principal;
 import io.nemorouter.filters.keys.store.TeamRecord;
 import io.prometheus.client.Counter;
 
-import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
 /**
@@ -29,13 +28,15 @@ final class CacheFilter implements RequestFilter {
     private final int maxEntryBytes;
     private final boolean storeTruncated;
     private final LongSupplier clock;
-    private final Consumer<Runnable> writer;
-    private final Counter lookups;
+    private final Counter.Child hits;
+    private final Counter.Child misses;
+    private final Counter.Child bypasses;
+    private final Counter.Child coalesced;
     private final Flights flights;
     private final long waitMillis;
 
     CacheFilter(CacheStore store, long ttlMillis, int maxEntryBytes, boolean storeTruncated, LongSupplier clock,
-                Consumer<Runnable> writer, Counter lookups, Flights flights, long waitMillis) {
+                Counter lookups, Flights flights, long waitMillis) {
         this.flights = flights;
         this.waitMillis = waitMillis;
         this.store = store;
@@ -43,8 +44,10 @@ final class CacheFilter implements RequestFilter {
         this.maxEntryBytes = maxEntryBytes;
         this.storeTruncated = storeTruncated;
         this.clock = clock;
-        this.writer = writer;
-        this.lookups = lookups;
+        this.hits = lookups.labels("hit");
+        this.misses = lookups.labels("miss");
+        this.bypasses = lookups.labels("bypass");
+        this.coalesced = lookups.labels("coalesced");
     }
 
     @Override
@@ -84,19 +87,19 @@ final class CacheFilter implements RequestFilter {
             long now = clock.getAsLong();
             CacheEntry hit = store.get(key, now);
             if (hit != null && answer(ex, key, scope, hit, now)) {
-                lookups.labels("hit").inc();
+                hits.inc();
                 return Verdict.ANSWERED;
             }
         }
         Recorder recorder = new Recorder(scope, model, ttl, maxEntryBytes, storeTruncated, clock,
-                entry -> writer.accept(() -> store.put(key, entry)));
+                entry -> store.put(key, entry)); // handed to the writer thread
         if (!bypass) {
             Flights.Flight mine = flights.flight(key, ex.body().stream(), recorder);
             Flights.Flight flight = flights.lead(key, mine);
             if (flight == null) {
                 recorder.lead(mine, (entry, c) -> land(key, scope, mine, recorder, entry, c));
             } else if (flight.join(ex, () -> goOn(ex, recorder))) {
-                lookups.labels("coalesced").inc();
+                coalesced.inc();
                 ex.eventLoop().schedule(() -> {
                     if (flight.leave(ex)) {
                         goOn(ex, recorder); // waited long enough: on its own
@@ -105,7 +108,7 @@ final class CacheFilter implements RequestFilter {
                 return Verdict.PENDING;
             }
         }
-        lookups.labels(bypass ? "bypass" : "miss").inc();
+        (bypass ? bypasses : misses).inc();
         ex.cacheDecision(bypass ? "bypass" : "miss");
         ex.listen(recorder);
         return Verdict.CONTINUE;
@@ -125,7 +128,7 @@ final class CacheFilter implements RequestFilter {
             } else {
                 f.abort();
             }
-            lookups.labels("hit").inc();
+            hits.inc();
         }
         for (Flights.Waiting w : landing.waiting()) {
             Exchange follower = w.exchange();
@@ -134,7 +137,7 @@ final class CacheFilter implements RequestFilter {
                 if (stored == null || !answer(follower, key, scope, stored, clock.getAsLong())) {
                     w.onOwn().run(); // the leader's answer was not one to share
                 } else {
-                    lookups.labels("hit").inc();
+                    hits.inc();
                 }
             });
         }

@@ -32,7 +32,7 @@ final class Flights {
         private final boolean stream;
         private final Recorder leader;
         private final int maxFollowers;
-        private final List<Waiting> waiting = new ArrayList<>();
+        private final List<Waiting> waiting = new ArrayList<>(0); // most flights have no followers
         private final List<LiveFollower> live = new ArrayList<>(0);
         private boolean landed;
 
@@ -102,6 +102,9 @@ final class Flights {
          */
         synchronized Landing land() {
             landed = true;
+            if (live.isEmpty() && waiting.isEmpty()) {
+                return Landing.NONE; // most flights: nobody followed
+            }
             List<LiveFollower> started = new ArrayList<>(live.size());
             List<Waiting> rest = new ArrayList<>(waiting);
             for (LiveFollower f : live) {
@@ -122,6 +125,7 @@ final class Flights {
     }
 
     record Landing(List<LiveFollower> live, List<Waiting> waiting) {
+        static final Landing NONE = new Landing(List.of(), List.of());
     }
 
     /** Puts {@code mine} on the board for {@code key}: null when the caller leads it, else the flight already there. */

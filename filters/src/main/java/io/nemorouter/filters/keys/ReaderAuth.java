@@ -34,8 +34,8 @@ final class ReaderAuth implements Readers {
     public OpenAiError admit(Exchange ex) {
         if (masterDigest == null) {
             return new OpenAiError(HttpResponseStatus.FORBIDDEN, "permission_error", "admin_api_disabled", null,
-                    "Spend analytics are off because the gateway has no master key. Set NEMO_MASTER_KEY (or "
-                            + "nemo.keys.master_key) and restart; then the master key reads every record and a virtual key its own.");
+                    "This admin route (" + ex.path() + ") is off because the gateway has no master key. Set NEMO_MASTER_KEY (or "
+                            + "nemo.keys.master_key) and restart; then the master key reads everything and a virtual key its own records.");
         }
         CharSequence presented = PresentedKey.of(ex);
         if (presented == null) {

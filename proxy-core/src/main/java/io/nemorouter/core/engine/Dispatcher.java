@@ -9,15 +9,15 @@ import io.nemorouter.core.provider.Provider;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
- * The dispatch loop: asks the routing strategy for the candidates, then runs attempts, one
- * deployment at a time, until one answers or the candidates run out. Between the choice of a
- * deployment and its provider, the {@code DEPLOYMENT_CHOSEN} filters run (again for each
- * attempt). A provider only reports; whether to go on is decided here: an attempt that failed
- * before its head with a retryable cause moves to the next candidate, anything else answers the
- * client. Stateless and shared; an exchange's progress lives on the exchange.
+ * The dispatch loop: asks the routing strategy for the first deployment, runs an attempt on it,
+ * and asks for the next each time one fails before its head with a retryable cause, until one
+ * answers or the strategy has none left. Between the choice of a deployment and its provider, the
+ * {@code DEPLOYMENT_CHOSEN} filters run (again for each attempt). A provider only reports; whether
+ * to go on is decided here. The strategy hears when each attempt starts and ends. Stateless and
+ * shared; an exchange's progress lives on the exchange.
  */
 final class Dispatcher {
     private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
@@ -35,11 +35,11 @@ final class Dispatcher {
         return status == 429 || status >= 500;
     }
 
-    /** After the {@code BEFORE_ROUTING} filters: the candidates, then the first attempt. */
+    /** After the {@code BEFORE_ROUTING} filters: the first deployment, and its attempt. */
     void route(ServerExchange ex) {
-        List<Deployment> candidates;
+        Deployment first;
         try {
-            candidates = strategy.route(ex);
+            first = strategy.next(ex, null);
         } catch (InvalidBodyException e) {
             ex.respond(e.error());
             return;
@@ -51,19 +51,16 @@ final class Dispatcher {
         if (ex.finished() || ex.headSent()) {
             return;
         }
-        if (candidates == null || candidates.isEmpty()) {
+        if (first == null) {
             ex.respond(OpenAiError.modelNotFound(ex.body().model()));
             return;
         }
-        ex.candidates = candidates;
-        ex.nextCandidate = 0;
         ex.markRouted();
-        nextAttempt(ex);
+        startAttempt(ex, first);
     }
 
-    /** Starts an attempt on the next candidate: its filters, then its provider. */
-    private void nextAttempt(ServerExchange ex) {
-        Deployment d = ex.candidates.get(ex.nextCandidate++);
+    /** Starts an attempt on {@code d}: its filters, then its provider. */
+    private void startAttempt(ServerExchange ex, Deployment d) {
         Provider provider = runtime.provider(d);
         if (provider == null) {
             throw new IllegalStateException("the routing strategy chose " + d.id() + ", which is not in the catalog");
@@ -78,6 +75,12 @@ final class Dispatcher {
     /** After the {@code DEPLOYMENT_CHOSEN} filters: the provider gets the attempt. */
     void send(ServerExchange ex) {
         LiveAttempt attempt = ex.attempt;
+        attempt.started();
+        try {
+            strategy.attemptStarted(ex, attempt);
+        } catch (RuntimeException e) {
+            LOG.warn("the routing strategy failed on the start of {}", attempt, e);
+        }
         try {
             runtime.provider(attempt.deployment()).send(ex, attempt);
             attempt.armBackstop(runtime.config.firstByteTimeout.toNanos(), runtime.config.totalTimeout.toNanos());
@@ -88,20 +91,72 @@ final class Dispatcher {
         }
     }
 
+    /** An attempt that began has ended (once): the strategy learns how. */
+    void attemptEnded(ServerExchange ex, LiveAttempt attempt) {
+        try {
+            strategy.attemptEnded(ex, attempt);
+        } catch (RuntimeException e) {
+            LOG.warn("the routing strategy failed on the end of {}", attempt, e);
+        }
+    }
+
+    /**
+     * Whether another attempt could follow {@code failed}, which is deciding whether to refuse its
+     * upstream's answer: the strategy's choice is kept for {@link #attemptFailed}.
+     */
+    boolean hasNext(ServerExchange ex, LiveAttempt failed) {
+        if (ex.nextAfter != failed) {
+            ex.next = next(ex, failed);
+            ex.nextAfter = failed;
+        }
+        return ex.next != null;
+    }
+
+    private Deployment next(ServerExchange ex, LiveAttempt failed) {
+        try {
+            return strategy.next(ex, failed);
+        } catch (RuntimeException e) {
+            LOG.error("routing the next attempt of request {} failed", ex.requestId(), e);
+            return null;
+        }
+    }
+
     /** An attempt failed before any of its answer reached the client. */
     void attemptFailed(ServerExchange ex, LiveAttempt attempt, AttemptFailure failure) {
         if (ex.finished() || ex.attempt != attempt) {
             return;
         }
-        if (failure.retryable() && ex.hasMoreCandidates()) {
-            try {
-                nextAttempt(ex);
-            } catch (RuntimeException e) {
-                LOG.error("the next attempt of request {} failed to start", ex.requestId(), e);
-                ex.respond(OpenAiError.internal("The gateway failed to route the request (" + ex.requestId() + ")."));
+        if (failure.retryable()) {
+            Deployment next = ex.nextAfter == attempt ? ex.next : next(ex, attempt);
+            ex.next = null;
+            ex.nextAfter = null;
+            if (next != null) {
+                long delay = 0;
+                try {
+                    delay = strategy.delayMillis(ex, attempt, next);
+                } catch (RuntimeException e) {
+                    LOG.warn("the routing strategy failed on the delay of {}", attempt, e);
+                }
+                if (delay > 0) {
+                    ex.eventLoop().schedule(() -> retry(ex, attempt, next), delay, TimeUnit.MILLISECONDS);
+                } else {
+                    retry(ex, attempt, next);
+                }
+                return;
             }
-            return;
         }
         ex.respond(failure.error());
+    }
+
+    private void retry(ServerExchange ex, LiveAttempt failed, Deployment next) {
+        if (ex.finished() || ex.attempt != failed) {
+            return; // the client left while the retry waited
+        }
+        try {
+            startAttempt(ex, next);
+        } catch (RuntimeException e) {
+            LOG.error("the next attempt of request {} failed to start", ex.requestId(), e);
+            ex.respond(OpenAiError.internal("The gateway failed to route the request (" + ex.requestId() + ")."));
+        }
     }
 }

@@ -64,7 +64,24 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
 
     @Override
     public boolean mayFallBack() {
-        return !ex.headSent() && ex.hasMoreCandidates();
+        return !ex.headSent() && !ex.finished() && dispatcher.hasNext(ex, this);
+    }
+
+    /** Whether its provider got it (after the {@code DEPLOYMENT_CHOSEN} filters): only then does the strategy hear its end. */
+    private boolean started;
+
+    void started() {
+        started = true;
+    }
+
+    /** The outcome is final: the times are, and the strategy hears it (once). */
+    private void settle(Outcome o) {
+        outcome = o;
+        endedNanos = System.nanoTime();
+        cancelBackstop();
+        if (started) {
+            dispatcher.attemptEnded(ex, this);
+        }
     }
 
     @Override
@@ -189,9 +206,7 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
                 return;
             }
         }
-        outcome = Outcome.ANSWERED;
-        endedNanos = System.nanoTime();
-        cancelBackstop();
+        settle(Outcome.ANSWERED);
         ex.endAnswer();
     }
 
@@ -227,9 +242,7 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
             ex.usage(UsageScanner.scan(answer.content()));
         }
         answer.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
-        outcome = Outcome.ANSWERED;
-        endedNanos = System.nanoTime();
-        cancelBackstop();
+        settle(Outcome.ANSWERED);
         ex.respond(answer);
         return true;
     }
@@ -249,16 +262,13 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
         firstByteArrived();
         int status = answer.status();
         upstreamStatus = status;
-        if (Dispatcher.retryableStatus(status) && mayFallBack()
-                && refused(status, answer.header("retry-after"), answer.header("retry-after-ms"))) {
+        if (Dispatcher.retryableStatus(status) && refused(status, answer.header("retry-after"), answer.header("retry-after-ms"))) {
             return false;
         }
         if (ex.endpoint().proxied) {
             ex.usage(UsageScanner.scan(answer.body()));
         }
-        outcome = Outcome.ANSWERED;
-        endedNanos = System.nanoTime();
-        cancelBackstop();
+        settle(Outcome.ANSWERED);
         ex.respondPassthrough(answer);
         return true;
     }
@@ -273,10 +283,14 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
      */
     private boolean refused(int status, String retryAfter, String retryAfterMs) {
         upstreamStatus = status;
-        if (!Dispatcher.retryableStatus(status) || !mayFallBack()) {
+        if (!Dispatcher.retryableStatus(status)) {
             return false;
         }
         long after = RetryAfter.millis(retryAfter, retryAfterMs);
+        retryAfterMillis = after; // the strategy reads it when asked for the next deployment
+        if (!mayFallBack()) {
+            return false;
+        }
         failed(new AttemptFailure(OpenAiError.upstream(HttpResponseStatus.valueOf(status), "upstream_status_" + status,
                 "The upstream answered " + status + "."), true, after));
         return true;
@@ -293,21 +307,19 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
         if (outcome != Outcome.PENDING) {
             return;
         }
-        endedNanos = System.nanoTime();
-        cancelBackstop();
         error = failure.error().code();
         retryAfterMillis = failure.retryAfterMillis();
         releaseFramer();
         if (ex.finished()) {
-            outcome = Outcome.CANCELLED;
+            settle(Outcome.CANCELLED);
             return;
         }
         if (ex.headSent()) {
-            outcome = Outcome.FAILED_AFTER_HEAD;
+            settle(Outcome.FAILED_AFTER_HEAD);
             ex.fail(failure.error());
             return;
         }
-        outcome = Outcome.FAILED_BEFORE_HEAD;
+        settle(Outcome.FAILED_BEFORE_HEAD);
         LOG.debug("attempt {} of {} on {} failed: {}", number, ex.requestId(), deployment.id(), failure);
         ex.attemptFailed(this);
         dispatcher.attemptFailed(ex, this, failure);
@@ -319,8 +331,7 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
      */
     void exchangeFinished() {
         if (outcome == Outcome.PENDING) {
-            outcome = ex.cancelled() ? Outcome.CANCELLED : Outcome.ABANDONED;
-            endedNanos = System.nanoTime();
+            settle(ex.cancelled() ? Outcome.CANCELLED : Outcome.ABANDONED);
         }
         cancelBackstop();
         releaseFramer();

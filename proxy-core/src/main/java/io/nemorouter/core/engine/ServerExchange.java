@@ -102,8 +102,9 @@ public final class ServerExchange implements Exchange, Completion {
     /** Counts suspensions, so a timeout armed for an earlier one does nothing. */
     int suspensions;
     io.netty.util.concurrent.ScheduledFuture<?> suspendedTimeout;
-    List<Deployment> candidates = List.of();
-    int nextCandidate;
+    /** The strategy's choice for the attempt after {@link #nextAfter}, asked while that attempt decided whether to refuse its answer. */
+    Deployment next;
+    LiveAttempt nextAfter;
     LiveAttempt attempt;
     private LiveAttempt firstAttempt;
     private List<LiveAttempt> laterAttempts;
@@ -247,9 +248,6 @@ public final class ServerExchange implements Exchange, Completion {
         return cacheDecision;
     }
 
-    boolean hasMoreCandidates() {
-        return nextCandidate < candidates.size();
-    }
 
     private int headersAtRouting;
     private int listenersAtRouting;

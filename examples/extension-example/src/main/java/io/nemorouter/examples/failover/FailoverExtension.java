@@ -1,6 +1,7 @@
 package io.nemorouter.examples.failover;
 
 import io.nemorouter.core.config.Deployment;
+import io.nemorouter.core.exchange.AttemptRecord;
 import io.nemorouter.core.exchange.Exchange;
 import io.nemorouter.core.extension.Extension;
 import io.nemorouter.core.extension.ExtensionContext;
@@ -9,11 +10,11 @@ import io.nemorouter.core.extension.RoutingStrategy;
 import java.util.List;
 
 /**
- * {@code failover}: a routing strategy that offers every catalog entry of the requested name, in
- * the catalog's order. The gateway's dispatcher does the rest: when an attempt fails before its
- * answer's head (connect failure, timeout, a 429 or 5xx) it tries the next entry, and the answer
- * says so in {@code x-nemo-fallbacks}. Off by default, since it replaces the built-in {@code route}:
- * {@code nemo { route.enabled = false, failover.enabled = true }}.
+ * {@code failover}: a routing strategy that goes through every catalog entry of the requested name,
+ * in the catalog's order. The gateway's dispatcher does the rest: when an attempt fails before its
+ * answer's head (connect failure, timeout, a 429 or 5xx) it asks for the next entry, and the answer
+ * says so in {@code x-nemo-fallbacks}. Off by default, since it replaces the built-in {@code router}:
+ * {@code nemo { router.enabled = false, failover.enabled = true }}.
  */
 public final class FailoverExtension implements Extension, RoutingStrategy {
     private io.nemorouter.core.config.ModelCatalog catalog;
@@ -30,7 +31,12 @@ public final class FailoverExtension implements Extension, RoutingStrategy {
     }
 
     @Override
-    public List<Deployment> route(Exchange exchange) {
-        return catalog.deployments(exchange.body().model()); // kept by the catalog: nothing allocated
+    public Deployment next(Exchange exchange, AttemptRecord failed) {
+        List<Deployment> all = catalog.deployments(exchange.body().model()); // kept by the catalog: nothing allocated
+        if (failed == null) {
+            return all.isEmpty() ? null : all.get(0);
+        }
+        int i = all.indexOf(failed.deployment());
+        return i >= 0 && i + 1 < all.size() ? all.get(i + 1) : null; // the next entry, until there are none
     }
 }

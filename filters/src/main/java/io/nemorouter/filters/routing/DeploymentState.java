@@ -1,0 +1,230 @@
+package io.nemorouter.filters.routing;
+
+import io.nemorouter.core.config.Deployment;
+import io.nemorouter.core.exchange.AttemptRecord;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * What the router knows of one deployment, shared by every event loop: requests in flight, recent
+ * latency, failures and cooldown (its circuit), and its provider quota this minute. Reads on the
+ * choosing path are plain volatile reads; updates are atomics, never a lock.
+ *
+ * <p>The circuit: {@code allowed_fails} failures within {@code failure_window} open it for
+ * {@code cooldown_time}; a 429 or 503 with a {@code Retry-After} opens it for that long at once.
+ * When the time is up one request (the probe) may go; its success closes the circuit, its failure
+ * opens it again.
+ */
+final class DeploymentState {
+    enum State { HEALTHY, COOLING_DOWN, HALF_OPEN }
+
+    /** A latency figure older than this is not trusted: the deployment is tried again to refresh it. */
+    static final long STALE_MILLIS = 30_000;
+    /** The weight of a new half-second's mean latency in the running average. */
+    private static final double EWMA_ALPHA = 0.3;
+
+    final Deployment deployment;
+    final int weight;
+    final long rpm;
+    final long tpm;
+    final int maxParallel;
+    /** Input plus output USD per million tokens, for the cost strategy. */
+    final double price;
+    /** Its capability tags as a mask over the router's tag vocabulary. */
+    final long tags;
+    private final GroupSettings settings;
+
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final Recorder latencies = new Recorder(TimeUnit.MINUTES.toMicros(30), 2);
+    private Histogram interval;
+    private volatile double latencyEwmaMillis;
+    private volatile long lastSampleMillis;
+
+    private final AtomicInteger fails = new AtomicInteger();
+    private volatile long failWindowStart;
+    /** Until when it is out (0: it is not); past it, one probe may go. */
+    private volatile long cooldownUntil;
+    /** The exchange whose attempt is the half-open probe, or null. */
+    private final AtomicReference<Object> probe = new AtomicReference<>();
+
+    private final AtomicLong quotaMinute = new AtomicLong();
+    private final AtomicLong minuteRequests = new AtomicLong();
+    private final AtomicLong minuteTokens = new AtomicLong();
+
+    /**
+     * Whether failures put it out: only when a request has somewhere else to go (another member of
+     * its group, or a fallback group). A lone deployment is never cooled down: that would only turn
+     * its upstream's errors into the gateway's 503s.
+     */
+    boolean coolable = true;
+
+    final LongAdder requests = new LongAdder();
+    final LongAdder failures = new LongAdder();
+
+    DeploymentState(Deployment deployment, int weight, long rpm, long tpm, int maxParallel, long tags, GroupSettings settings) {
+        this.deployment = deployment;
+        this.weight = weight;
+        this.rpm = rpm;
+        this.tpm = tpm;
+        this.maxParallel = maxParallel;
+        this.price = deployment.pricing().input() + deployment.pricing().output();
+        this.tags = tags;
+        this.settings = settings;
+    }
+
+    int inFlight() {
+        return inFlight.get();
+    }
+
+    double latencyEwmaMillis() {
+        return latencyEwmaMillis;
+    }
+
+    boolean unexplored(long nowMillis) {
+        return nowMillis - lastSampleMillis > STALE_MILLIS;
+    }
+
+    // ---- may it take a request ---------------------------------------------------------------
+
+    /** Whether it may take a request now: not cooling down (or free to probe), under its quota and its parallel limit. */
+    boolean available(long nowMillis) {
+        if (maxParallel > 0 && inFlight.get() >= maxParallel) {
+            return false;
+        }
+        if ((rpm > 0 || tpm > 0) && quotaResetMillis(nowMillis) > 0) {
+            return false;
+        }
+        long until = cooldownUntil;
+        return until == 0 || nowMillis >= until && probe.get() == null;
+    }
+
+    /**
+     * Claims the request for {@code exchange}: a deployment whose cooldown is over takes one probe at
+     * a time. False when another request has just taken the probe.
+     */
+    boolean claim(Object exchange, long nowMillis) {
+        long until = cooldownUntil;
+        if (until == 0 || nowMillis < until) {
+            return until == 0;
+        }
+        return probe.compareAndSet(null, exchange);
+    }
+
+    /** Milliseconds until its quota resets when it is at its RPM or TPM this minute, else 0. */
+    long quotaResetMillis(long nowMillis) {
+        long minute = nowMillis / 60_000;
+        if (quotaMinute.get() != minute) {
+            return 0;
+        }
+        boolean full = rpm > 0 && minuteRequests.get() >= rpm || tpm > 0 && minuteTokens.get() >= tpm;
+        return full ? (minute + 1) * 60_000 - nowMillis : 0;
+    }
+
+    /** Milliseconds until its cooldown ends, or 0. */
+    long cooldownMillis(long nowMillis) {
+        long until = cooldownUntil;
+        return until == 0 ? 0 : Math.max(0, until - nowMillis);
+    }
+
+    State state(long nowMillis) {
+        long until = cooldownUntil;
+        return until == 0 ? State.HEALTHY : nowMillis < until ? State.COOLING_DOWN : State.HALF_OPEN;
+    }
+
+    // ---- what happened -----------------------------------------------------------------------
+
+    void started(long nowMillis) {
+        inFlight.incrementAndGet();
+        requests.increment();
+        if (rpm > 0 || tpm > 0) {
+            rollMinute(nowMillis);
+            minuteRequests.incrementAndGet();
+        }
+    }
+
+    /** Tokens an answer used, against its TPM quota. */
+    void tokens(long count, long nowMillis) {
+        if (tpm > 0) {
+            rollMinute(nowMillis);
+            minuteTokens.addAndGet(count);
+        }
+    }
+
+    private void rollMinute(long nowMillis) {
+        long minute = nowMillis / 60_000;
+        long current = quotaMinute.get();
+        if (current != minute && quotaMinute.compareAndSet(current, minute)) {
+            minuteRequests.set(0);
+            minuteTokens.set(0);
+        }
+    }
+
+    /** An attempt on it ended: its latency on success, its failure against the circuit otherwise. */
+    void ended(Object exchange, AttemptRecord a, boolean stream, long nowMillis) {
+        inFlight.decrementAndGet();
+        boolean probing = probe.get() == exchange;
+        int status = a.upstreamStatus();
+        boolean failed = switch (a.outcome()) {
+            case FAILED_BEFORE_HEAD, FAILED_AFTER_HEAD -> true;
+            case ANSWERED -> status == 429 || status >= 500;
+            default -> false; // cancelled or abandoned: says nothing of the deployment
+        };
+        boolean succeeded = a.outcome() == AttemptRecord.Outcome.ANSWERED && !failed;
+        if (failed) {
+            failures.increment();
+            failed(a, status, probing, nowMillis);
+        } else if (succeeded) {
+            long end = stream && a.firstByteNanos() != 0 ? a.firstByteNanos() : a.endedNanos();
+            long start = a.sentNanos() != 0 ? a.sentNanos() : a.startedNanos();
+            latencies.recordValue(Math.max(0, TimeUnit.NANOSECONDS.toMicros(end - start)));
+            if (probing || cooldownUntil != 0 && nowMillis >= cooldownUntil) {
+                cooldownUntil = 0; // the probe came back well: closed
+                fails.set(0);
+            }
+        }
+        if (probing) {
+            probe.compareAndSet(exchange, null);
+        }
+    }
+
+    private void failed(AttemptRecord a, int status, boolean probing, long nowMillis) {
+        if (!coolable) {
+            return;
+        }
+        long hint = a.retryAfterMillis();
+        if (hint > 0 && (status == 429 || status == 503)) {
+            cooldownUntil = nowMillis + Math.min(hint, settings.maxRetryAfterMillis()); // the upstream said how long
+            return;
+        }
+        if (probing) {
+            cooldownUntil = nowMillis + settings.cooldownMillis(); // the probe failed: out again
+            return;
+        }
+        if (nowMillis - failWindowStart > settings.failureWindowMillis()) {
+            failWindowStart = nowMillis;
+            fails.set(0);
+        }
+        if (fails.incrementAndGet() >= settings.allowedFails()) {
+            cooldownUntil = nowMillis + settings.cooldownMillis();
+            fails.set(0);
+        }
+    }
+
+    /** Folds the latencies recorded since the last call into the running average (one thread: the router's ticker). */
+    void foldLatencies(long nowMillis) {
+        interval = latencies.getIntervalHistogram(interval);
+        if (interval.getTotalCount() == 0) {
+            return;
+        }
+        double mean = interval.getMean() / 1000.0;
+        double old = latencyEwmaMillis;
+        latencyEwmaMillis = old == 0 ? mean : EWMA_ALPHA * mean + (1 - EWMA_ALPHA) * old;
+        lastSampleMillis = nowMillis;
+    }
+}
