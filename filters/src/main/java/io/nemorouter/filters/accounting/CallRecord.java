@@ -5,6 +5,7 @@ import io.nemorouter.core.exchange.AttemptRecord;
 import io.nemorouter.core.exchange.Completion;
 import io.nemorouter.core.openai.Usage;
 import io.nemorouter.filters.cache.CacheHit;
+import io.nemorouter.filters.routing.AbVariant;
 import io.nemorouter.filters.keys.Principal;
 import io.nemorouter.filters.keys.store.KeyRecord;
 import io.nemorouter.filters.keys.store.TeamRecord;
@@ -30,7 +31,7 @@ record CallRecord(String id, long time, String endpoint, String model, String de
                   double totalMs, double upstreamMs, double ttftMs, double overheadMs,
                   long inputTokens, long outputTokens, long cachedTokens, boolean usageEstimated,
                   double cost, boolean unpriced, String cache, double savedCost, int fallbacks, List<Attempt> attempts,
-                  String metadataJson, List<String> tags, String prompt, String completion) {
+                  String metadataJson, List<String> tags, String prompt, String completion, String variant) {
 
     /** One try on one deployment. */
     record Attempt(String deployment, int status, double ms, String error) {
@@ -50,6 +51,7 @@ record CallRecord(String id, long time, String endpoint, String model, String de
         }
         long received = c.receivedNanos();
         CacheHit hit = c.get(CacheHit.KEY);
+        AbVariant variant = c.get(AbVariant.KEY);
         return new CallRecord(c.requestId(), nowMillis, c.endpoint().path, c.requestedModel(),
                 d == null ? null : d.id(), d == null ? null : d.provider(),
                 k != null ? k.id() : p != null && p.master() ? "master" : null, k == null ? null : k.alias(),
@@ -63,7 +65,8 @@ record CallRecord(String id, long time, String endpoint, String model, String de
                 u != null && u.estimated(), Math.max(0, c.cost()), d != null && !d.pricing().known(),
                 c.cacheDecision(), hit == null ? 0 : hit.savedCost(), c.fallbacks(), attempts,
                 captured == null ? null : captured.metadataJson, captured == null ? List.of() : captured.tags,
-                captured == null ? null : captured.prompt, captured == null ? null : captured.completion());
+                captured == null ? null : captured.prompt, captured == null ? null : captured.completion(),
+                variant == null ? null : variant.variant());
     }
 
     private static double ms(long nanos) {

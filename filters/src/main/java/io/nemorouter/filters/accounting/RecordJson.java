@@ -59,6 +59,9 @@ final class RecordJson {
                 g.writeNumberField("saved_cost", r.savedCost());
             }
             g.writeNumberField("fallbacks", r.fallbacks());
+            if (r.variant() != null) {
+                g.writeStringField("variant", r.variant());
+            }
             g.writeArrayFieldStart("attempts");
             for (CallRecord.Attempt a : r.attempts()) {
                 g.writeStartObject();
@@ -127,7 +130,7 @@ final class RecordJson {
                 n.path("overhead_ms").asDouble(), n.path("input_tokens").asLong(), n.path("output_tokens").asLong(),
                 n.path("cached_tokens").asLong(), n.path("usage_estimated").asBoolean(), n.path("cost").asDouble(),
                 n.path("unpriced").asBoolean(), text(n, "cache"), n.path("saved_cost").asDouble(), n.path("fallbacks").asInt(), attempts,
-                md == null || md.isNull() ? null : md.toString(), tags, text(n, "prompt"), text(n, "completion"));
+                md == null || md.isNull() ? null : md.toString(), tags, text(n, "prompt"), text(n, "completion"), text(n, "variant"));
     }
 
     private static String text(JsonNode n, String field) {

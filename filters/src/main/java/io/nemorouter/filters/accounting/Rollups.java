@@ -71,6 +71,9 @@ final class Rollups {
         for (String t : r.tags()) {
             cell(hour, "tag", t).add(c);
         }
+        if (r.variant() != null) {
+            cell(hour, "variant", r.variant()).add(c);
+        }
         // narrowed reports: "who spent most on this model", "this job's cost per stage", "this key's per model"
         String m = clean(model);
         pair(hour, KEY_BY_MODEL, m, key).add(c);

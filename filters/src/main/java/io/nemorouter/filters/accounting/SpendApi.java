@@ -50,9 +50,9 @@ final class SpendApi {
     static final long ORDER_SLACK_MILLIS = 60_000;
     /** The report's group_by values that are not metadata members. */
     private static final List<String> GROUPS = List.of("key", "team", "org", "model", "deployment", "provider", "tag",
-            "job_id", "stage");
+            "variant", "job_id", "stage");
     private static final List<String> LOG_FILTERS = List.of("key", "team", "org", "model", "deployment", "provider", "tag",
-            "job_id", "stage", "status", "cache", "from", "to", "limit", "cursor");
+            "variant", "job_id", "stage", "status", "cache", "from", "to", "limit", "cursor");
 
     private final Path dir;
     private final Rollups rollups;
@@ -183,7 +183,7 @@ final class SpendApi {
                 case "key" -> want.equals(r.path("key_id").asText(null)) || want.equals(r.path("key_alias").asText(null));
                 case "team" -> want.equals(r.path("team_id").asText(null));
                 case "org" -> want.equals(r.path("org_id").asText(null));
-                case "model", "deployment", "provider", "cache" -> want.equals(r.path(e.getKey()).asText(null));
+                case "model", "deployment", "provider", "cache", "variant" -> want.equals(r.path(e.getKey()).asText(null));
                 case "tag" -> contains(r.path("tags"), want);
                 case "job_id", "stage" -> want.equals(scalar(r.path("metadata").get(e.getKey())));
                 case "status" -> status(r.path("status").asInt(), want);

@@ -12,21 +12,13 @@ final class RouteState {
 
     final long tags;
     final Group[] chain;
-    /** The A/B experiment's variant this request was given, or null. */
-    final String variant;
     int link;
     long tried;
     int retriesLeft;
 
-    RouteState(long tags, Group[] chain, String variant) {
+    RouteState(long tags, Group[] chain) {
         this.tags = tags;
         this.chain = chain;
-        this.variant = variant;
         this.retriesLeft = chain.length == 0 ? 0 : chain[0].settings.numRetries();
-    }
-
-    /** The variant, for the request log ({@code null} when the request was in no experiment). */
-    public String variant() {
-        return variant;
     }
 }

@@ -149,7 +149,6 @@ final class Router implements RoutingStrategy, CompletionObserver {
     private RouteState begin(Exchange ex) {
         String model = ex.body().model();
         long tags = capabilities.required(ex);
-        String variant = null;
         Group g;
         if (AUTO.equals(model) && !groups.containsKey(AUTO)) {
             // every deployment with the tags: the embedding models for embeddings, the others for chat
@@ -158,12 +157,13 @@ final class Router implements RoutingStrategy, CompletionObserver {
                 ex.respond(mismatch(model, tags, g));
                 return null;
             }
-            return new RouteState(tags, g.chain, null);
+            return new RouteState(tags, g.chain);
         }
         Experiment e = experiments.get(model);
         if (e != null) {
-            variant = e.variant(ex);
+            String variant = e.variant(ex);
             ex.responseHeader(VARIANT_HEADER, variant);
+            ex.set(AbVariant.KEY, new AbVariant(e.name(), variant));
             g = groups.get(variant);
         } else {
             g = groups.get(model);
@@ -179,7 +179,7 @@ final class Router implements RoutingStrategy, CompletionObserver {
         if (g.contextWindowChain.length > 0 && !g.fits(promptTokens(ex))) {
             chain = g.contextWindowChain; // too long for it: to the long-context groups instead of failing upstream
         }
-        return new RouteState(tags, chain, variant);
+        return new RouteState(tags, chain);
     }
 
     /** About how many tokens the prompt is: a byte in four (the body's JSON around it included: it errs long). */

@@ -120,8 +120,9 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
             translatorFailed(e);
             return false;
         }
-        if (refused(head.status().code(), head.headers().get(HttpHeaderNames.RETRY_AFTER),
-                head.headers().get(RETRY_AFTER_MS))) {
+        int status = head.status().code();
+        upstreamStatus = status;
+        if (Dispatcher.retryableStatus(status) && refused(status, head.headers()::get)) {
             return false;
         }
         ex.respondHead(head);
@@ -223,7 +224,8 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
         try {
             translator.head(ex, answer);
             status = answer.status().code();
-            if (refused(status, answer.headers().get(HttpHeaderNames.RETRY_AFTER), answer.headers().get(RETRY_AFTER_MS))) {
+            upstreamStatus = status;
+            if (Dispatcher.retryableStatus(status) && refused(status, answer.headers()::get)) {
                 answer.release();
                 return false;
             }
@@ -262,7 +264,7 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
         firstByteArrived();
         int status = answer.status();
         upstreamStatus = status;
-        if (Dispatcher.retryableStatus(status) && refused(status, answer.header("retry-after"), answer.header("retry-after-ms"))) {
+        if (Dispatcher.retryableStatus(status) && refused(status, answer::header)) {
             return false;
         }
         if (ex.endpoint().proxied) {
@@ -275,18 +277,17 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
 
     // ---- failures ------------------------------------------------------------------------------
 
-    private static final String RETRY_AFTER_MS = "retry-after-ms";
-
     /**
-     * Whether an answer with {@code status} is refused: a 429 or 5xx while another deployment may
-     * be tried. The attempt has then failed, and the dispatcher moves on.
+     * Whether an answer with a retryable {@code status} (429, 5xx) is refused: it is while another
+     * deployment may be tried. The attempt has then failed, and the dispatcher moves on. Its wait
+     * hint ({@code Retry-After}, {@code retry-after-ms}, else OpenAI's {@code x-ratelimit-reset-*})
+     * is kept either way: the routing strategy reads it.
      */
-    private boolean refused(int status, String retryAfter, String retryAfterMs) {
-        upstreamStatus = status;
-        if (!Dispatcher.retryableStatus(status)) {
-            return false;
+    private boolean refused(int status, java.util.function.Function<String, String> header) {
+        long after = RetryAfter.millis(header.apply("retry-after"), header.apply("retry-after-ms"));
+        if (after < 0 && status == 429) {
+            after = RetryAfter.resetMillis(header.apply("x-ratelimit-reset-requests"), header.apply("x-ratelimit-reset-tokens"));
         }
-        long after = RetryAfter.millis(retryAfter, retryAfterMs);
         retryAfterMillis = after; // the strategy reads it when asked for the next deployment
         if (!mayFallBack()) {
             return false;

@@ -22,4 +22,16 @@ class RetryAfterTest {
         assertTrue(ms > 25_000 && ms <= 30_000, "an HTTP date: " + ms);
         assertEquals(0, RetryAfter.millis("Wed, 21 Oct 2015 07:28:00 GMT", null), "a date past is now");
     }
+
+    @Test
+    void openAisRateLimitResetsReadAsDurations() {
+        assertEquals(1000, RetryAfter.duration("1s"));
+        assertEquals(360_000, RetryAfter.duration("6m0s"));
+        assertEquals(20, RetryAfter.duration("20ms"));
+        assertEquals(3_723_500, RetryAfter.duration("1h2m3.5s"));
+        assertEquals(-1, RetryAfter.duration("soon"));
+        assertEquals(-1, RetryAfter.duration("5"));
+        assertEquals(6000, RetryAfter.resetMillis("1s", "6s"), "the later of the two");
+        assertEquals(-1, RetryAfter.resetMillis(null, "x"));
+    }
 }

@@ -2,6 +2,7 @@ package io.nemorouter.server.routing;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.nemorouter.filters.routing.RouterExtension;
 import io.nemorouter.testkit.ScriptableUpstream;
 import io.nemorouter.testkit.TestGateway;
 import org.junit.jupiter.api.AfterEach;
@@ -60,9 +61,17 @@ class RouterTest {
     static final String MASTER = "sk-master-test-0123456789";
 
     void start(String models, String router) throws Exception {
-        gw = TestGateway.builder().config("nemo.models = [" + models + "]\nnemo.router { " + router + " }\n"
-                + "nemo.keys.master_key = \"" + MASTER + "\"\n").start();
+        start(models, router, java.time.Clock.systemUTC());
     }
+
+    /** With the router on {@code clock} (its quota minutes, cooldowns and latency figures). */
+    void start(String models, String router, java.time.Clock clock) throws Exception {
+        gw = TestGateway.builder().config("nemo.models = [" + models + "]\nnemo.router { " + router + " }\n"
+                + "nemo.keys.master_key = \"" + MASTER + "\"\n").extension(new RouterExtension(clock)).start();
+    }
+
+    /** Ten seconds into a minute, and staying there: a quota test never crosses into the next minute. */
+    static final java.time.Clock TEN_PAST = java.time.Clock.fixed(java.time.Instant.parse("2026-12-01T10:00:10Z"), java.time.ZoneOffset.UTC);
 
     HttpResponse<String> chat(String body) throws Exception {
         return gw.post("/v1/chat/completions", body, "authorization", "Bearer " + MASTER);
@@ -186,15 +195,14 @@ class RouterTest {
     @Test
     void aDeploymentsQuotaHoldsAndWhenEveryOneIsAtItsTheAnswerIs429WithRetryAfter() throws Exception {
         AtomicInteger a = new AtomicInteger();
-        start(entry("m", upstream("a", a), "id = \"a\", rpm = 3"), "");
+        start(entry("m", upstream("a", a), "id = \"a\", rpm = 3"), "", TEN_PAST);
         for (int i = 0; i < 3; i++) {
             assertEquals(200, chat(body("m")).statusCode());
         }
         HttpResponse<String> r = chat(body("m"));
         assertEquals(429, r.statusCode(), r.body());
         assertEquals("deployment_quota_exceeded", JSON.readTree(r.body()).at("/error/code").asText());
-        long retryAfter = Long.parseLong(header(r, "retry-after"));
-        assertTrue(retryAfter >= 1 && retryAfter <= 60, "until the minute turns: " + retryAfter);
+        assertEquals("50", header(r, "retry-after"), "until the minute turns");
         assertEquals(3, a.get());
     }
 
@@ -347,5 +355,55 @@ class RouterTest {
         }
         variants = (int) seen.values().stream().distinct().count();
         assertEquals(2, variants, "12 keys land on both sides of a 50/50 split: " + seen.values());
+        Thread.sleep(300); // the request log's writer
+        JsonNode report = JSON.readTree(gw.get("/spend/report?group_by=variant", "authorization", "Bearer " + MASTER).body());
+        long onM = seen.values().stream().filter("m"::equals).count() * 4;
+        int reported = 0;
+        for (JsonNode row : report.get("data")) {
+            reported += row.get("requests").asInt();
+            if (row.get("group").asText().equals("m")) {
+                assertEquals(onM, row.get("requests").asLong(), report.toString());
+            }
+        }
+        assertEquals(48, reported, "every call is in a variant's row: " + report);
+        JsonNode logged = JSON.readTree(gw.get("/spend/logs?variant=m2&limit=100", "authorization", "Bearer " + MASTER).body());
+        assertEquals(48 - onM, logged.get("data").size(), logged.toString());
+        assertEquals("m2", logged.at("/data/0/variant").asText());
+    }
+
+    @Test
+    void openAisRateLimitResetHeadersCoolADeploymentDownToo() throws Exception {
+        AtomicInteger a = new AtomicInteger();
+        AtomicInteger b = new AtomicInteger();
+        ScriptableUpstream ua = upstream("a", a);
+        ua.otherwise((req, reply) -> {
+            if (a.incrementAndGet() == 1) {
+                reply.header("x-ratelimit-reset-requests", "150ms").header("x-ratelimit-reset-tokens", "1s");
+                ScriptableUpstream.status(429, null).answer(req, reply);
+            } else {
+                ScriptableUpstream.chat("from a").answer(req, reply);
+            }
+        });
+        start(entry("m", ua, "id = \"a\", input_cost_per_mtok = 0.1") + "," + entry("m", upstream("b", b), "id = \"b\""),
+                "strategy = cost, num_retries = 1");
+        assertEquals("b", header(chat(body("m")), "x-nemo-model"));
+        assertEquals("b", header(chat(body("m")), "x-nemo-model"), "out until the later reset (1 s)");
+        Thread.sleep(1200);
+        assertEquals("a", header(chat(body("m")), "x-nemo-model"));
+    }
+
+    @Test
+    void aTokensPerMinuteQuotaHoldsToo() throws Exception {
+        AtomicInteger a = new AtomicInteger();
+        AtomicInteger b = new AtomicInteger();
+        // each answer uses 15 tokens: a's 20 a minute is spent after two
+        start(entry("m", upstream("a", a), "id = \"a\", tpm = 20, input_cost_per_mtok = 0.1") + ","
+                + entry("m", upstream("b", b), "id = \"b\""), "strategy = cost", TEN_PAST);
+        for (int i = 0; i < 5; i++) {
+            assertEquals(200, chat(body("m")).statusCode());
+            Thread.sleep(20); // the completion's tokens are counted as it finishes
+        }
+        assertEquals(2, a.get(), "a took calls until its tokens this minute reached its quota");
+        assertEquals(3, b.get());
     }
 }
