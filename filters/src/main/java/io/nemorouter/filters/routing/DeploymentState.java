@@ -22,7 +22,8 @@ import java.util.concurrent.atomic.LongAdder;
  * opens it again.
  */
 final class DeploymentState {
-    enum State { HEALTHY, COOLING_DOWN, HALF_OPEN }
+    /** In the order of the {@code nemo_deployment_state} metric: 0, 1, 2. */
+    enum State { HEALTHY, HALF_OPEN, COOLING_DOWN }
 
     /** A latency figure older than this is not trusted: the deployment is tried again to refresh it. */
     static final long STALE_MILLIS = 30_000;

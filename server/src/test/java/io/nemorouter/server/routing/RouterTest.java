@@ -96,7 +96,7 @@ class RouterTest {
         });
         ScriptableUpstream ub = upstream("b", b);
         start(entry("m", ua, "id = \"a\"") + "," + entry("m", ub, "id = \"b\""), "strategy = cost, num_retries = 1, "
-                + "groups { m { strategy = least-busy } }");
+                + "allowed_fails = 1, groups { m { strategy = least-busy } }");
         for (int i = 0; i < 6; i++) {
             HttpResponse<String> r = chat(body("m"));
             assertEquals(200, r.statusCode(), r.body());
@@ -105,29 +105,47 @@ class RouterTest {
                 assertEquals("b", header(r, "x-nemo-model"));
             }
         }
-        assertTrue(a.get() >= 1 && a.get() <= 3, "a failed, then cooled down after allowed_fails (3): " + a.get());
+        assertEquals(1, a.get(), "a failed once, and cooled down (allowed_fails = 1)");
         assertEquals(6, b.get());
+        Thread.sleep(300); // the request log's writer
+        JsonNode logs = JSON.readTree(gw.get("/spend/logs?limit=10", "authorization", "Bearer " + MASTER).body()).get("data");
+        JsonNode failedOver = null;
+        for (JsonNode rec : logs) {
+            if (rec.get("fallbacks").asInt() == 1) {
+                failedOver = rec;
+            }
+        }
+        assertTrue(failedOver != null, logs.toString());
+        assertEquals("a", failedOver.at("/attempts/0/deployment").asText(), "every attempt is in the record: " + failedOver);
+        assertEquals(500, failedOver.at("/attempts/0/status").asInt());
+        assertEquals("b", failedOver.at("/attempts/1/deployment").asText());
+        Thread.sleep(600); // the metrics are refreshed twice a second
+        String metrics = gw.get("/metrics").body();
+        assertTrue(metrics.contains("nemo_deployment_state{deployment=\"a\",} 2.0"), "a is cooling down: " + metrics);
+        assertTrue(metrics.contains("nemo_deployment_state{deployment=\"b\",} 0.0"), metrics);
     }
 
     @Test
-    void clientErrorsAreNotRetriedAndWithoutRetriesAnErrorComesBackAsItWas() throws Exception {
+    void clientErrorsAreNotRetried() throws Exception {
         AtomicInteger a = new AtomicInteger();
         AtomicInteger b = new AtomicInteger();
         ScriptableUpstream ua = upstream("a", a);
         ua.otherwise((req, reply) -> {
             a.incrementAndGet();
-            ScriptableUpstream.status(400, null).answer(req, reply);
+            ScriptableUpstream.status(req.json().at("/messages/0/content").asInt(), null).answer(req, reply);
         });
         ScriptableUpstream ub = upstream("b", b);
-        start(entry("m", ua, "id = \"a\"") + "," + entry("m", ub, "id = \"b\", weight = 0"),
-                "num_retries = 2, groups { m { strategy = weighted } }");
+        start(entry("m", ua, "id = \"a\"") + "," + entry("m", ub, "id = \"b\", weight = 0") + "," + entry("spare", ub, "id = \"spare\""),
+                "num_retries = 2, groups { m { strategy = weighted, fallbacks = [spare] } }, allowed_fails = 100");
         // weight 0: b is never chosen first, so every request starts on a
-        for (int i = 0; i < 3; i++) {
-            HttpResponse<String> r = chat(body("m"));
-            assertEquals(400, r.statusCode(), "a client error returns at once: " + r.body());
+        int[] clientErrors = {400, 401, 403, 404, 413, 422};
+        for (int status : clientErrors) {
+            HttpResponse<String> r = chat("{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"" + status + "\"}]}");
+            assertEquals(status, r.statusCode(), "a client error returns at once: " + r.body());
+            assertEquals("0", header(r, "x-nemo-fallbacks"));
         }
-        assertEquals(3, a.get());
-        assertEquals(0, b.get(), "no failover on a 400");
+        assertEquals(clientErrors.length, a.get());
+        assertEquals(0, b.get(), "no other deployment is tried on a client error");
     }
 
     @Test
@@ -405,5 +423,56 @@ class RouterTest {
         }
         assertEquals(2, a.get(), "a took calls until its tokens this minute reached its quota");
         assertEquals(3, b.get());
+    }
+
+    @Test
+    void aKeysTagsAreItsRequestsDefaultsAndABodysTagsOverrideThem() throws Exception {
+        AtomicInteger text = new AtomicInteger();
+        AtomicInteger eyes = new AtomicInteger();
+        start(entry("text", upstream("text", text), "id = \"text\", tags = [code]") + ","
+                + entry("eyes", upstream("eyes", eyes), "id = \"eyes\", tags = [vision]"), "");
+        String key = JSON.readTree(gw.post("/key/generate", "{\"tags\":[\"vision\",\"nightly\"]}", "authorization", "Bearer " + MASTER)
+                .body()).get("key").asText();
+        HttpResponse<String> r = gw.post("/v1/chat/completions", body("text"), "authorization", "Bearer " + key);
+        assertEquals(400, r.statusCode(), "the key's default tags ask for vision: " + r.body());
+        assertEquals(200, gw.post("/v1/chat/completions", body("eyes"), "authorization", "Bearer " + key).statusCode());
+        HttpResponse<String> own = gw.post("/v1/chat/completions",
+                "{\"model\":\"text\",\"tags\":[\"code\"],\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+                "authorization", "Bearer " + key);
+        assertEquals(200, own.statusCode(), "the body's tags replace the key's: " + own.body());
+        assertEquals(200, chat(body("text")).statusCode(), "the master key has no default tags");
+    }
+
+    @Test
+    void whenACooldownEndsOneProbeGoesAndTheRestGoElsewhereUntilItAnswers() throws Exception {
+        AtomicInteger a = new AtomicInteger();
+        AtomicInteger b = new AtomicInteger();
+        ScriptableUpstream ua = upstream("a", a);
+        ua.otherwise((req, reply) -> {
+            if (a.incrementAndGet() == 1) {
+                ScriptableUpstream.status(429, "1").answer(req, reply);
+            } else {
+                reply.after(Duration.ofMillis(400), () -> ScriptableUpstream.chat("from a").answer(req, reply));
+            }
+        });
+        start(entry("m", ua, "id = \"a\", input_cost_per_mtok = 0.1") + "," + entry("m", upstream("b", b), "id = \"b\""),
+                "strategy = cost, num_retries = 1");
+        assertEquals("b", header(chat(body("m")), "x-nemo-model"));
+        Thread.sleep(1100);
+        List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            all.add(gw.http().sendAsync(HttpRequest.newBuilder(URI.create(gw.base() + "/v1/chat/completions"))
+                    .header("content-type", "application/json").header("authorization", "Bearer " + MASTER)
+                    .POST(HttpRequest.BodyPublishers.ofString(body("m"))).build(), HttpResponse.BodyHandlers.ofString()));
+            Thread.sleep(20);
+        }
+        int onA = 0;
+        for (var f : all) {
+            HttpResponse<String> r = f.get(10, TimeUnit.SECONDS);
+            assertEquals(200, r.statusCode());
+            onA += header(r, "x-nemo-model").equals("a") ? 1 : 0;
+        }
+        assertEquals(1, onA, "one probe while a is half-open; the others went to b");
+        assertEquals("a", header(chat(body("m")), "x-nemo-model"), "the probe answered: a is back");
     }
 }
