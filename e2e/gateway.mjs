@@ -1,15 +1,16 @@
 // Starts the real gateway jar through the launcher (its JVM flags) on a free port with the default config
 // (mock models only, provider keys removed from its environment so no traffic leaves the machine) and a
-// data directory of its own, or uses NEMO_BASE_URL. masterKey turns virtual keys on.
+// data directory of its own, or uses NEMO_BASE_URL. masterKey turns virtual keys on; config (HOCON text) replaces
+// the default config.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-export async function startGateway({ masterKey } = {}) {
+export async function startGateway({ masterKey, config } = {}) {
   if (process.env.NEMO_BASE_URL) {
     return { baseURL: process.env.NEMO_BASE_URL, stop: async () => {} };
   }
@@ -23,7 +24,12 @@ export async function startGateway({ masterKey } = {}) {
   delete env.GEMINI_API_KEY;
   delete env.NEMO_MASTER_KEY;
   if (masterKey) env.NEMO_MASTER_KEY = masterKey;
-  const child = spawn(path.join(root, 'scripts/nemo-router'), ['--config', path.join(root, 'conf/nemo-router.conf'), '--port', '0'],
+  let configFile = path.join(root, 'conf/nemo-router.conf');
+  if (config) {
+    configFile = path.join(dataDir, 'nemo-router.conf');
+    writeFileSync(configFile, config);
+  }
+  const child = spawn(path.join(root, 'scripts/nemo-router'), ['--config', configFile, '--port', '0'],
     { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const baseURL = await new Promise((resolve, reject) => {
