@@ -3,6 +3,8 @@ package io.nemorouter.filters.cache;
 import io.nemorouter.filters.store.ChronicleFiles;
 import io.nemorouter.filters.store.StoreException;
 import net.openhft.chronicle.map.ChronicleMap;
+import net.openhft.chronicle.map.ExternalMapQueryContext;
+import net.openhft.chronicle.map.MapEntry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -221,11 +223,26 @@ final class ChronicleCacheStore implements CacheStore {
             if (created == null || created != oldest.created()) {
                 continue; // replaced by a newer answer (it has its own slot further on), or gone
             }
-            byte[] v = map.get(oldest.key());
-            if (v != null && map.remove(oldest.key(), v)) {
-                bytes.addAndGet(-v.length);
+            if (removeUnread(oldest.key())) {
+                bytes.addAndGet(-oldest.size()); // the slot is this entry's (same creation): its size is the entry's
             }
             present.remove(oldest.key(), created);
+            return true;
+        }
+    }
+
+    /**
+     * Removes {@code key}'s entry without reading its value (a plain remove returns it, a copy of up
+     * to max_entry_size bytes that eviction, once per store when the cache is full, has no use for).
+     */
+    private boolean removeUnread(String key) {
+        try (ExternalMapQueryContext<String, byte[], ?> q = map.queryContext(key)) {
+            q.writeLock().lock();
+            MapEntry<String, byte[]> entry = q.entry();
+            if (entry == null) {
+                return false; // dropped as expired meanwhile, by the lookup that found it so
+            }
+            q.remove(entry);
             return true;
         }
     }
