@@ -51,22 +51,26 @@ enum Balance {
         switch (this) {
             case LATENCY -> {
                 int best = -1;
+                int firstUsable = -1;
                 double bestLatency = Double.MAX_VALUE;
                 for (int k = 0; k < n; k++) {
                     int i = (start + k) % n;
                     if (!g.usable(i, excluded, tags, nowMillis)) {
                         continue;
                     }
-                    if (ds[i].unexplored(nowMillis)) {
-                        return i; // no recent figure: find one out
+                    if (ds[i].explore(nowMillis)) {
+                        return i; // no recent figure: find one out (one request a second)
+                    }
+                    if (firstUsable < 0) {
+                        firstUsable = i;
                     }
                     double l = ds[i].latencyEwmaMillis();
-                    if (l < bestLatency) {
+                    if (l > 0 && l < bestLatency) { // no figure yet is not "fastest"
                         bestLatency = l;
                         best = i;
                     }
                 }
-                return best;
+                return best >= 0 ? best : firstUsable;
             }
             case WEIGHTED -> {
                 long total = 0;

@@ -46,12 +46,16 @@ final class DeploymentState {
     private Histogram interval;
     private volatile double latencyEwmaMillis;
     private volatile long lastSampleMillis;
+    /** When a request was last sent to find out its latency. */
+    private final AtomicLong lastExploreMillis = new AtomicLong(Long.MIN_VALUE / 2);
+    private static final long EXPLORE_EVERY_MILLIS = 1000;
 
-    private final AtomicInteger fails = new AtomicInteger();
-    private volatile long failWindowStart;
+    /** The times of its last {@code allowed_fails} failures (0: none), a ring; guarded by this. */
+    private final long[] failTimes;
+    private int failNext;
     /** Until when it is out (0: it is not); past it, one probe may go. */
     private volatile long cooldownUntil;
-    /** The exchange whose attempt is the half-open probe, or null. */
+    /** The request (its {@link RouteState}) that holds the half-open probe, or null. */
     private final AtomicReference<Object> probe = new AtomicReference<>();
 
     private final AtomicLong quotaMinute = new AtomicLong();
@@ -74,9 +78,11 @@ final class DeploymentState {
         this.rpm = rpm;
         this.tpm = tpm;
         this.maxParallel = maxParallel;
-        this.price = deployment.pricing().input() + deployment.pricing().output();
+        // an unpriced deployment is not free: the cost strategy takes it last
+        this.price = deployment.pricing().known() ? deployment.pricing().input() + deployment.pricing().output() : Double.MAX_VALUE;
         this.tags = tags;
         this.settings = settings;
+        this.failTimes = new long[settings.allowedFails()];
     }
 
     int inFlight() {
@@ -87,8 +93,17 @@ final class DeploymentState {
         return latencyEwmaMillis;
     }
 
-    boolean unexplored(long nowMillis) {
-        return nowMillis - lastSampleMillis > STALE_MILLIS;
+    /**
+     * Whether to send it this request to find out its latency: it has no figure from the last
+     * {@link #STALE_MILLIS}, and no other request was sent to find out in the last second (a slow
+     * deployment must not take every request until its first answer is folded in).
+     */
+    boolean explore(long nowMillis) {
+        if (nowMillis - lastSampleMillis <= STALE_MILLIS) {
+            return false;
+        }
+        long last = lastExploreMillis.get();
+        return nowMillis - last >= EXPLORE_EVERY_MILLIS && lastExploreMillis.compareAndSet(last, nowMillis);
     }
 
     // ---- may it take a request ---------------------------------------------------------------
@@ -106,15 +121,30 @@ final class DeploymentState {
     }
 
     /**
-     * Claims the request for {@code exchange}: a deployment whose cooldown is over takes one probe at
+     * Claims it for the request {@code owner}: a deployment whose cooldown is over takes one probe at
      * a time. False when another request has just taken the probe.
      */
-    boolean claim(Object exchange, long nowMillis) {
+    boolean claim(Object owner, long nowMillis) {
         long until = cooldownUntil;
         if (until == 0 || nowMillis < until) {
             return until == 0;
         }
-        return probe.compareAndSet(null, exchange);
+        return probe.get() == owner || probe.compareAndSet(null, owner);
+    }
+
+    /** Whether {@code owner} holds the half-open probe. */
+    boolean probing(Object owner) {
+        return owner != null && probe.get() == owner;
+    }
+
+    /** Gives back the probe {@code owner} claimed and did not use (its request ended first). */
+    void releaseProbe(Object owner) {
+        probe.compareAndSet(owner, null);
+    }
+
+    /** Whether it is at its {@code max_parallel}. */
+    boolean full() {
+        return maxParallel > 0 && inFlight.get() >= maxParallel;
     }
 
     /** Milliseconds until its quota resets when it is at its RPM or TPM this minute, else 0. */
@@ -167,9 +197,9 @@ final class DeploymentState {
     }
 
     /** An attempt on it ended: its latency on success, its failure against the circuit otherwise. */
-    void ended(Object exchange, AttemptRecord a, boolean stream, long nowMillis) {
+    void ended(Object owner, AttemptRecord a, boolean stream, long nowMillis) {
         inFlight.decrementAndGet();
-        boolean probing = probe.get() == exchange;
+        boolean probing = probing(owner);
         int status = a.upstreamStatus();
         boolean failed = switch (a.outcome()) {
             case FAILED_BEFORE_HEAD, FAILED_AFTER_HEAD -> true;
@@ -186,11 +216,10 @@ final class DeploymentState {
             latencies.recordValue(Math.max(0, TimeUnit.NANOSECONDS.toMicros(end - start)));
             if (probing || cooldownUntil != 0 && nowMillis >= cooldownUntil) {
                 cooldownUntil = 0; // the probe came back well: closed
-                fails.set(0);
             }
         }
         if (probing) {
-            probe.compareAndSet(exchange, null);
+            probe.compareAndSet(owner, null);
         }
     }
 
@@ -207,14 +236,28 @@ final class DeploymentState {
             cooldownUntil = nowMillis + settings.cooldownMillis(); // the probe failed: out again
             return;
         }
-        if (nowMillis - failWindowStart > settings.failureWindowMillis()) {
-            failWindowStart = nowMillis;
-            fails.set(0);
-        }
-        if (fails.incrementAndGet() >= settings.allowedFails()) {
+        if (recentFailures(nowMillis) >= settings.allowedFails()) {
             cooldownUntil = nowMillis + settings.cooldownMillis();
-            fails.set(0);
         }
+    }
+
+    /**
+     * Notes a failure at {@code nowMillis}; the failures within the last {@code failure_window}
+     * (a sliding window over the last {@code allowed_fails} of them), this one included.
+     */
+    private synchronized int recentFailures(long nowMillis) {
+        failTimes[failNext] = nowMillis;
+        failNext = (failNext + 1) % failTimes.length;
+        int n = 0;
+        for (long t : failTimes) {
+            if (t != 0 && nowMillis - t <= settings.failureWindowMillis()) {
+                n++;
+            }
+        }
+        if (n >= failTimes.length) {
+            java.util.Arrays.fill(failTimes, 0); // out now: counting starts afresh when it is back
+        }
+        return n;
     }
 
     /** Folds the latencies recorded since the last call into the running average (one thread: the router's ticker). */

@@ -14,7 +14,11 @@ final class RouteState {
     final Group[] chain;
     int link;
     long tried;
+    /** Members of the current group not to try again in this request: their upstream asked for a longer wait than a retry may take. */
+    long noRetry;
     int retriesLeft;
+    /** The deployment whose half-open probe this request holds, or null: given back if the request ends without using it. */
+    DeploymentState probe;
 
     RouteState(long tags, Group[] chain) {
         this.tags = tags;

@@ -31,13 +31,14 @@ final class Router implements RoutingStrategy, CompletionObserver {
 
     private final Map<String, Group> groups;
     private final Map<String, Experiment> experiments;
-    private final Group autoChat;
-    private final Group autoEmbeddings;
+    /** {@code auto}'s groups: every chat deployment, in groups of at most 64; every embedding deployment. */
+    private final Group[] autoChat;
+    private final Group[] autoEmbeddings;
     private final Capabilities capabilities;
     private final Map<Deployment, DeploymentState> states = new IdentityHashMap<>();
     private final LongSupplier clock;
 
-    Router(Map<String, Group> groups, Map<String, Experiment> experiments, Group autoChat, Group autoEmbeddings,
+    Router(Map<String, Group> groups, Map<String, Experiment> experiments, Group[] autoChat, Group[] autoEmbeddings,
            Capabilities capabilities, LongSupplier clock) {
         this.groups = groups;
         this.experiments = experiments;
@@ -74,14 +75,11 @@ final class Router implements RoutingStrategy, CompletionObserver {
             return null;
         }
         Group g = st.chain[st.link];
-        int i = indexOf(g, failed.deployment());
-        if (i >= 0) {
-            st.tried |= 1L << i;
-        }
+        markTried(st, g, failed);
         if (st.retriesLeft > 0) {
-            int pick = choose(ex, g, st.tried, st.tags, now);
-            if (pick < 0 && i >= 0 && sameAgainAllowed(g, failed)) {
-                pick = choose(ex, g, 0, st.tags, now); // every deployment tried: the same again, after a backoff
+            int pick = choose(st, g, st.tried, now);
+            if (pick < 0) {
+                pick = choose(st, g, st.noRetry, now); // every deployment tried: one again, after the backoff
             }
             if (pick >= 0) {
                 st.retriesLeft--;
@@ -90,6 +88,61 @@ final class Router implements RoutingStrategy, CompletionObserver {
         }
         st.link++;
         return advance(ex, st, now, false);
+    }
+
+    /** Notes that {@code failed}'s deployment was tried; and not to try it again when its upstream asked for a wait longer than a retry may take. */
+    private static void markTried(RouteState st, Group g, AttemptRecord failed) {
+        int i = indexOf(g, failed.deployment());
+        if (i >= 0) {
+            st.tried |= 1L << i;
+            if (failed.retryAfterMillis() > g.settings.maxRetryAfterMillis()) {
+                st.noRetry |= 1L << i;
+            }
+        }
+    }
+
+    @Override
+    public boolean mayRetry(Exchange ex, AttemptRecord failed) {
+        RouteState st = ex.get(RouteState.KEY);
+        if (st == null || st.link >= st.chain.length) {
+            return false;
+        }
+        if (st.retriesLeft > 0) {
+            return true;
+        }
+        for (int l = st.link + 1; l < st.chain.length; l++) {
+            if (st.chain[l].hasTags(st.tags)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Before the next attempt: nothing when the group has an untried deployment free to take it,
+     * or the request moves on to a fallback; a backoff (at least the upstream's hint) when a
+     * retry will go to a deployment already tried.
+     */
+    @Override
+    public long delayMillis(Exchange ex, AttemptRecord failed) {
+        RouteState st = ex.get(RouteState.KEY);
+        if (st == null || st.link >= st.chain.length || st.retriesLeft <= 0) {
+            return 0;
+        }
+        Group g = st.chain[st.link];
+        markTried(st, g, failed);
+        long now = clock.getAsLong();
+        if (g.settings.balance().pick(g, st.tried, st.tags, now) >= 0) {
+            return 0; // another deployment: at once
+        }
+        long base = g.settings.retryBackoffMillis();
+        if (base <= 0) {
+            return Math.max(0, Math.min(failed.retryAfterMillis(), g.settings.maxRetryAfterMillis()));
+        }
+        int retry = Math.max(1, g.settings.numRetries() - st.retriesLeft + 1);
+        long backoff = Math.min(base << Math.min(retry - 1, 10), 10_000);
+        long jittered = backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1); // half to all of it
+        return Math.max(jittered, Math.min(failed.retryAfterMillis(), g.settings.maxRetryAfterMillis()));
     }
 
     /**
@@ -101,12 +154,13 @@ final class Router implements RoutingStrategy, CompletionObserver {
             Group g = st.chain[st.link];
             if (!first || st.link > 0) {
                 st.tried = 0;
+                st.noRetry = 0;
                 st.retriesLeft = g.settings.numRetries();
             }
             if (!g.hasTags(st.tags)) {
                 continue; // a fallback without the capabilities: never a wrong model
             }
-            int pick = choose(ex, g, st.tried, st.tags, now);
+            int pick = choose(st, g, st.tried, now);
             if (pick >= 0) {
                 return g.members[pick].deployment;
             }
@@ -114,35 +168,26 @@ final class Router implements RoutingStrategy, CompletionObserver {
         return null;
     }
 
-    /** Picks and claims a deployment of {@code g} (one whose cooldown just ended takes one probe at a time). */
-    private static int choose(Exchange ex, Group g, long excluded, long tags, long now) {
+    /**
+     * Picks and claims a deployment of {@code g} (one whose cooldown just ended takes one probe at a
+     * time: the request holds it until its attempt there ends, or it ends itself).
+     */
+    private static int choose(RouteState st, Group g, long excluded, long now) {
         for (int tries = 0; tries < g.members.length; tries++) {
-            int i = g.settings.balance().pick(g, excluded, tags, now);
-            if (i < 0 || g.members[i].claim(ex, now)) {
+            int i = g.settings.balance().pick(g, excluded, st.tags, now);
+            if (i < 0) {
+                return -1;
+            }
+            DeploymentState d = g.members[i];
+            if (d.claim(st, now)) {
+                if (d.probing(st)) {
+                    st.probe = d;
+                }
                 return i;
             }
             excluded |= 1L << i; // another request took the probe
         }
         return -1;
-    }
-
-    /** The same deployment again only when its upstream did not ask for a longer wait than a retry may take. */
-    private static boolean sameAgainAllowed(Group g, AttemptRecord failed) {
-        return failed.retryAfterMillis() <= g.settings.maxRetryAfterMillis();
-    }
-
-    @Override
-    public long delayMillis(Exchange ex, AttemptRecord failed, Deployment next) {
-        if (next != failed.deployment()) {
-            return 0; // another deployment: at once
-        }
-        RouteState st = ex.get(RouteState.KEY);
-        Group g = st == null ? null : st.chain[Math.min(st.link, st.chain.length - 1)];
-        long base = g == null ? 100 : g.settings.retryBackoffMillis();
-        int retry = g == null ? 1 : Math.max(1, g.settings.numRetries() - st.retriesLeft);
-        long backoff = Math.min(base << Math.min(retry - 1, 10), 10_000);
-        long jittered = backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1); // half to all of it
-        return Math.max(jittered, failed.retryAfterMillis());
     }
 
     /** The request's tags and groups; null when it was answered (a capability mismatch) or its model is unknown. */
@@ -152,12 +197,12 @@ final class Router implements RoutingStrategy, CompletionObserver {
         Group g;
         if (AUTO.equals(model) && !groups.containsKey(AUTO)) {
             // every deployment with the tags: the embedding models for embeddings, the others for chat
-            g = ex.endpoint() == Endpoint.EMBEDDINGS ? autoEmbeddings : autoChat;
-            if (g.members.length == 0 || !g.hasTags(tags)) {
-                ex.respond(mismatch(model, tags, g));
+            Group[] chain = ex.endpoint() == Endpoint.EMBEDDINGS ? autoEmbeddings : autoChat;
+            if (!anyHasTags(chain, tags)) {
+                ex.respond(mismatch(model, tags, chain));
                 return null;
             }
-            return new RouteState(tags, g.chain);
+            return new RouteState(tags, chain);
         }
         Experiment e = experiments.get(model);
         if (e != null) {
@@ -171,15 +216,24 @@ final class Router implements RoutingStrategy, CompletionObserver {
         if (g == null) {
             return null;
         }
-        if (!g.hasTags(tags)) {
-            ex.respond(mismatch(model, tags, g));
-            return null;
-        }
         Group[] chain = g.chain;
         if (g.contextWindowChain.length > 0 && !g.fits(promptTokens(ex))) {
             chain = g.contextWindowChain; // too long for it: to the long-context groups instead of failing upstream
         }
+        if (!g.hasTags(tags) || !anyHasTags(chain, tags)) {
+            ex.respond(mismatch(model, tags, g.hasTags(tags) ? chain : new Group[]{g}));
+            return null;
+        }
         return new RouteState(tags, chain);
+    }
+
+    private static boolean anyHasTags(Group[] chain, long tags) {
+        for (Group g : chain) {
+            if (g.members.length > 0 && g.hasTags(tags)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** About how many tokens the prompt is: a byte in four (the body's JSON around it included: it errs long). */
@@ -187,20 +241,26 @@ final class Router implements RoutingStrategy, CompletionObserver {
         return ex.content() == null ? 0 : ex.content().readableBytes() / 4;
     }
 
-    private OpenAiError mismatch(String model, long tags, Group g) {
+    /** A 400 naming the required tags that the best-equipped deployment of {@code groups} lacks. */
+    private OpenAiError mismatch(String model, long tags, Group[] groups) {
         long best = 0;
-        for (DeploymentState d : g.members) {
-            if (Long.bitCount(d.tags & tags) > Long.bitCount(best & tags)) {
-                best = d.tags;
+        for (Group g : groups) {
+            for (DeploymentState d : g.members) {
+                if (Long.bitCount(d.tags & tags) > Long.bitCount(best & tags)) {
+                    best = d.tags;
+                }
             }
         }
         List<String> missing = capabilities.names(tags & ~best);
-        return OpenAiError.badRequest("model_capability_mismatch", "tags", "The model `" + model
-                + "` lacks capabilities this request requires: " + String.join(", ", missing)
-                + ". Choose a model that has them, or model `auto` to let the gateway pick one.");
+        String which = AUTO.equals(model) ? "No model in the catalog has" : "The model `" + model + "` (and where it falls back for a request this long) lacks";
+        return OpenAiError.badRequest("model_capability_mismatch", "tags", which + " capabilities this request requires: "
+                + String.join(", ", missing) + (AUTO.equals(model) ? "." : ". Choose a model that has them, or model `auto` to let the gateway pick one."));
     }
 
-    /** No deployment of any group may take the request now: 429 when quotas are the reason, else 503; both say when to come back. */
+    /**
+     * No deployment of any group may take the request now: 429 when quotas or parallel limits are
+     * the reason, else 503 (all cooling down); both say when to come back.
+     */
     private void refuseUnavailable(Exchange ex, RouteState st, long now) {
         long quotaWait = Long.MAX_VALUE;
         long coolWait = Long.MAX_VALUE;
@@ -212,6 +272,8 @@ final class Router implements RoutingStrategy, CompletionObserver {
                 long q = d.quotaResetMillis(now);
                 if (q > 0) {
                     quotaWait = Math.min(quotaWait, q);
+                } else if (d.full()) {
+                    quotaWait = Math.min(quotaWait, 1000); // at max_parallel: a request in flight ends soon
                 }
                 long c = d.cooldownMillis(now);
                 if (c > 0) {
@@ -224,9 +286,9 @@ final class Router implements RoutingStrategy, CompletionObserver {
         ex.responseHeader("retry-after", Long.toString(Math.max(1, (wait + 999) / 1000)));
         ex.respond(quota
                 ? new OpenAiError(HttpResponseStatus.TOO_MANY_REQUESTS, "rate_limit_error", "deployment_quota_exceeded", null,
-                "Every deployment of `" + ex.body().model() + "` is at its provider quota; try again after the Retry-After.")
+                "Every deployment of `" + ex.body().model() + "` is at its provider quota or parallel limit; try again after the Retry-After.")
                 : new OpenAiError(HttpResponseStatus.SERVICE_UNAVAILABLE, "api_error", "no_healthy_deployment", null,
-                "Every deployment of `" + ex.body().model() + "` is cooling down or busy; try again after the Retry-After."));
+                "Every deployment of `" + ex.body().model() + "` is cooling down; try again after the Retry-After."));
     }
 
     private static int indexOf(Group g, Deployment d) {
@@ -253,13 +315,20 @@ final class Router implements RoutingStrategy, CompletionObserver {
     public void attemptEnded(Exchange ex, AttemptRecord attempt) {
         DeploymentState d = states.get(attempt.deployment());
         if (d != null) {
-            d.ended(ex, attempt, ex.body().stream(), clock.getAsLong());
+            d.ended(ex.get(RouteState.KEY), attempt, ex.body().stream(), clock.getAsLong());
         }
     }
 
-    /** The tokens an answer used count against its deployment's TPM quota. */
+    /**
+     * The tokens an answer used count against its deployment's TPM quota; a half-open probe the
+     * request claimed and never used (a filter answered it first) is given back.
+     */
     @Override
     public void onComplete(Completion c) {
+        RouteState st = c.get(RouteState.KEY);
+        if (st != null && st.probe != null) {
+            st.probe.releaseProbe(st);
+        }
         if (c.deployment() != null && c.usage() != null) {
             DeploymentState d = states.get(c.deployment());
             if (d != null) {

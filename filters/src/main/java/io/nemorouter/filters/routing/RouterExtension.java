@@ -117,8 +117,8 @@ public final class RouterExtension implements Extension {
                 ((d.tags & embedding) != 0 ? embeddings : chat).add(d);
             }
         }
-        Group autoChat = new Group(Router.AUTO, first64(chat), defaults);
-        Group autoEmbeddings = new Group(Router.AUTO, first64(embeddings), defaults);
+        Group[] autoChat = autoGroups(chat, defaults);
+        Group[] autoEmbeddings = autoGroups(embeddings, defaults);
         router = new Router(groups, experiments(ctx, c, groups), autoChat, autoEmbeddings, capabilities, clock::millis);
         ctx.routingStrategy(router);
         ctx.observer(router);
@@ -194,8 +194,22 @@ public final class RouterExtension implements Extension {
         return real.isEmpty() ? all : real;
     }
 
-    private static DeploymentState[] first64(List<DeploymentState> all) {
-        return all.subList(0, Math.min(all.size(), Group.MAX_MEMBERS)).toArray(new DeploymentState[0]);
+    /**
+     * {@code auto}'s chain: the deployments in groups of at most 64 (a request's tried members fit a
+     * {@code long}), chosen among by the default strategy, the later groups when the earlier have
+     * none free.
+     */
+    private static Group[] autoGroups(List<DeploymentState> all, GroupSettings defaults) {
+        List<Group> out = new ArrayList<>();
+        for (int from = 0; from < all.size(); from += Group.MAX_MEMBERS) {
+            out.add(new Group(Router.AUTO, all.subList(from, Math.min(all.size(), from + Group.MAX_MEMBERS))
+                    .toArray(new DeploymentState[0]), defaults));
+        }
+        Group[] chain = out.toArray(new Group[0]);
+        for (Group g : chain) {
+            g.chain = chain;
+        }
+        return chain;
     }
 
     private static Group group(ExtensionContext ctx, Map<String, Group> groups, String name, String key) {
@@ -273,6 +287,9 @@ public final class RouterExtension implements Extension {
             long cooldown = millis(c, "cooldown_time", defaults == null ? 0 : defaults.cooldownMillis());
             long window = millis(c, "failure_window", defaults == null ? 0 : defaults.failureWindowMillis());
             long backoff = millis(c, "retry_backoff", defaults == null ? 0 : defaults.retryBackoffMillis());
+            if (backoff < 0) {
+                throw ctx.configError(prefix + "retry_backoff", "must not be negative");
+            }
             long maxRetryAfter = millis(c, "max_retry_after", defaults == null ? 0 : defaults.maxRetryAfterMillis());
             if (cooldown < 1 || window < 1 || maxRetryAfter < 1) {
                 throw ctx.configError(prefix + "cooldown_time", "cooldown_time, failure_window and max_retry_after must be above 0");

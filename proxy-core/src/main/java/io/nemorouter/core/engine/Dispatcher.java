@@ -13,8 +13,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The dispatch loop: asks the routing strategy for the first deployment, runs an attempt on it,
- * and asks for the next each time one fails before its head with a retryable cause, until one
- * answers or the strategy has none left. Between the choice of a deployment and its provider, the
+ * and asks for the next each time one fails before its head with a retryable cause (after that
+ * attempt has ended, and the strategy's delay), until one answers or the strategy has none left. Between the choice of a deployment and its provider, the
  * {@code DEPLOYMENT_CHOSEN} filters run (again for each attempt). A provider only reports; whether
  * to go on is decided here. The strategy hears when each attempt starts and ends. Stateless and
  * shared; an exchange's progress lives on the exchange.
@@ -100,57 +100,56 @@ final class Dispatcher {
         }
     }
 
-    /**
-     * Whether another attempt could follow {@code failed}, which is deciding whether to refuse its
-     * upstream's answer: the strategy's choice is kept for {@link #attemptFailed}.
-     */
-    boolean hasNext(ServerExchange ex, LiveAttempt failed) {
-        if (ex.nextAfter != failed) {
-            ex.next = next(ex, failed);
-            ex.nextAfter = failed;
-        }
-        return ex.next != null;
-    }
-
-    private Deployment next(ServerExchange ex, LiveAttempt failed) {
+    /** Whether another attempt may follow {@code failed}, which is deciding whether to refuse its upstream's answer. */
+    boolean mayRetry(ServerExchange ex, LiveAttempt failed) {
         try {
-            return strategy.next(ex, failed);
+            return strategy.mayRetry(ex, failed);
         } catch (RuntimeException e) {
-            LOG.error("routing the next attempt of request {} failed", ex.requestId(), e);
-            return null;
+            LOG.error("the routing strategy failed on request {}", ex.requestId(), e);
+            return false;
         }
     }
 
-    /** An attempt failed before any of its answer reached the client. */
+    /** An attempt failed (and ended) before any of its answer reached the client. */
     void attemptFailed(ServerExchange ex, LiveAttempt attempt, AttemptFailure failure) {
         if (ex.finished() || ex.attempt != attempt) {
             return;
         }
-        if (failure.retryable()) {
-            Deployment next = ex.nextAfter == attempt ? ex.next : next(ex, attempt);
-            ex.next = null;
-            ex.nextAfter = null;
-            if (next != null) {
-                long delay = 0;
-                try {
-                    delay = strategy.delayMillis(ex, attempt, next);
-                } catch (RuntimeException e) {
-                    LOG.warn("the routing strategy failed on the delay of {}", attempt, e);
-                }
-                if (delay > 0) {
-                    ex.eventLoop().schedule(() -> retry(ex, attempt, next), delay, TimeUnit.MILLISECONDS);
-                } else {
-                    retry(ex, attempt, next);
-                }
-                return;
-            }
+        if (!failure.retryable()) {
+            ex.respond(failure.error());
+            return;
         }
-        ex.respond(failure.error());
+        long delay = 0;
+        try {
+            delay = strategy.delayMillis(ex, attempt);
+        } catch (RuntimeException e) {
+            LOG.warn("the routing strategy failed on the delay after {}", attempt, e);
+        }
+        if (delay > 0) {
+            ex.eventLoop().schedule(() -> retry(ex, attempt, failure), delay, TimeUnit.MILLISECONDS);
+        } else {
+            retry(ex, attempt, failure);
+        }
     }
 
-    private void retry(ServerExchange ex, LiveAttempt failed, Deployment next) {
+    /** After a failure (and its delay): the strategy's next deployment, or the failure for the client. */
+    private void retry(ServerExchange ex, LiveAttempt failed, AttemptFailure failure) {
         if (ex.finished() || ex.attempt != failed) {
             return; // the client left while the retry waited
+        }
+        Deployment next;
+        try {
+            next = strategy.next(ex, failed);
+        } catch (RuntimeException e) {
+            LOG.error("routing the next attempt of request {} failed", ex.requestId(), e);
+            next = null;
+        }
+        if (ex.finished()) {
+            return;
+        }
+        if (next == null) {
+            ex.respond(failure.error());
+            return;
         }
         try {
             startAttempt(ex, next);

@@ -64,7 +64,7 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
 
     @Override
     public boolean mayFallBack() {
-        return !ex.headSent() && !ex.finished() && dispatcher.hasNext(ex, this);
+        return !ex.headSent() && !ex.finished() && dispatcher.mayRetry(ex, this);
     }
 
     /** Whether its provider got it (after the {@code DEPLOYMENT_CHOSEN} filters): only then does the strategy hear its end. */
@@ -288,7 +288,7 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
         if (after < 0 && status == 429) {
             after = RetryAfter.resetMillis(header.apply("x-ratelimit-reset-requests"), header.apply("x-ratelimit-reset-tokens"));
         }
-        retryAfterMillis = after; // the strategy reads it when asked for the next deployment
+        retryAfterMillis = after; // the strategy reads it, whether the answer is refused or relayed
         if (!mayFallBack()) {
             return false;
         }

@@ -102,9 +102,6 @@ public final class ServerExchange implements Exchange, Completion {
     /** Counts suspensions, so a timeout armed for an earlier one does nothing. */
     int suspensions;
     io.netty.util.concurrent.ScheduledFuture<?> suspendedTimeout;
-    /** The strategy's choice for the attempt after {@link #nextAfter}, asked while that attempt decided whether to refuse its answer. */
-    Deployment next;
-    LiveAttempt nextAfter;
     LiveAttempt attempt;
     private LiveAttempt firstAttempt;
     private List<LiveAttempt> laterAttempts;

@@ -20,7 +20,7 @@ public interface Attempt extends AttemptRecord {
 
     /**
      * Whether a failure now could still be retried on another deployment: nothing has gone to the
-     * client and the routing strategy has candidates left.
+     * client and the routing strategy may try another.
      */
     boolean mayFallBack();
 

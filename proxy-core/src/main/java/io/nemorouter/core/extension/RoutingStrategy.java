@@ -12,23 +12,35 @@ import io.nemorouter.core.exchange.Exchange;
  * gets the last failure). A strategy learns how attempts go from {@link #attemptStarted} and
  * {@link #attemptEnded}, so what one request sees (a cooldown, a slow deployment) steers the next.
  *
+ * <p>Order after a failure: the attempt ends ({@link #attemptEnded}), then {@link #delayMillis},
+ * then, that long later, {@link #next}: a choice always sees the failure it follows, and what
+ * changed while a retry waited.
+ *
  * <p>Called on the exchange's event loop: nothing here may block, and choosing should not allocate.
  * Per-request progress belongs on the exchange ({@link Exchange#set}).
  */
 public interface RoutingStrategy {
     /**
      * The deployment for the exchange's next attempt, or null when there is none (left). For the
-     * first attempt {@code failed} is null; after that it is the attempt that failed. On the first
-     * call the strategy may answer the exchange itself instead (a 400 for a capability no
-     * deployment has) and return null; if it does not, null means 404 {@code model_not_found}.
-     * The dispatcher may ask once while the failed attempt is still deciding whether to refuse
-     * its upstream's 429 or 5xx (its status and {@code Retry-After} are set by then), and uses
-     * that answer.
+     * first attempt {@code failed} is null; after that it is the attempt that failed, already
+     * ended. On the first call the strategy may answer the exchange itself instead (a 400 for a
+     * capability no deployment has, a 429 when every deployment is at its quota) and return null;
+     * if it does not, null means 404 {@code model_not_found}.
      */
     Deployment next(Exchange exchange, AttemptRecord failed);
 
-    /** How long to wait before the attempt on {@code next} after {@code failed}: 0 for at once (the default). */
-    default long delayMillis(Exchange exchange, AttemptRecord failed, Deployment next) {
+    /**
+     * Whether another attempt may follow {@code failed}, asked while it decides whether to refuse
+     * its upstream's 429 or 5xx (its status and wait hint are set; it has not ended). A refusal
+     * that {@link #next} then cannot follow gives the client the gateway's own error for that
+     * status rather than the upstream's body. No choice is made here. The default: yes.
+     */
+    default boolean mayRetry(Exchange exchange, AttemptRecord failed) {
+        return true;
+    }
+
+    /** How long to wait after {@code failed} before asking {@link #next}: 0 for at once (the default). */
+    default long delayMillis(Exchange exchange, AttemptRecord failed) {
         return 0;
     }
 
