@@ -25,20 +25,25 @@ final class Capabilities {
             "tools", "json");
     private static final byte[] IMAGE_URL = "\"image_url\"".getBytes(StandardCharsets.US_ASCII);
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Capabilities.class);
     private final Map<String, Integer> bits = new LinkedHashMap<>();
 
     /** The vocabulary: {@code catalogTags} and {@link #WELL_KNOWN}, at most 64. */
     Capabilities(Iterable<String> catalogTags) {
-        for (String t : catalogTags) {
-            add(t);
-        }
         for (String t : new java.util.TreeSet<>(WELL_KNOWN)) {
+            add(t); // first: a catalog with many tags of its own never crowds these out
+        }
+        for (String t : catalogTags) {
             add(t);
         }
     }
 
     private void add(String tag) {
-        if (!bits.containsKey(tag) && bits.size() < 64) {
+        if (!bits.containsKey(tag)) {
+            if (bits.size() == 64) {
+                LOG.warn("router: more than 64 distinct tags in the catalog; \"{}\" is not a capability the router checks", tag);
+                return;
+            }
             bits.put(tag, bits.size());
         }
     }

@@ -229,7 +229,8 @@ final class DeploymentState {
         }
         long hint = a.retryAfterMillis();
         if (hint > 0 && (status == 429 || status == 503)) {
-            cooldownUntil = nowMillis + Math.min(hint, settings.maxRetryAfterMillis()); // the upstream said how long
+            // the upstream said how long; a shorter hint from another request does not cut a longer cooldown
+            cooldownUntil = Math.max(cooldownUntil, nowMillis + Math.min(hint, settings.maxRetryAfterMillis()));
             return;
         }
         if (probing) {

@@ -39,4 +39,12 @@ public final class FailoverExtension implements Extension, RoutingStrategy {
         int i = all.indexOf(failed.deployment());
         return i >= 0 && i + 1 < all.size() ? all.get(i + 1) : null; // the next entry, until there are none
     }
+
+    /** Another entry follows this one: only then is an upstream's 429 or 5xx refused (else it goes to the client as it came). */
+    @Override
+    public boolean mayRetry(Exchange exchange, AttemptRecord failed) {
+        List<Deployment> all = catalog.deployments(exchange.body().model());
+        int i = all.indexOf(failed.deployment());
+        return i >= 0 && i + 1 < all.size();
+    }
 }
