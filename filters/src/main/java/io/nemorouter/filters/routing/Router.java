@@ -336,8 +336,4 @@ final class Router implements RoutingStrategy, CompletionObserver {
             }
         }
     }
-
-    Iterable<Group> groups() {
-        return groups.values();
-    }
 }
