@@ -640,13 +640,19 @@ final class CacheKey {
         return decimal(BigDecimal.valueOf(d));
     }
 
-    /** A number by its value; scientific form keeps huge exponents short. */
+    private static final BigDecimal LONG_MIN = BigDecimal.valueOf(Long.MIN_VALUE);
+    private static final BigDecimal LONG_MAX = BigDecimal.valueOf(Long.MAX_VALUE);
+
+    /**
+     * A number by its value: a whole number in a long's range as its digits (as an integer in the
+     * body is written), anything else in scientific form, which keeps huge exponents short.
+     */
     private static String decimal(BigDecimal value) {
         BigDecimal d = value.stripTrailingZeros();
         if (d.signum() == 0) {
             return "0";
         }
-        if (d.scale() <= 0 && d.precision() - d.scale() <= 18) {
+        if (d.scale() <= 0 && d.compareTo(LONG_MIN) >= 0 && d.compareTo(LONG_MAX) <= 0) {
             return Long.toString(d.longValueExact());
         }
         return d.toString();

@@ -56,7 +56,8 @@ final class CacheWriter implements Runnable {
     private void run(Runnable task) {
         try {
             task.run();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError | LinkageError e) {
+            // one bad entry must not stop the writer: every later store and flush would wait on it for good
             LOG.warn("cache: a store or flush failed: {}", e.toString());
         }
     }

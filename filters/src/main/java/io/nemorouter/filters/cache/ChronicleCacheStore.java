@@ -31,6 +31,10 @@ final class ChronicleCacheStore implements CacheStore {
 
     /** What eviction needs of an entry: which, when, how big. */
     private record Slot(String key, long created, int size) {
+        /** Whether this slot is for the answer its key holds now. */
+        boolean current(Stored stored) {
+            return stored != null && stored.created() == created && stored.size() == size;
+        }
     }
 
     private final ChronicleMap<String, byte[]> map;
@@ -43,7 +47,15 @@ final class ChronicleCacheStore implements CacheStore {
      * The keys in the file, on the heap (about 100 bytes each): a miss, the usual lookup, is answered
      * here without touching the map (a Chronicle lookup takes a segment lock and copies the value).
      */
-    private final java.util.concurrent.ConcurrentHashMap<String, Long> present = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, Stored> present = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Which answer a key holds: its creation time and size. A slot in {@link #order} is its key's
+     * current answer only when both match (two answers for one key in one millisecond differ in size,
+     * or are alike in what eviction counts).
+     */
+    private record Stored(long created, int size) {
+    }
     /** Slots in {@link #order}, stale ones (replaced, removed, expired) included: compacted when they outnumber the live. */
     private final java.util.concurrent.atomic.AtomicInteger slots = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -121,7 +133,7 @@ final class ChronicleCacheStore implements CacheStore {
             order.add(s);
             this.slots.incrementAndGet();
             bytes.addAndGet(s.size());
-            present.put(s.key(), s.created());
+            present.put(s.key(), new Stored(s.created(), s.size()));
         }
         if (!slots.isEmpty()) {
             LOG.info("cache: {} answers ({} bytes) kept from before", slots.size(), bytes.get());
@@ -142,7 +154,7 @@ final class ChronicleCacheStore implements CacheStore {
             if (map.remove(key, v)) {
                 bytes.addAndGet(-v.length);
                 if (e != null) {
-                    present.remove(key, e.createdMillis()); // not a newer entry stored meanwhile
+                    present.remove(key, new Stored(e.createdMillis(), v.length)); // not a newer entry stored meanwhile
                 } else {
                     present.remove(key);
                 }
@@ -171,7 +183,7 @@ final class ChronicleCacheStore implements CacheStore {
                 return;
             }
         }
-        present.put(key, entry.createdMillis());
+        present.put(key, new Stored(entry.createdMillis(), v.length));
         bytes.addAndGet(v.length - (old == null ? 0 : old.length));
         order.add(new Slot(key, entry.createdMillis(), v.length));
         if (slots.incrementAndGet() > 2 * map.longSize() + 64) {
@@ -184,8 +196,7 @@ final class ChronicleCacheStore implements CacheStore {
     private void compact() {
         List<Slot> live = new ArrayList<>();
         for (Slot s : order) {
-            Long created = present.get(s.key());
-            if (created != null && created == s.created()) {
+            if (s.current(present.get(s.key()))) {
                 live.add(s);
             }
         }
@@ -219,14 +230,14 @@ final class ChronicleCacheStore implements CacheStore {
                 return false;
             }
             slots.decrementAndGet();
-            Long created = present.get(oldest.key());
-            if (created == null || created != oldest.created()) {
+            Stored stored = present.get(oldest.key());
+            if (!oldest.current(stored)) {
                 continue; // replaced by a newer answer (it has its own slot further on), or gone
             }
             if (removeUnread(oldest.key())) {
-                bytes.addAndGet(-oldest.size()); // the slot is this entry's (same creation): its size is the entry's
+                bytes.addAndGet(-oldest.size()); // the slot is this entry's (same creation and size)
             }
-            present.remove(oldest.key(), created);
+            present.remove(oldest.key(), stored);
             return true;
         }
     }
