@@ -10,6 +10,7 @@ import io.nemorouter.filters.keys.Principal;
 import io.nemorouter.filters.keys.store.TeamRecord;
 import io.prometheus.client.Counter;
 
+import java.util.Map;
 import java.util.function.LongSupplier;
 
 /**
@@ -120,7 +121,7 @@ final class CacheFilter implements RequestFilter {
      * the entry, or go upstream on their own when there is none to give.
      */
     private void land(String key, String scope, Flights.Flight mine, Recorder recorder, CacheEntry stored, Completion c) {
-        Flights.Landing landing = flights.land(key, mine);
+        Flights.Landing landing = flights.land(mine);
         boolean whole = c.status() == 200 && c.failure() == null && !c.cancelled();
         for (LiveFollower f : landing.live()) {
             if (whole) {
@@ -154,14 +155,19 @@ final class CacheFilter implements RequestFilter {
         if (hit == null || !hit.scope().equals(scope)) {
             return false;
         }
-        ex.cacheDecision("hit");
-        ex.answerCost(0); // nobody was paid for it
         long age = Math.max(0, now - hit.createdMillis());
         ex.set(CacheHit.KEY, new CacheHit(hit.cost(), age));
-        ex.responseHeader(KEY_HEADER, key.substring(0, 16));
-        ex.responseHeader(AGE_HEADER, Long.toString(age / 1000));
+        markHit(ex, key, age);
         ex.respond(Replay.of(hit, ex.body().includeUsage()));
         return true;
+    }
+
+    /** What every answer from the cache says, stored or shared live: a hit, at no cost, its key and age. */
+    static void markHit(Exchange ex, String key, long ageMillis) {
+        ex.cacheDecision("hit");
+        ex.answerCost(0); // nobody was paid for it
+        ex.responseHeader(KEY_HEADER, key.substring(0, 16));
+        ex.responseHeader(AGE_HEADER, Long.toString(ageMillis / 1000));
     }
 
     /** A follower that goes upstream after all: a miss, recorded like any, then the rest of the filters and routing. */
@@ -184,16 +190,20 @@ final class CacheFilter implements RequestFilter {
         if (p == null) {
             return null;
         }
-        if (p.keyRecord() != null && p.keyRecord().metadata() != null && p.keyRecord().metadata().containsKey(name)) {
+        if (p.keyRecord() != null && has(p.keyRecord().metadata(), name)) {
             return p.keyRecord().metadata().get(name);
         }
-        if (p.teamRecord() != null && p.teamRecord().metadata() != null && p.teamRecord().metadata().containsKey(name)) {
+        if (p.teamRecord() != null && has(p.teamRecord().metadata(), name)) {
             return p.teamRecord().metadata().get(name);
         }
-        if (p.orgRecord() != null && p.orgRecord().metadata() != null && p.orgRecord().metadata().containsKey(name)) {
+        if (p.orgRecord() != null && has(p.orgRecord().metadata(), name)) {
             return p.orgRecord().metadata().get(name);
         }
         return null;
+    }
+
+    private static boolean has(Map<String, Object> metadata, String name) {
+        return metadata != null && metadata.containsKey(name);
     }
 
     /** {@code e} in the other form (stream events, or the whole completion), or null when it cannot be. */
@@ -220,7 +230,7 @@ final class CacheFilter implements RequestFilter {
             return "master";
         }
         TeamRecord team = p.teamRecord();
-        if (team != null && team.metadata() != null && (team.metadata().containsKey("cache") || team.metadata().containsKey("cache_ttl"))) {
+        if (team != null && (has(team.metadata(), "cache") || has(team.metadata(), "cache_ttl"))) {
             // a team with a cache policy of its own has a cache of its own, still its organization's to flush
             return p.orgRecord() != null ? "org:" + p.orgRecord().id() + "/team:" + team.id() : "team:" + team.id();
         }

@@ -139,8 +139,8 @@ final class Flights {
     }
 
     /** The leader is done: the flight leaves the board; its followers, to be answered or sent on. */
-    Landing land(String key, Flight f) {
-        inFlight.remove(key, f);
+    Landing land(Flight f) {
+        inFlight.remove(f.key, f);
         return f.land();
     }
 }

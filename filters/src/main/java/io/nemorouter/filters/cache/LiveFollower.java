@@ -81,10 +81,7 @@ final class LiveFollower {
     /** The head, once: a hit, at no cost; false when the client has gone. */
     private boolean start() {
         if (stream == null && !ex.finished()) {
-            ex.cacheDecision("hit");
-            ex.responseHeader(CacheFilter.KEY_HEADER, key.substring(0, 16));
-            ex.responseHeader(CacheFilter.AGE_HEADER, "0");
-            ex.answerCost(0);
+            CacheFilter.markHit(ex, key, 0);
             stream = ex.respondStream();
         }
         return stream != null && !ex.finished();

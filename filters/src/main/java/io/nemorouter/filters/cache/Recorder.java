@@ -7,6 +7,7 @@ import io.nemorouter.core.openai.Usage;
 import io.nemorouter.core.openai.UsageScanner;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -177,7 +178,7 @@ final class Recorder implements AnswerListener {
         int from = 0;
         for (int i = 0; i < eventCount; i++) {
             int to = eventEnds[i];
-            if (!isDone(body, from, to)) {
+            if (!isDone(Unpooled.wrappedBuffer(body, from, to - from))) {
                 all.add(Arrays.copyOfRange(body, from, to));
             }
             from = to;
@@ -199,6 +200,7 @@ final class Recorder implements AnswerListener {
         return (usageEvent + (sawDone ? "data: [DONE]\n\n" : "")).getBytes(StandardCharsets.UTF_8);
     }
 
+    /** Whether {@code event} is the stream's closing {@code data: [DONE]} event. */
     private static boolean isDone(ByteBuf event) {
         int to = event.writerIndex();
         while (to > event.readerIndex() && (event.getByte(to - 1) == '\n' || event.getByte(to - 1) == '\r')) {
@@ -213,14 +215,6 @@ final class Recorder implements AnswerListener {
             }
         }
         return true;
-    }
-
-    /** Whether {@code b[from, to)} is the stream's closing {@code data: [DONE]} event. */
-    private static boolean isDone(byte[] b, int from, int to) {
-        while (to > from && (b[to - 1] == '\n' || b[to - 1] == '\r')) {
-            to--;
-        }
-        return to - from == DONE.length && Arrays.equals(b, from, to, DONE, 0, DONE.length);
     }
 
     @Override

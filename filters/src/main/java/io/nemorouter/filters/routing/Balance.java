@@ -100,27 +100,25 @@ enum Balance {
                 }
                 return -1;
             }
-            case COST -> {
-                int best = -1;
-                for (int k = 0; k < n; k++) {
-                    int i = (start + k) % n;
-                    if (g.usable(i, excluded, tags, nowMillis) && (best < 0 || ds[i].price < ds[best].price
-                            || ds[i].price == ds[best].price && ds[i].inFlight() < ds[best].inFlight())) {
-                        best = i;
-                    }
-                }
-                return best;
-            }
             default -> {
+                // least-busy and cost: the first in the order each sets, ties going round-robin
                 int best = -1;
                 for (int k = 0; k < n; k++) {
                     int i = (start + k) % n;
-                    if (g.usable(i, excluded, tags, nowMillis) && (best < 0 || ds[i].inFlight() < ds[best].inFlight())) {
+                    if (g.usable(i, excluded, tags, nowMillis) && (best < 0 || before(ds[i], ds[best]))) {
                         best = i;
                     }
                 }
                 return best;
             }
         }
+    }
+
+    /** Whether {@code a} goes before {@code b}: by price first for cost, then by fewest in flight. */
+    private boolean before(DeploymentState a, DeploymentState b) {
+        if (this == COST && a.price != b.price) {
+            return a.price < b.price;
+        }
+        return a.inFlight() < b.inFlight();
     }
 }

@@ -5,6 +5,8 @@ import io.nemorouter.core.exchange.Exchange;
 import io.nemorouter.core.openai.InvalidBodyException;
 import io.nemorouter.filters.keys.Principal;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -23,7 +25,8 @@ final class Capabilities {
     /** Capabilities a request may ask for even when no catalog entry has them (then it gets a 400, not a wrong model). */
     static final Set<String> WELL_KNOWN = Set.of("vision", "long-context", "code", "embedding", "reasoning", "audio",
             "tools", "json");
-    private static final byte[] IMAGE_URL = "\"image_url\"".getBytes(StandardCharsets.US_ASCII);
+    /** Read only, shared by every event loop. */
+    private static final ByteBuf IMAGE_URL = Unpooled.wrappedBuffer("\"image_url\"".getBytes(StandardCharsets.US_ASCII)).asReadOnly();
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Capabilities.class);
     private final Map<String, Integer> bits = new LinkedHashMap<>();
@@ -96,7 +99,7 @@ final class Capabilities {
     /** Whether a message has an {@code image_url} part (the bytes are searched first: most requests have none). */
     private static boolean hasImage(Exchange ex) {
         ByteBuf content = ex.content();
-        if (content == null || !contains(content, IMAGE_URL)) {
+        if (content == null || ByteBufUtil.indexOf(IMAGE_URL, content) < 0) {
             return false;
         }
         JsonNode messages;
@@ -117,20 +120,6 @@ final class Capabilities {
                     }
                 }
             }
-        }
-        return false;
-    }
-
-    private static boolean contains(ByteBuf b, byte[] needle) {
-        int end = b.writerIndex() - needle.length;
-        outer:
-        for (int i = b.readerIndex(); i <= end; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (b.getByte(i + j) != needle[j]) {
-                    continue outer;
-                }
-            }
-            return true;
         }
         return false;
     }

@@ -45,6 +45,16 @@ final class Group {
         return (excluded & (1L << i)) == 0 && (d.tags & requiredTags) == requiredTags && d.available(nowMillis);
     }
 
+    /** Whether some member may take the request now (as {@link #usable}), without choosing one. */
+    boolean anyUsable(long excluded, long requiredTags, long nowMillis) {
+        for (int i = 0; i < members.length; i++) {
+            if (usable(i, excluded, requiredTags, nowMillis)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Whether some member carries every tag in {@code requiredTags} (available or not). */
     boolean hasTags(long requiredTags) {
         for (DeploymentState d : members) {

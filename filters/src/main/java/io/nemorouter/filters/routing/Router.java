@@ -130,9 +130,9 @@ final class Router implements RoutingStrategy, CompletionObserver {
             return 0;
         }
         Group g = st.chain[st.link];
-        markTried(st, g, failed);
-        long now = clock.getAsLong();
-        if (g.settings.balance().pick(g, st.tried, st.tags, now) >= 0) {
+        int i = indexOf(g, failed.deployment());
+        long tried = i < 0 ? st.tried : st.tried | 1L << i; // next() notes it
+        if (g.anyUsable(tried, st.tags, clock.getAsLong())) {
             return 0; // another deployment: at once
         }
         long base = g.settings.retryBackoffMillis();

@@ -14,10 +14,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * The dispatch loop: asks the routing strategy for the first deployment, runs an attempt on it,
  * and asks for the next each time one fails before its head with a retryable cause (after that
- * attempt has ended, and the strategy's delay), until one answers or the strategy has none left. Between the choice of a deployment and its provider, the
- * {@code DEPLOYMENT_CHOSEN} filters run (again for each attempt). A provider only reports; whether
- * to go on is decided here. The strategy hears when each attempt starts and ends. Stateless and
- * shared; an exchange's progress lives on the exchange.
+ * attempt has ended, and the strategy's delay), until one answers or the strategy has none left.
+ * Between the choice of a deployment and its provider, the {@code DEPLOYMENT_CHOSEN} filters run
+ * (again for each attempt). A provider only reports; whether to go on is decided here. The
+ * strategy hears when each attempt starts and ends. Stateless and shared; an exchange's progress
+ * lives on the exchange.
  */
 final class Dispatcher {
     private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);

@@ -450,17 +450,7 @@ public final class ServerExchange implements Exchange, Completion {
                 event.release();
                 return;
             }
-            answerBytes += event.readableBytes();
-            answerEvents++;
-            if (listeners != null) {
-                for (AnswerListener l : listeners) {
-                    try {
-                        l.onEvent(ServerExchange.this, event.duplicate());
-                    } catch (RuntimeException e) {
-                        LOG.warn("answer listener {} failed on an event of {}", l.getClass().getName(), requestId, e);
-                    }
-                }
-            }
+            tellEvent(event);
             client.writeAndFlush(new DefaultHttpContent(event), client.voidPromise());
         }
 
@@ -595,17 +585,7 @@ public final class ServerExchange implements Exchange, Completion {
         if (out == null) {
             out = event.retainedSlice();
         }
-        answerBytes += out.readableBytes();
-        answerEvents++;
-        if (listeners != null) {
-            for (AnswerListener l : listeners) {
-                try {
-                    l.onEvent(this, out.duplicate());
-                } catch (RuntimeException e) {
-                    LOG.warn("answer listener {} failed on an event of {}", l.getClass().getName(), requestId, e);
-                }
-            }
-        }
+        tellEvent(out);
         queue(out);
     }
 
@@ -825,6 +805,21 @@ public final class ServerExchange implements Exchange, Completion {
         }
     }
 
+    /** One event of a streamed answer, whoever streams it: counted, and told to the listeners. */
+    private void tellEvent(ByteBuf event) {
+        answerBytes += event.readableBytes();
+        answerEvents++;
+        if (listeners != null) {
+            for (AnswerListener l : listeners) {
+                try {
+                    l.onEvent(this, event.duplicate());
+                } catch (RuntimeException e) {
+                    LOG.warn("answer listener {} failed on an event of {}", l.getClass().getName(), requestId, e);
+                }
+            }
+        }
+    }
+
     private void tellBody(ByteBuf piece) {
         if (listeners != null) {
             for (AnswerListener l : listeners) {
@@ -888,11 +883,9 @@ public final class ServerExchange implements Exchange, Completion {
         if (d != null) {
             out.text(X_NEMO_MODEL, d.id());
             out.number(X_NEMO_FALLBACKS, fallbacks());
-            if (cost >= 0) {
-                out.cost(X_NEMO_COST, cost);
-            }
-        } else if (cost >= 0) {
-            out.cost(X_NEMO_COST, cost); // an extension's own answer, at the cost it stated
+        }
+        if (cost >= 0) {
+            out.cost(X_NEMO_COST, cost); // a provider's answer's, or the cost an extension stated for its own
         }
         out.millis(X_NEMO_OVERHEAD, overheadNanos());
         if (!keepAlive()) {
