@@ -164,4 +164,33 @@ class CacheEdgeCasesTest {
         JsonNode c = JSON.readTree(Convert.toCompletion(streamed(events)));
         assertEquals("I can't help with that.", c.at("/choices/0/message/refusal").asText(), c.toString());
     }
+
+    /**
+     * ChronicleCacheStore.evictOne trusts that a slot whose creation time matches the present entry's
+     * is that entry's slot, and subtracts the slot's size. When one key is stored twice within one
+     * millisecond (two identical requests landing together, e.g. followers past coalesce_max_waiters,
+     * or a nemo_cache:false refresh) with answers of different sizes, the first (stale) slot matches,
+     * removes the second entry and subtracts the first entry's size: bytes() drifts for good, and the
+     * max_bytes bound then evicts too much (or too little).
+     */
+    @Test
+    void evictingAKeyStoredTwiceInOneMillisecondKeepsTheByteCountTrue() throws Exception {
+        dir = Files.createTempDirectory("nemo-cache-edge");
+        store = ChronicleCacheStore.open(dir, 10, 64L << 20, 512);
+        String hot = "h".repeat(64);
+        store.put(hot, entry(1_000, "{\"x\":1}"));
+        store.put(hot, entry(1_000, "{\"x\":\"" + "y".repeat(5_000) + "\"}")); // same key, same millisecond, another answer
+        CacheEntry small = entry(2_000, "{\"x\":2}");
+        for (int i = 0; i < 20; i++) {
+            store.put(String.format("%064d", i), entry(2_000 + i, "{\"x\":2}"));
+        }
+        assertEquals(10, store.entries());
+        assertEquals(store.entries() * small.encode().length, store.bytes(),
+                "bytes() is the sum of the entries left (all the same size)");
+    }
+
+    private static CacheEntry entry(long created, String body) {
+        return new CacheEntry("master", "m", null, created, created + 3_600_000, false, "application/json", 1, 1, 0, 0,
+                body.getBytes(StandardCharsets.UTF_8));
+    }
 }

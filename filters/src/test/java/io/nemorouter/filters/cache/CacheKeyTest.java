@@ -127,4 +127,20 @@ class CacheKeyTest {
         assertEquals("{\"a\":[1,2.5,null,false],\"b\":\"x\\u000ay\"}",
                 CacheKey.canonical(JSON.readTree("{\"b\":\"x\\ny\",\"a\":[1,2.50,null,false]}")));
     }
+
+    /**
+     * README: "numbers by value (0.7, 0.70, 7e-1)". An integral value from 1e18 up to Long.MAX_VALUE
+     * gets two keys: written as an integer it is kept as its digits ("1000000000000000000"), written as
+     * a decimal it goes through byValue -> decimal(), whose long form stops at 18 digits ("1E+18").
+     * (1e19 and 10000000000000000000 do share a key, as do 1e17 and 100000000000000000.)
+     */
+    @Test
+    void anIntegralNumberFrom1e18IsOneValueWhateverItsForm() throws Exception {
+        assertEquals(key("org:a", "{\"model\":\"m\",\"seed\":100000000000000000}"), key("org:a", "{\"model\":\"m\",\"seed\":1e17}"), "1e17");
+        assertEquals(key("org:a", "{\"model\":\"m\",\"seed\":10000000000000000000}"), key("org:a", "{\"model\":\"m\",\"seed\":1e19}"), "1e19");
+        assertEquals(CacheKey.canonical(JSON.readTree("{\"seed\":1000000000000000000}")),
+                CacheKey.canonical(JSON.readTree("{\"seed\":1e18}")), "canonical text of one value");
+        assertEquals(key("org:a", "{\"model\":\"m\",\"seed\":1000000000000000000}"), key("org:a", "{\"model\":\"m\",\"seed\":1e18}"),
+                "1e18: one value, one key");
+    }
 }

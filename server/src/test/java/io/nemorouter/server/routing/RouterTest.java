@@ -40,14 +40,21 @@ class RouterTest {
 
     /** An upstream stand-in that answers "from <label>" and counts its calls. */
     ScriptableUpstream upstream(String label, AtomicInteger calls) throws Exception {
-        ScriptableUpstream u = new ScriptableUpstream();
-        u.otherwise((req, reply) -> {
-            calls.incrementAndGet();
+        return upstream(calls, (req, reply) -> {
             if (req.json().path("stream").asBoolean()) {
                 ScriptableUpstream.chatStream("from ", label).answer(req, reply);
             } else {
                 ScriptableUpstream.chat("from " + label).answer(req, reply);
             }
+        });
+    }
+
+    /** An upstream stand-in that counts each call, then answers it with {@code script}. */
+    ScriptableUpstream upstream(AtomicInteger calls, ScriptableUpstream.Script script) throws Exception {
+        ScriptableUpstream u = new ScriptableUpstream();
+        u.otherwise((req, reply) -> {
+            calls.incrementAndGet();
+            script.answer(req, reply);
         });
         upstreams.add(u);
         return u;
@@ -89,9 +96,7 @@ class RouterTest {
     void aFailedDeploymentFailsOverToAnotherOfItsGroupAndTheAnswerSaysSo() throws Exception {
         AtomicInteger a = new AtomicInteger();
         AtomicInteger b = new AtomicInteger();
-        ScriptableUpstream ua = upstream("a", a);
-        ua.otherwise((req, reply) -> {
-            a.incrementAndGet();
+        ScriptableUpstream ua = upstream(a, (req, reply) -> {
             ScriptableUpstream.status(500, null).answer(req, reply);
         });
         ScriptableUpstream ub = upstream("b", b);
@@ -129,9 +134,7 @@ class RouterTest {
     void clientErrorsAreNotRetried() throws Exception {
         AtomicInteger a = new AtomicInteger();
         AtomicInteger b = new AtomicInteger();
-        ScriptableUpstream ua = upstream("a", a);
-        ua.otherwise((req, reply) -> {
-            a.incrementAndGet();
+        ScriptableUpstream ua = upstream(a, (req, reply) -> {
             ScriptableUpstream.status(req.json().at("/messages/0/content").asInt(), null).answer(req, reply);
         });
         ScriptableUpstream ub = upstream("b", b);
@@ -153,9 +156,7 @@ class RouterTest {
         AtomicInteger flaky = new AtomicInteger();
         AtomicInteger backup = new AtomicInteger();
         Map<String, Integer> statusFor = new HashMap<>(Map.of("429", 429, "503", 503, "502", 502));
-        ScriptableUpstream uf = upstream("flaky", flaky);
-        uf.otherwise((req, reply) -> {
-            flaky.incrementAndGet();
+        ScriptableUpstream uf = upstream(flaky, (req, reply) -> {
             String trigger = req.json().at("/messages/0/content").asText();
             if (trigger.equals("timeout")) {
                 reply.stall();
@@ -182,9 +183,7 @@ class RouterTest {
         AtomicInteger a = new AtomicInteger();
         AtomicInteger b = new AtomicInteger();
         AtomicInteger refuse = new AtomicInteger(1);
-        ScriptableUpstream ua = upstream("a", a);
-        ua.otherwise((req, reply) -> {
-            a.incrementAndGet();
+        ScriptableUpstream ua = upstream(a, (req, reply) -> {
             if (refuse.getAndSet(0) == 1) {
                 ScriptableUpstream.status(429, "2").answer(req, reply);
             } else {
@@ -228,9 +227,7 @@ class RouterTest {
     void leastBusyMovesLoadAwayFromASlowDeployment() throws Exception {
         AtomicInteger slow = new AtomicInteger();
         AtomicInteger fast = new AtomicInteger();
-        ScriptableUpstream us = upstream("slow", slow);
-        us.otherwise((req, reply) -> {
-            slow.incrementAndGet();
+        ScriptableUpstream us = upstream(slow, (req, reply) -> {
             reply.after(Duration.ofMillis(400), () -> ScriptableUpstream.chat("from slow").answer(req, reply));
         });
         start(entry("m", us, "id = \"slow\"") + "," + entry("m", upstream("fast", fast), "id = \"fast\""), "");
@@ -251,9 +248,7 @@ class RouterTest {
     void theLatencyStrategySteersToTheQuickerDeploymentWithinSeconds() throws Exception {
         AtomicInteger slow = new AtomicInteger();
         AtomicInteger quick = new AtomicInteger();
-        ScriptableUpstream us = upstream("slow", slow);
-        us.otherwise((req, reply) -> {
-            slow.incrementAndGet();
+        ScriptableUpstream us = upstream(slow, (req, reply) -> {
             reply.after(Duration.ofMillis(60), () -> ScriptableUpstream.chat("from slow").answer(req, reply));
         });
         start(entry("m", us, "id = \"slow\"") + "," + entry("m", upstream("quick", quick), "id = \"quick\""),
@@ -275,9 +270,8 @@ class RouterTest {
     void aStreamFailsOverBeforeItsFirstByteAndNotAfter() throws Exception {
         AtomicInteger a = new AtomicInteger();
         AtomicInteger b = new AtomicInteger();
-        ScriptableUpstream ua = upstream("a", a);
-        ua.otherwise((req, reply) -> {
-            int n = a.incrementAndGet();
+        ScriptableUpstream ua = upstream(a, (req, reply) -> {
+            int n = a.get();
             if (n == 1) {
                 ScriptableUpstream.status(503, null).answer(req, reply); // before the head
             } else {
@@ -303,9 +297,7 @@ class RouterTest {
     void capabilityTagsNeverSendAVisionRequestToATextOnlyModel() throws Exception {
         AtomicInteger text = new AtomicInteger();
         AtomicInteger vision = new AtomicInteger();
-        ScriptableUpstream uv = upstream("vision", vision);
-        uv.otherwise((req, reply) -> {
-            vision.incrementAndGet();
+        ScriptableUpstream uv = upstream(vision, (req, reply) -> {
             ScriptableUpstream.status(500, null).answer(req, reply); // every vision deployment is down
         });
         start(entry("text", upstream("text", text), "id = \"text\", tags = [code]") + ","
@@ -393,9 +385,8 @@ class RouterTest {
     void openAisRateLimitResetHeadersCoolADeploymentDownToo() throws Exception {
         AtomicInteger a = new AtomicInteger();
         AtomicInteger b = new AtomicInteger();
-        ScriptableUpstream ua = upstream("a", a);
-        ua.otherwise((req, reply) -> {
-            if (a.incrementAndGet() == 1) {
+        ScriptableUpstream ua = upstream(a, (req, reply) -> {
+            if (a.get() == 1) {
                 reply.header("x-ratelimit-reset-requests", "150ms").header("x-ratelimit-reset-tokens", "1s");
                 ScriptableUpstream.status(429, null).answer(req, reply);
             } else {
@@ -447,9 +438,8 @@ class RouterTest {
     void whenACooldownEndsOneProbeGoesAndTheRestGoElsewhereUntilItAnswers() throws Exception {
         AtomicInteger a = new AtomicInteger();
         AtomicInteger b = new AtomicInteger();
-        ScriptableUpstream ua = upstream("a", a);
-        ua.otherwise((req, reply) -> {
-            if (a.incrementAndGet() == 1) {
+        ScriptableUpstream ua = upstream(a, (req, reply) -> {
+            if (a.get() == 1) {
                 ScriptableUpstream.status(429, "1").answer(req, reply);
             } else {
                 reply.after(Duration.ofMillis(400), () -> ScriptableUpstream.chat("from a").answer(req, reply));
