@@ -62,6 +62,13 @@ final class RecordJson {
             if (r.variant() != null) {
                 g.writeStringField("variant", r.variant());
             }
+            if (r.droppedParams() != null) {
+                g.writeArrayFieldStart("dropped_params");
+                for (String p : r.droppedParams()) {
+                    g.writeString(p);
+                }
+                g.writeEndArray();
+            }
             g.writeArrayFieldStart("attempts");
             for (CallRecord.Attempt a : r.attempts()) {
                 g.writeStartObject();
@@ -123,6 +130,13 @@ final class RecordJson {
             tags.add(t.asText());
         }
         JsonNode md = n.get("metadata");
+        List<String> dropped = null;
+        if (n.has("dropped_params")) {
+            dropped = new ArrayList<>();
+            for (JsonNode d : n.get("dropped_params")) {
+                dropped.add(d.asText());
+            }
+        }
         return new CallRecord(text(n, "id"), n.path("ts").asLong(), text(n, "endpoint"), text(n, "model"),
                 text(n, "deployment"), text(n, "provider"), text(n, "key_id"), text(n, "key_alias"), text(n, "key_hash"),
                 text(n, "team_id"), text(n, "org_id"), n.path("status").asInt(), text(n, "error"), n.path("stream").asBoolean(),
@@ -130,7 +144,8 @@ final class RecordJson {
                 n.path("overhead_ms").asDouble(), n.path("input_tokens").asLong(), n.path("output_tokens").asLong(),
                 n.path("cached_tokens").asLong(), n.path("usage_estimated").asBoolean(), n.path("cost").asDouble(),
                 n.path("unpriced").asBoolean(), text(n, "cache"), n.path("saved_cost").asDouble(), n.path("fallbacks").asInt(), attempts,
-                md == null || md.isNull() ? null : md.toString(), tags, text(n, "prompt"), text(n, "completion"), text(n, "variant"));
+                md == null || md.isNull() ? null : md.toString(), tags, text(n, "prompt"), text(n, "completion"), text(n, "variant"),
+                dropped);
     }
 
     private static String text(JsonNode n, String field) {

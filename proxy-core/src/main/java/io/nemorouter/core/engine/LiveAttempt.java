@@ -179,6 +179,12 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
         }
     }
 
+    /** EventSink: the upstream's stream failed, as its translator read it; the answer had started, so nothing else is tried. */
+    @Override
+    public void fail(OpenAiError error) {
+        failed(AttemptFailure.fatal(error));
+    }
+
     @Override
     public void flush() {
         if (!over() && ex.headSent()) {
@@ -205,6 +211,9 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
             } catch (RuntimeException e) {
                 translatorFailed(e);
                 return;
+            }
+            if (over()) {
+                return; // the translator failed the stream at its end
             }
         }
         settle(Outcome.ANSWERED);

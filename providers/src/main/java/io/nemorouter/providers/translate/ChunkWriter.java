@@ -1,0 +1,195 @@
+package io.nemorouter.providers.translate;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import io.nemorouter.core.openai.OpenAiJson;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufOutputStream;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Writes OpenAI {@code chat.completion.chunk} events for one translated stream, each a whole
+ * server-sent event ({@code data: {...}\n\n}) in a buffer of its own: a role chunk, content,
+ * reasoning and tool-call deltas, the finish, the usage chunk (empty {@code choices}, as OpenAI
+ * sends it when asked) and {@code [DONE]}. The gateway keeps the usage chunk from a client that did
+ * not ask for it, so a translator always writes it.
+ */
+public final class ChunkWriter {
+    private static final JsonFactory JSON = OpenAiJson.MAPPER.getFactory();
+    private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] END = "\n\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
+
+    private final ByteBufAllocator alloc;
+    private String id;
+    private String model;
+    private final long created;
+
+    public ChunkWriter(ByteBufAllocator alloc, String id, String model, long createdSeconds) {
+        this.alloc = alloc;
+        this.id = id;
+        this.model = model;
+        this.created = createdSeconds;
+    }
+
+    /** The stream's id and model, once the upstream has said them (its first event). */
+    public void identify(String id, String model) {
+        if (id != null) {
+            this.id = id;
+        }
+        if (model != null) {
+            this.model = model;
+        }
+    }
+
+    /** The first chunk: the assistant's role, empty content. */
+    public ByteBuf role() {
+        JsonGenerator g = start();
+        try {
+            g.writeStringField("role", "assistant");
+            g.writeStringField("content", "");
+            return finish(g, null);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public ByteBuf content(String text) {
+        return text("content", text);
+    }
+
+    /** Thinking text, as {@code reasoning_content} (the field OpenAI-compatible reasoning servers use). */
+    public ByteBuf reasoning(String text) {
+        return text("reasoning_content", text);
+    }
+
+    private ByteBuf text(String field, String text) {
+        JsonGenerator g = start();
+        try {
+            g.writeStringField(field, text);
+            return finish(g, null);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A tool call begins: its index among the answer's calls, id and function name, no arguments yet. */
+    public ByteBuf toolStart(int index, String callId, String name) {
+        JsonGenerator g = start();
+        try {
+            g.writeArrayFieldStart("tool_calls");
+            g.writeStartObject();
+            g.writeNumberField("index", index);
+            g.writeStringField("id", callId);
+            g.writeStringField("type", "function");
+            g.writeObjectFieldStart("function");
+            g.writeStringField("name", name);
+            g.writeStringField("arguments", "");
+            g.writeEndObject();
+            g.writeEndObject();
+            g.writeEndArray();
+            return finish(g, null);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** More of tool call {@code index}'s arguments (a piece of JSON text). */
+    public ByteBuf toolArguments(int index, String piece) {
+        JsonGenerator g = start();
+        try {
+            g.writeArrayFieldStart("tool_calls");
+            g.writeStartObject();
+            g.writeNumberField("index", index);
+            g.writeObjectFieldStart("function");
+            g.writeStringField("arguments", piece);
+            g.writeEndObject();
+            g.writeEndObject();
+            g.writeEndArray();
+            return finish(g, null);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The last chunk of the choice: an empty delta and why it stopped. */
+    public ByteBuf finishReason(String reason) {
+        return finish(start(), reason);
+    }
+
+    /** The usage chunk: no choices, the stream's tokens ({@code cached} of the prompt read from the provider's cache). */
+    public ByteBuf usage(long prompt, long completion, long cached, long reasoning) {
+        ByteBuf out = alloc.buffer(256);
+        out.writeBytes(DATA);
+        try (JsonGenerator g = JSON.createGenerator((java.io.OutputStream) new ByteBufOutputStream(out))) {
+            head(g);
+            g.writeArrayFieldStart("choices");
+            g.writeEndArray();
+            Usages.write(g, prompt, completion, cached, reasoning);
+            g.writeEndObject();
+        } catch (IOException e) {
+            out.release();
+            throw new UncheckedIOException(e);
+        }
+        return out.writeBytes(END);
+    }
+
+    public ByteBuf done() {
+        return alloc.buffer(DONE.length).writeBytes(DONE);
+    }
+
+    // ---- one chunk ---------------------------------------------------------------------------
+
+    private ByteBuf buffer;
+
+    private JsonGenerator start() {
+        buffer = alloc.buffer(192);
+        buffer.writeBytes(DATA);
+        try {
+            JsonGenerator g = JSON.createGenerator((java.io.OutputStream) new ByteBufOutputStream(buffer));
+            head(g);
+            g.writeArrayFieldStart("choices");
+            g.writeStartObject();
+            g.writeNumberField("index", 0);
+            g.writeObjectFieldStart("delta");
+            return g;
+        } catch (IOException e) {
+            buffer.release();
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private void head(JsonGenerator g) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("id", id);
+        g.writeStringField("object", "chat.completion.chunk");
+        g.writeNumberField("created", created);
+        g.writeStringField("model", model);
+    }
+
+    private ByteBuf finish(JsonGenerator g, String finishReason) {
+        ByteBuf out = buffer;
+        buffer = null;
+        try {
+            g.writeEndObject(); // delta
+            g.writeNullField("logprobs");
+            if (finishReason == null) {
+                g.writeNullField("finish_reason");
+            } else {
+                g.writeStringField("finish_reason", finishReason);
+            }
+            g.writeEndObject();
+            g.writeEndArray();
+            g.writeEndObject();
+            g.close();
+        } catch (IOException e) {
+            out.release();
+            throw new UncheckedIOException(e);
+        }
+        return out.writeBytes(END);
+    }
+}
