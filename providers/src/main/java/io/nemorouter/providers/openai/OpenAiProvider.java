@@ -31,18 +31,32 @@ final class OpenAiProvider implements Provider {
     private final byte[] embeddingsPreamble;
 
     OpenAiProvider(Deployment deployment, UpstreamClient client, boolean streamUsage) {
+        this(deployment, client, streamUsage, Origin.parse(deployment.apiBase()), "/chat/completions", "/embeddings",
+                deployment.apiKey() == null ? null : credential(deployment, HttpHeaderNames.AUTHORIZATION, "Bearer " + deployment.apiKey()));
+    }
+
+    /**
+     * The same API at other paths under {@code origin}, with another credential header (Azure's
+     * {@code /openai/deployments/{name}/chat/completions?api-version=...} and {@code api-key}).
+     */
+    OpenAiProvider(Deployment deployment, UpstreamClient client, boolean streamUsage, Origin origin, String chatPath,
+                   String embeddingsPath, byte[] authorization) {
         this.deployment = deployment;
-        this.origin = Origin.parse(deployment.apiBase());
+        this.origin = origin;
         this.client = client;
         this.streamUsage = streamUsage;
+        this.authorization = authorization;
+        this.chatPreamble = UpstreamRequest.preamble(origin, chatPath);
+        this.embeddingsPreamble = UpstreamRequest.preamble(origin, embeddingsPath);
+    }
+
+    /** A credential header line from the catalog entry. */
+    static byte[] credential(Deployment deployment, CharSequence name, String value) {
         try {
-            this.authorization = deployment.apiKey() == null ? null
-                    : UpstreamRequest.headerLine(HttpHeaderNames.AUTHORIZATION, "Bearer " + deployment.apiKey());
+            return UpstreamRequest.headerLine(name, value);
         } catch (IllegalArgumentException e) {
-            throw new ConfigError("the api_key of model " + deployment.name() + " contains a control or non-Latin-1 character");
+            throw new ConfigError("the credentials of model " + deployment.name() + " contain a control or non-Latin-1 character");
         }
-        this.chatPreamble = UpstreamRequest.preamble(origin, "/chat/completions");
-        this.embeddingsPreamble = UpstreamRequest.preamble(origin, "/embeddings");
     }
 
     @Override

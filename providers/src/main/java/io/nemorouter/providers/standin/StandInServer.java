@@ -38,7 +38,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A stand-in for a provider's own API, on loopback, for tests and demos without a real account:
- * Anthropic's Messages API ({@link AnthropicStandIn}) answered by a deterministic fake model (text
+ * Anthropic's Messages API ({@link AnthropicStandIn}) or Azure OpenAI's URL shape ({@link AzureStandIn}), answered by a deterministic fake model (text
  * that echoes the prompt, tool calls when tools are offered, usage, the provider's stream events and
  * error shapes), written from the provider's public API reference. Model names script failures:
  * {@code ...-fail-503} answers that status, {@code ...-midstream-error} breaks its stream with the
@@ -82,7 +82,8 @@ public final class StandInServer implements AutoCloseable {
     public StandInServer(String host, int port, String api, String key, long chunkDelayMillis) throws InterruptedException {
         Api handler = switch (api) {
             case "anthropic" -> new AnthropicStandIn(key, chunkDelayMillis);
-            default -> throw new IllegalArgumentException("unknown stand-in API: " + api + " (anthropic)");
+            case "azure" -> new AzureStandIn(key);
+            default -> throw new IllegalArgumentException("unknown stand-in API: " + api + " (anthropic, azure)");
         };
         Transport transport = Transport.select("auto");
         loops = new MultiThreadIoEventLoopGroup(1, transport.ioHandlerFactory());
@@ -183,13 +184,13 @@ public final class StandInServer implements AutoCloseable {
                 case "--key" -> key = args[++i];
                 case "--chunk-delay-ms" -> delay = Long.parseLong(args[++i]);
                 default -> {
-                    System.err.println("usage: StandInServer --api anthropic [--host H] [--port N] [--key K] [--chunk-delay-ms N]");
+                    System.err.println("usage: StandInServer --api anthropic|azure [--host H] [--port N] [--key K] [--chunk-delay-ms N]");
                     System.exit(2);
                 }
             }
         }
         if (api == null) {
-            System.err.println("usage: StandInServer --api anthropic [--host H] [--port N] [--key K] [--chunk-delay-ms N]");
+            System.err.println("usage: StandInServer --api anthropic|azure [--host H] [--port N] [--key K] [--chunk-delay-ms N]");
             System.exit(2);
         }
         StandInServer server = new StandInServer(host, port, api, key, delay);
