@@ -56,3 +56,32 @@ export async function startGateway({ masterKey, config } = {}) {
   });
   return { baseURL, stop };
 }
+
+// Starts a provider stand-in (io.nemorouter.providers.standin.StandInServer) from the gateway's jar on a free
+// loopback port: api is "anthropic", "azure", ...; extra are more arguments (--key K, --chunk-delay-ms N).
+export async function startStandIn(api, extra = []) {
+  const jar = path.join(root, 'server/target/nemo-router.jar');
+  const child = spawn('java', ['-cp', jar, 'io.nemorouter.providers.standin.StandInServer', '--api', api, '--port', '0', ...extra],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${api} stand-in did not start in 20s:\n` + log)), 20_000);
+    const onData = (d) => {
+      log += d;
+      const m = /listening on [^:\s]+:(\d+)/.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${api} stand-in exited with ${code}:\n${log}`)));
+  });
+  const stop = () => new Promise((resolve) => {
+    child.removeAllListeners('exit');
+    child.on('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+  return { port, baseURL: `http://127.0.0.1:${port}`, stop };
+}
