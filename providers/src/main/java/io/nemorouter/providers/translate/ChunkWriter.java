@@ -44,6 +44,7 @@ public final class ChunkWriter {
         if (model != null) {
             this.model = model;
         }
+        prefix = null;
     }
 
     /** The first chunk: the assistant's role, empty content. */
@@ -67,14 +68,44 @@ public final class ChunkWriter {
         return text("reasoning_content", text);
     }
 
+    /**
+     * A text delta, the stream's commonest chunk, from bytes made once per stream (everything up to
+     * the delta, and after it) around the escaped text: no generator per chunk (a third of a chunk's cost).
+     */
     private ByteBuf text(String field, String text) {
-        JsonGenerator g = start();
-        try {
-            g.writeStringField(field, text);
-            return finish(g, null);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        byte[] head = prefix();
+        byte[] escaped = ESCAPE.quoteAsUTF8(text);
+        ByteBuf out = alloc.buffer(head.length + field.length() + escaped.length + 6 + OPEN_SUFFIX.length);
+        out.writeBytes(head).writeByte('"').writeCharSequence(field, StandardCharsets.US_ASCII);
+        out.writeByte('"').writeByte(':').writeByte('"');
+        return out.writeBytes(escaped).writeByte('"').writeBytes(OPEN_SUFFIX);
+    }
+
+    private static final com.fasterxml.jackson.core.io.JsonStringEncoder ESCAPE = com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance();
+    /** What follows a delta in a chunk that does not finish the choice. */
+    private static final byte[] OPEN_SUFFIX = "},\"logprobs\":null,\"finish_reason\":null}]}\n\n".getBytes(StandardCharsets.US_ASCII);
+    /** {@code data: } and the chunk up to its delta's members, for the stream's id and model. */
+    private byte[] prefix;
+
+    private byte[] prefix() {
+        if (prefix == null) {
+            // a whole chunk with a placeholder delta, cut at the placeholder
+            JsonGenerator g = start();
+            ByteBuf template;
+            try {
+                g.writeStringField("_", "");
+                template = finish(g, null);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            try {
+                String text = template.toString(StandardCharsets.UTF_8);
+                prefix = text.substring(0, text.lastIndexOf("\"_\":\"\"")).getBytes(StandardCharsets.UTF_8);
+            } finally {
+                template.release();
+            }
         }
+        return prefix;
     }
 
     /** A tool call begins: its index among the answer's calls, id and function name, no arguments yet. */
