@@ -1,6 +1,7 @@
 // Native providers through the official OpenAI SDK, unchanged: the gateway speaks Anthropic's Messages API to
 // an Anthropic stand-in (as strict as the real API) and the SDK gets OpenAI answers, streams (with and without
-// usage) and tool calls; a deployment that is overloaded fails over to the next one.
+// usage) and tool calls, through chat completions and the Responses API; a deployment that is overloaded fails
+// over to the next one.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
@@ -132,4 +133,34 @@ test('Anthropic\'s errors reach the SDK as its typed errors', async () => {
     client.chat.completions.create({ model: 'claude', messages: [] }),
     (e) => e instanceof OpenAI.BadRequestError && e.param === 'messages',
   );
+});
+
+test('the Responses API reaches Anthropic through the gateway: a response, its stream and a function call', async () => {
+  const response = await client.responses.create({ model: 'claude', instructions: 'Be brief.', input: 'Hello, Responses' });
+  assert.equal(response.status, 'completed');
+  assert.match(response.output_text, /You said: Hello, Responses/);
+  assert.ok(response.usage.input_tokens > 0 && response.usage.output_tokens > 0);
+
+  const stream = await client.responses.create({ model: 'claude', input: 'Stream a response', stream: true });
+  let text = '';
+  let completed = null;
+  for await (const event of stream) {
+    if (event.type === 'response.output_text.delta') text += event.delta;
+    if (event.type === 'response.completed') completed = event.response;
+  }
+  assert.match(text, /You said: Stream a response$/);
+  assert.equal(completed.output[0].content[0].text, text);
+  assert.ok(completed.usage.output_tokens > 0);
+
+  const tools = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
+  const called = await client.responses.create({ model: 'claude', tools, input: 'Weather in Lima?' });
+  const call = called.output.find((o) => o.type === 'function_call');
+  assert.equal(call.name, 'get_weather');
+  assert.deepEqual(JSON.parse(call.arguments), { city: 'mock city' });
+  const answered = await client.responses.create({
+    model: 'claude',
+    tools,
+    input: [{ role: 'user', content: 'Weather in Lima?' }, call, { type: 'function_call_output', call_id: call.call_id, output: '20C' }],
+  });
+  assert.match(answered.output_text, /The tool said: 20C/);
 });

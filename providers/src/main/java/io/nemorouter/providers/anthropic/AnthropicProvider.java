@@ -51,17 +51,22 @@ final class AnthropicProvider implements Provider {
     }
 
     @Override
+    public boolean speaks(Endpoint endpoint) {
+        return endpoint == Endpoint.CHAT_COMPLETIONS;
+    }
+
+    @Override
     public void send(Exchange exchange, Attempt attempt) {
-        if (exchange.endpoint() != Endpoint.CHAT_COMPLETIONS) {
+        if (attempt.endpoint() != Endpoint.CHAT_COMPLETIONS) {
             attempt.failed(AttemptFailure.fatal(OpenAiError.badRequest("unsupported_endpoint", "model",
-                    "The model `" + deployment.name() + "` is served by Anthropic, which has no " + exchange.endpoint().path + " API.")));
+                    "The model `" + deployment.name() + "` is served by Anthropic, which has no " + attempt.endpoint().path + " API.")));
             return;
         }
         Fidelity fidelity = new Fidelity(dropParams, "Anthropic");
         AnthropicRequest encoder = new AnthropicRequest(fidelity);
         ByteBuf body;
         try {
-            ObjectNode request = encoder.encode(exchange.body().renderJson(null, false), deployment.model(),
+            ObjectNode request = encoder.encode(attempt.body().renderJson(null, false), deployment.model(),
                     deployment.pricing().maxOutputTokens());
             body = write(exchange, request);
         } catch (Fidelity.Refused e) {

@@ -48,11 +48,11 @@ final class MockProvider implements Provider {
             attempt.whole(faults.errorAnswer(ex.alloc(), model));
             return;
         }
-        io.netty.buffer.ByteBuf body = ex.body().render(ex.alloc(), null, false); // the filters' edits, as an upstream would get them
+        io.netty.buffer.ByteBuf body = attempt.body().render(ex.alloc(), null, false); // the filters' edits, as an upstream would get them
         MockAnswer a;
         try {
-            a = MockAnswer.answer(llm, ex.alloc(), ex.endpoint() == Endpoint.EMBEDDINGS, body, model,
-                    ex.body().stream(), ex.body().includeUsage(), true);
+            a = MockAnswer.answer(llm, ex.alloc(), attempt.endpoint() == Endpoint.EMBEDDINGS, body, model,
+                    attempt.body().stream(), attempt.body().includeUsage(), true);
         } finally {
             body.release();
         }

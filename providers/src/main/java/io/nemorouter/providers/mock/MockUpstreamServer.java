@@ -84,7 +84,7 @@ public final class MockUpstreamServer implements AutoCloseable {
                 send(ctx, keepAlive, text(HttpResponseStatus.OK, "{\"object\":\"list\",\"data\":[]}"));
                 return;
             }
-            if (!e.proxied) {
+            if (e != Endpoint.CHAT_COMPLETIONS && e != Endpoint.EMBEDDINGS) {
                 send(ctx, keepAlive, new OpenAiError(HttpResponseStatus.NOT_FOUND, "invalid_request_error", null, null,
                         "Invalid URL (" + req.method() + " " + req.uri() + ")").toResponse(ctx.alloc()));
                 return;

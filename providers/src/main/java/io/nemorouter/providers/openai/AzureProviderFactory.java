@@ -2,6 +2,7 @@ package io.nemorouter.providers.openai;
 
 import io.nemorouter.core.config.ConfigError;
 import io.nemorouter.core.config.Deployment;
+import io.nemorouter.core.openai.Endpoint;
 import io.nemorouter.core.provider.Provider;
 import io.nemorouter.core.provider.ProviderContext;
 import io.nemorouter.core.provider.ProviderFactory;
@@ -10,6 +11,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -17,8 +19,9 @@ import java.util.Set;
  * the resource endpoint ({@code https://my-resource.openai.azure.com}); {@code azure_deployment} the
  * deployment's name there (default: the entry's {@code model}); {@code api_version} (default
  * {@code 2024-10-21}). Credentials: {@code api_key} (sent as {@code api-key}) or
- * {@code azure_ad_token} (a Microsoft Entra token, sent as {@code Authorization: Bearer}). Chat and
- * embeddings; answers pass through untranslated, as from OpenAI.
+ * {@code azure_ad_token} (a Microsoft Entra token, sent as {@code Authorization: Bearer}). Chat,
+ * embeddings and text completions pass through untranslated, as from OpenAI; the Responses API
+ * reaches it bridged to chat completions.
  */
 public final class AzureProviderFactory implements ProviderFactory {
     static final String DEFAULT_API_VERSION = "2024-10-21";
@@ -48,10 +51,11 @@ public final class AzureProviderFactory implements ProviderFactory {
         String version = s.hasPath("api_version") ? s.getString("api_version") : DEFAULT_API_VERSION;
         String base = "/openai/deployments/" + URLEncoder.encode(deployment, StandardCharsets.UTF_8).replace("+", "%20");
         String query = "?api-version=" + URLEncoder.encode(version, StandardCharsets.UTF_8);
-        byte[] credential = token != null ? OpenAiProvider.credential(d, HttpHeaderNames.AUTHORIZATION, "Bearer " + token)
-                : d.apiKey() != null ? OpenAiProvider.credential(d, "api-key", d.apiKey()) : null;
+        byte[] credential = token != null ? OpenAiProvider.credential(d, "azure_ad_token", HttpHeaderNames.AUTHORIZATION, "Bearer " + token)
+                : d.apiKey() != null ? OpenAiProvider.credential(d, "api_key", "api-key", d.apiKey()) : null;
         boolean streamUsage = !s.hasPath("stream_usage") || s.getBoolean("stream_usage");
         return new OpenAiProvider(d, context.upstream(), streamUsage, Origin.parse(d.apiBase()),
-                base + "/chat/completions" + query, base + "/embeddings" + query, credential);
+                Map.of(Endpoint.CHAT_COMPLETIONS, base + "/chat/completions" + query, Endpoint.EMBEDDINGS, base + "/embeddings" + query,
+                        Endpoint.COMPLETIONS, base + "/completions" + query), credential);
     }
 }

@@ -12,6 +12,9 @@ import io.nemorouter.core.upstream.UpstreamRequest;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
 
+import java.util.EnumMap;
+import java.util.Map;
+
 /**
  * Any OpenAI-compatible server: OpenAI, Azure's and Gemini's OpenAI endpoints, vLLM, Ollama.
  * The request encoder forwards the body byte for byte, except the {@code model} value when the
@@ -25,46 +28,53 @@ final class OpenAiProvider implements Provider {
     private final Origin origin;
     private final UpstreamClient client;
     private final boolean streamUsage;
-    /** The {@code Authorization} header line, or null when the deployment has no key. */
+    /** The {@code Authorization} (or other credential) header line, or null when the deployment has no key. */
     private final byte[] authorization;
-    private final byte[] chatPreamble;
-    private final byte[] embeddingsPreamble;
+    /** The request line and Host of each endpoint this upstream serves. */
+    private final Map<Endpoint, byte[]> preambles = new EnumMap<>(Endpoint.class);
 
     OpenAiProvider(Deployment deployment, UpstreamClient client, boolean streamUsage) {
-        this(deployment, client, streamUsage, Origin.parse(deployment.apiBase()), "/chat/completions", "/embeddings",
-                deployment.apiKey() == null ? null : credential(deployment, HttpHeaderNames.AUTHORIZATION, "Bearer " + deployment.apiKey()));
+        this(deployment, client, streamUsage, Origin.parse(deployment.apiBase()), Map.of(
+                        Endpoint.CHAT_COMPLETIONS, "/chat/completions", Endpoint.EMBEDDINGS, "/embeddings",
+                        Endpoint.RESPONSES, "/responses", Endpoint.COMPLETIONS, "/completions"),
+                deployment.apiKey() == null ? null : credential(deployment, "api_key", HttpHeaderNames.AUTHORIZATION, "Bearer " + deployment.apiKey()));
     }
 
     /**
-     * The same API at other paths under {@code origin}, with another credential header (Azure's
-     * {@code /openai/deployments/{name}/chat/completions?api-version=...} and {@code api-key}).
+     * The same API at other paths under {@code origin} (each endpoint it serves, by its path), with
+     * another credential header (Azure's {@code /openai/deployments/{name}/chat/completions?api-version=...}
+     * and {@code api-key}).
      */
-    OpenAiProvider(Deployment deployment, UpstreamClient client, boolean streamUsage, Origin origin, String chatPath,
-                   String embeddingsPath, byte[] authorization) {
+    OpenAiProvider(Deployment deployment, UpstreamClient client, boolean streamUsage, Origin origin,
+                   Map<Endpoint, String> paths, byte[] authorization) {
         this.deployment = deployment;
         this.origin = origin;
         this.client = client;
         this.streamUsage = streamUsage;
         this.authorization = authorization;
-        this.chatPreamble = UpstreamRequest.preamble(origin, chatPath);
-        this.embeddingsPreamble = UpstreamRequest.preamble(origin, embeddingsPath);
+        paths.forEach((endpoint, path) -> preambles.put(endpoint, UpstreamRequest.preamble(origin, path)));
     }
 
-    /** A credential header line from the catalog entry. */
-    static byte[] credential(Deployment deployment, CharSequence name, String value) {
+    /** A credential header line from the catalog entry's {@code key}. */
+    static byte[] credential(Deployment deployment, String key, CharSequence name, String value) {
         try {
             return UpstreamRequest.headerLine(name, value);
         } catch (IllegalArgumentException e) {
-            throw new ConfigError("the credentials of model " + deployment.name() + " contain a control or non-Latin-1 character");
+            throw new ConfigError("the " + key + " of model " + deployment.name() + " contains a control or non-Latin-1 character");
         }
     }
 
     @Override
+    public boolean speaks(Endpoint endpoint) {
+        return preambles.containsKey(endpoint);
+    }
+
+    @Override
     public void send(Exchange exchange, Attempt attempt) {
-        boolean embeddings = exchange.endpoint() == Endpoint.EMBEDDINGS;
-        ByteBuf body = exchange.body().render(exchange.alloc(), deployment.model(),
-                streamUsage && !embeddings && exchange.body().stream());
-        UpstreamRequest request = client.newRequest(exchange, embeddings ? embeddingsPreamble : chatPreamble, body);
+        Endpoint endpoint = attempt.endpoint();
+        boolean askUsage = streamUsage && endpoint == Endpoint.CHAT_COMPLETIONS && attempt.body().stream();
+        ByteBuf body = attempt.body().render(exchange.alloc(), deployment.model(), askUsage);
+        UpstreamRequest request = client.newRequest(exchange, preambles.get(endpoint), body);
         if (authorization != null) {
             request.header(authorization);
         }

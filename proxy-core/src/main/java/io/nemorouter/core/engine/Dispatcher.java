@@ -5,6 +5,8 @@ import io.nemorouter.core.exchange.AttemptFailure;
 import io.nemorouter.core.extension.RoutingStrategy;
 import io.nemorouter.core.openai.InvalidBodyException;
 import io.nemorouter.core.openai.OpenAiError;
+import io.nemorouter.core.openai.RequestBody;
+import io.nemorouter.core.provider.EndpointBridge;
 import io.nemorouter.core.provider.Provider;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,7 +71,13 @@ final class Dispatcher {
         if (ex.attemptNumber() > 0) {
             ex.rewindToRouted(); // what the last attempt's filters did was for its deployment only
         }
-        ex.attemptStarted(new LiveAttempt(ex, d, ex.attemptNumber() + 1, provider.translator(ex), this));
+        EndpointBridge bridge = provider.speaks(ex.endpoint()) ? null : runtime.bridge(ex.endpoint(), provider);
+        ex.attemptStarted(new LiveAttempt(ex, d, ex.attemptNumber() + 1, provider.translator(ex), bridge, this));
+        if (bridge == null && !provider.speaks(ex.endpoint())) {
+            ex.attempt.failed(AttemptFailure.fatal(OpenAiError.badRequest("unsupported_endpoint", "model",
+                    "The model `" + d.name() + "` (" + d.id() + ") does not serve " + ex.endpoint().path + ".")));
+            return;
+        }
         runtime.deploymentChosen.run(ex, 0);
     }
 
@@ -81,6 +89,14 @@ final class Dispatcher {
             strategy.attemptStarted(ex, attempt);
         } catch (RuntimeException e) {
             LOG.warn("the routing strategy failed on the start of {}", attempt, e);
+        }
+        if (attempt.bridge != null) {
+            try {
+                attempt.bridgedBody(RequestBody.read(attempt.bridge.request(ex)));
+            } catch (InvalidBodyException e) {
+                attempt.failed(AttemptFailure.fatal(e.error()));
+                return;
+            }
         }
         try {
             runtime.provider(attempt.deployment()).send(ex, attempt);

@@ -13,6 +13,8 @@ import io.nemorouter.core.openai.InvalidBodyException;
 import io.nemorouter.core.openai.OpenAiError;
 import io.nemorouter.core.provider.Provider;
 import io.nemorouter.core.provider.ProviderContext;
+import io.nemorouter.core.openai.Endpoint;
+import io.nemorouter.core.provider.EndpointBridge;
 import io.nemorouter.core.provider.ProviderFactory;
 import io.nemorouter.core.upstream.UpstreamClient;
 import io.netty.channel.EventLoopGroup;
@@ -124,6 +126,7 @@ public final class GatewayRuntime {
         try {
             GatewayRuntime runtime = new GatewayRuntime(config, catalog, metrics, extensions);
             runtime.providers.putAll(built);
+            ServiceLoader.load(EndpointBridge.class, loader).forEach(runtime.bridges::add);
             return runtime;
         } catch (RuntimeException | Error e) {
             extensions.closeAll();
@@ -133,6 +136,19 @@ public final class GatewayRuntime {
 
     Provider provider(Deployment d) {
         return providers.get(d);
+    }
+
+    /** The endpoint bridges found on the class path. */
+    private final List<EndpointBridge> bridges = new java.util.ArrayList<>();
+
+    /** A bridge from {@code endpoint} to one {@code provider} speaks, or null when there is none. */
+    EndpointBridge bridge(Endpoint endpoint, Provider provider) {
+        for (EndpointBridge b : bridges) {
+            if (b.from() == endpoint && provider.speaks(b.to())) {
+                return b;
+            }
+        }
+        return null;
     }
 
     // ---- what connections call -----------------------------------------------------------------

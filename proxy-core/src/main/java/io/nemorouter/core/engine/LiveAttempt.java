@@ -9,6 +9,10 @@ import io.nemorouter.core.internal.http1.PassthroughTarget;
 import io.nemorouter.core.internal.http1.SseFramer;
 import io.nemorouter.core.openai.OpenAiError;
 import io.nemorouter.core.openai.UsageScanner;
+import io.nemorouter.core.openai.Endpoint;
+import io.nemorouter.core.openai.RequestBody;
+import io.nemorouter.core.provider.BridgedTranslator;
+import io.nemorouter.core.provider.EndpointBridge;
 import io.nemorouter.core.provider.EventSink;
 import io.nemorouter.core.provider.ResponseTranslator;
 import io.netty.buffer.ByteBuf;
@@ -47,12 +51,34 @@ final class LiveAttempt implements Attempt, PassthroughTarget, EventSink {
     /** Cuts the upstream's event stream into events; null until an event stream's head arrives. */
     private SseFramer framer;
 
-    LiveAttempt(ServerExchange ex, Deployment deployment, int number, ResponseTranslator translator, Dispatcher dispatcher) {
+    /** The bridge this attempt's request goes through, or null when its provider speaks the client's endpoint. */
+    final EndpointBridge bridge;
+    /** What this attempt sends: the exchange's body, or (set when it is sent) the bridge's translation. */
+    private RequestBody body;
+
+    LiveAttempt(ServerExchange ex, Deployment deployment, int number, ResponseTranslator translator, EndpointBridge bridge,
+                Dispatcher dispatcher) {
         this.ex = ex;
         this.deployment = deployment;
         this.number = number;
-        this.translator = translator;
+        this.bridge = bridge;
+        this.translator = bridge == null ? translator : new BridgedTranslator(translator, bridge.translator(ex));
         this.dispatcher = dispatcher;
+    }
+
+    @Override
+    public Endpoint endpoint() {
+        return bridge == null ? ex.endpoint() : bridge.to();
+    }
+
+    @Override
+    public RequestBody body() {
+        return body != null ? body : ex.body();
+    }
+
+    /** The bridge's translation of the request, made when the attempt is sent (after the filters' edits). */
+    void bridgedBody(RequestBody translated) {
+        this.body = translated;
     }
 
     // ---- Attempt: what the provider reports ----------------------------------------------------

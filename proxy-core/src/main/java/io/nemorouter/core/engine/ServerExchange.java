@@ -573,12 +573,13 @@ public final class ServerExchange implements Exchange, Completion {
         ByteBuf out = null;
         if (endpoint.proxied) {
             Usage u = UsageScanner.scan(event);
+            boolean chat = endpoint == Endpoint.CHAT_COMPLETIONS; // the usage event is chat's: other streams carry theirs anyway
             if (u != null) {
                 usage(u);
-                if (!body.includeUsage() && UsageScanner.hasEmptyChoices(event)) {
+                if (chat && !body.includeUsage() && UsageScanner.hasEmptyChoices(event)) {
                     return; // the client did not ask for it: only the gateway wanted the usage
                 }
-            } else if (!body.includeUsage()) {
+            } else if (chat && !body.includeUsage()) {
                 out = withoutNullUsage(event);
             }
         }

@@ -18,6 +18,12 @@ import io.netty.handler.codec.http.HttpResponse;
 public interface Attempt extends AttemptRecord {
     Exchange exchange();
 
+    /** The endpoint this attempt's provider speaks: the client's, or the one a bridge translates it to. */
+    io.nemorouter.core.openai.Endpoint endpoint();
+
+    /** The request this attempt sends: the exchange's body, or a bridge's translation of it. */
+    io.nemorouter.core.openai.RequestBody body();
+
     /**
      * Whether a failure now could still be retried on another deployment: nothing has gone to the
      * client and the routing strategy may try another.

@@ -6,6 +6,10 @@ import io.netty.handler.codec.http.HttpMethod;
 public enum Endpoint {
     CHAT_COMPLETIONS("/v1/chat/completions", HttpMethod.POST, "chat_completions", true),
     EMBEDDINGS("/v1/embeddings", HttpMethod.POST, "embeddings", true),
+    /** OpenAI's Responses API: passed to deployments that speak it, bridged to chat completions for the others. */
+    RESPONSES("/v1/responses", HttpMethod.POST, "responses", true),
+    /** The legacy text completions: passed to deployments that speak it. */
+    COMPLETIONS("/v1/completions", HttpMethod.POST, "completions", true),
     MODELS("/v1/models", HttpMethod.GET, "models", false),
     /** {@code GET /v1/models/{id}}: one model (the SDKs' {@code models.retrieve}). */
     MODEL("/v1/models/", HttpMethod.GET, "models", false),
@@ -16,7 +20,7 @@ public enum Endpoint {
     /** Any path nobody serves; answered 404. */
     UNKNOWN("", null, "unknown", false);
 
-    private static final Endpoint[] ROUTES = {CHAT_COMPLETIONS, EMBEDDINGS, MODELS, HEALTH, METRICS};
+    private static final Endpoint[] ROUTES = {CHAT_COMPLETIONS, EMBEDDINGS, RESPONSES, COMPLETIONS, MODELS, HEALTH, METRICS};
 
     public final String path;
     public final HttpMethod method;

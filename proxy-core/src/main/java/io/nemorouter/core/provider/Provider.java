@@ -2,6 +2,7 @@ package io.nemorouter.core.provider;
 
 import io.nemorouter.core.exchange.Attempt;
 import io.nemorouter.core.exchange.Exchange;
+import io.nemorouter.core.openai.Endpoint;
 
 /**
  * Speaks one upstream API for one catalog entry: a request encoder ({@link #send}) and a response
@@ -12,7 +13,17 @@ import io.nemorouter.core.exchange.Exchange;
  */
 public interface Provider {
     /**
-     * Sends the exchange's request for this attempt (or answers it in-process) and reports the
+     * Whether this provider's upstream serves {@code endpoint} itself. An endpoint it does not speak
+     * reaches it through an {@link EndpointBridge} when one leads to an endpoint it does (the
+     * Responses API as chat completions), else the attempt is refused with a 400.
+     */
+    default boolean speaks(Endpoint endpoint) {
+        return endpoint == Endpoint.CHAT_COMPLETIONS || endpoint == Endpoint.EMBEDDINGS;
+    }
+
+    /**
+     * Sends the attempt's request ({@link Attempt#endpoint()}, {@link Attempt#body()}: the client's,
+     * or a bridge's translation of it) (or answers it in-process) and reports the
      * answer and any failure to {@code attempt}, never to the client. Called on the exchange's event
      * loop; must not block.
      */
