@@ -10,7 +10,9 @@ import io.nemorouter.core.upstream.UpstreamRequest;
 
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * {@code provider = vertex}: Gemini models on Vertex AI, signed with a service account's OAuth
@@ -23,6 +25,8 @@ import java.util.Set;
  */
 public final class VertexProviderFactory implements ProviderFactory {
     private final Clock clock;
+    /** One token holder per key file: the deployments of one service account share its tokens. */
+    private final Map<Path, ServiceAccountTokens> accounts = new ConcurrentHashMap<>();
 
     public VertexProviderFactory() {
         this(Clock.systemUTC());
@@ -67,7 +71,8 @@ public final class VertexProviderFactory implements ProviderFactory {
             }
         } else {
             try {
-                auth = new ServiceAccountTokens(ServiceAccountKey.read(Path.of(s.getString("credentials"))), clock);
+                Path file = Path.of(s.getString("credentials")).toAbsolutePath().normalize();
+                auth = accounts.computeIfAbsent(file, f -> new ServiceAccountTokens(ServiceAccountKey.read(f), clock));
             } catch (IllegalArgumentException e) {
                 throw ConfigError.at(s.getValue("credentials").origin(), where + ".credentials", e.getMessage());
             }

@@ -66,6 +66,7 @@ final class GeminiStandIn implements StandInServer.Api {
     private final String key;
     private final long delayMillis;
     private final AtomicInteger ids = new AtomicInteger();
+    private final AtomicInteger tokensIssued = new AtomicInteger();
     /** Tokens issued, with when they expire (epoch millis). */
     private final Map<String, Long> tokens = new ConcurrentHashMap<>();
     volatile long tokenLifetimeSeconds = 3600;
@@ -226,7 +227,7 @@ final class GeminiStandIn implements StandInServer.Api {
             return;
         }
         long life = tokenLifetimeSeconds;
-        String token = "ya29.standin-" + ids.incrementAndGet();
+        String token = "ya29.standin-" + tokensIssued.incrementAndGet();
         tokens.put(token, System.currentTimeMillis() + life * 1000);
         reply.json(200, NODES.objectNode().put("access_token", token).put("expires_in", life).put("token_type", "Bearer").toString());
     }
