@@ -8,18 +8,15 @@ import io.nemorouter.core.exchange.Exchange;
 import io.nemorouter.core.exchange.Key;
 import io.nemorouter.core.openai.Endpoint;
 import io.nemorouter.core.openai.OpenAiError;
-import io.nemorouter.core.openai.OpenAiJson;
 import io.nemorouter.core.provider.Provider;
 import io.nemorouter.core.provider.ResponseTranslator;
 import io.nemorouter.core.upstream.Origin;
 import io.nemorouter.core.upstream.UpstreamClient;
 import io.nemorouter.core.upstream.UpstreamRequest;
 import io.nemorouter.providers.translate.Fidelity;
+import io.nemorouter.providers.translate.JsonBodies;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufOutputStream;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 
 /**
  * {@code provider = anthropic}: chat completions through Anthropic's Messages API, the request
@@ -68,7 +65,7 @@ final class AnthropicProvider implements Provider {
         try {
             ObjectNode request = encoder.encode(attempt.body().renderJson(null, false), deployment.model(),
                     deployment.pricing().maxOutputTokens());
-            body = write(exchange, request);
+            body = JsonBodies.write(exchange.alloc(), request);
         } catch (Fidelity.Refused e) {
             attempt.failed(AttemptFailure.fatal(e.error));
             return;
@@ -90,16 +87,5 @@ final class AnthropicProvider implements Provider {
     public ResponseTranslator translator(Exchange exchange) {
         // made before send(): JSON mode is read from the request then, when the translator first needs it
         return new AnthropicTranslator(() -> Boolean.TRUE.equals(exchange.get(JSON_MODE)));
-    }
-
-    private static ByteBuf write(Exchange exchange, ObjectNode request) {
-        ByteBuf body = exchange.alloc().buffer(512);
-        try {
-            OpenAiJson.MAPPER.writeValue((java.io.OutputStream) new ByteBufOutputStream(body), request);
-            return body;
-        } catch (IOException e) {
-            body.release();
-            throw new UncheckedIOException(e);
-        }
     }
 }

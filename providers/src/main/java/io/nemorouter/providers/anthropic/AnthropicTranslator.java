@@ -9,15 +9,13 @@ import io.nemorouter.core.openai.OpenAiJson;
 import io.nemorouter.core.provider.EventSink;
 import io.nemorouter.core.provider.ResponseTranslator;
 import io.nemorouter.providers.translate.ChunkWriter;
+import io.nemorouter.providers.translate.JsonBodies;
 import io.nemorouter.providers.translate.Sse;
 import io.nemorouter.providers.translate.Usages;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufInputStream;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -65,23 +63,11 @@ final class AnthropicTranslator implements ResponseTranslator {
     @Override
     public ByteBuf body(Exchange exchange, int status, ByteBuf body) {
         try {
-            JsonNode in = parse(body);
+            JsonNode in = JsonBodies.read(body);
             ObjectNode out = status / 100 == 2 ? completion(in) : error(status, in);
-            ByteBuf result = exchange.alloc().buffer();
-            OpenAiJson.MAPPER.writeValue((java.io.OutputStream) new io.netty.buffer.ByteBufOutputStream(result), out);
-            return result;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            return JsonBodies.write(exchange.alloc(), out);
         } finally {
             body.release();
-        }
-    }
-
-    private static JsonNode parse(ByteBuf body) throws IOException {
-        try {
-            return OpenAiJson.MAPPER.readTree((java.io.InputStream) new ByteBufInputStream(body.duplicate()));
-        } catch (com.fasterxml.jackson.core.JacksonException e) {
-            return OpenAiJson.MAPPER.createObjectNode(); // not JSON: described by the status alone
         }
     }
 

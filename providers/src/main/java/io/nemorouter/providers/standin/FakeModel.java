@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  * The stand-ins' deterministic model, whatever API it is reached through: it echoes the last user
  * text (and says how many images it saw and what a tool returned), calls a tool when offered one
  * (arguments made from the tool's schema), counts about four characters a token, and fails as its
- * model name says ({@code -fail-NNN}, {@code -midstream-error}).
+ * model name says ({@code -fail-NNN}, {@code -midstream-error}, {@code -midstream-cut}).
  */
 final class FakeModel {
     private static final Pattern FAIL = Pattern.compile("-fail-(\\d{3})");
@@ -30,6 +30,11 @@ final class FakeModel {
 
     static boolean breaksMidStream(String model) {
         return model != null && model.contains("-midstream-error");
+    }
+
+    /** Whether the model's stream just stops after its first words, without its last event ({@code -midstream-cut}). */
+    static boolean cutsMidStream(String model) {
+        return model != null && model.contains("-midstream-cut");
     }
 
     static String answer(String model, String lastUser, int images, String toolResult) {

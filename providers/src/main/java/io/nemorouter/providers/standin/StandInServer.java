@@ -38,13 +38,14 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A stand-in for a provider's own API, on loopback, for tests and demos without a real account:
- * Anthropic's Messages API ({@link AnthropicStandIn}) or Azure OpenAI's URL shape ({@link AzureStandIn}), answered by a deterministic fake model (text
+ * Anthropic's Messages API ({@link AnthropicStandIn}), Azure OpenAI's URL shape ({@link AzureStandIn}), the
+ * Gemini API and Vertex AI ({@link GeminiStandIn}, with Vertex's token endpoint) answered by a deterministic fake model (text
  * that echoes the prompt, tool calls when tools are offered, usage, the provider's stream events and
  * error shapes), written from the provider's public API reference. Model names script failures:
  * {@code ...-fail-503} answers that status, {@code ...-midstream-error} breaks its stream with the
  * API's error event. Every request is kept ({@link #requests}) so a test can check what the gateway sent.
  *
- * <pre>java -cp nemo-router.jar io.nemorouter.providers.standin.StandInServer --api anthropic --port 9100 [--key K] [--chunk-delay-ms N]</pre>
+ * <pre>java -cp nemo-router.jar io.nemorouter.providers.standin.StandInServer --api anthropic|gemini|vertex --port 9100 [--key K] [--chunk-delay-ms N] [--token-ttl-s N]</pre>
  */
 public final class StandInServer implements AutoCloseable {
     /** A request as the stand-in received it. */
@@ -71,6 +72,12 @@ public final class StandInServer implements AutoCloseable {
         void events(List<String> events, long delayMillis);
     }
 
+    private static final String APIS = "anthropic, azure, gemini, vertex";
+    private static final String USAGE = "usage: StandInServer --api anthropic|azure|gemini|vertex [--host H] [--port N] [--key K]"
+            + " [--chunk-delay-ms N] [--token-ttl-s N]\n  --key: the API key wanted (anthropic, gemini); for vertex, the path of"
+            + " the service account's JSON key file whose tokens /token mints";
+
+    private final Api handler;
     private final EventLoopGroup loops;
     private final Channel listener;
     private final List<Request> requests = new CopyOnWriteArrayList<>();
@@ -80,10 +87,12 @@ public final class StandInServer implements AutoCloseable {
     }
 
     public StandInServer(String host, int port, String api, String key, long chunkDelayMillis) throws InterruptedException {
-        Api handler = switch (api) {
+        handler = switch (api) {
             case "anthropic" -> new AnthropicStandIn(key, chunkDelayMillis);
             case "azure" -> new AzureStandIn(key);
-            default -> throw new IllegalArgumentException("unknown stand-in API: " + api + " (anthropic, azure)");
+            case "gemini" -> new GeminiStandIn(false, key, chunkDelayMillis);
+            case "vertex" -> new GeminiStandIn(true, key, chunkDelayMillis);
+            default -> throw new IllegalArgumentException("unknown stand-in API: " + api + " (" + APIS + ")");
         };
         Transport transport = Transport.select("auto");
         loops = new MultiThreadIoEventLoopGroup(1, transport.ioHandlerFactory());
@@ -94,6 +103,18 @@ public final class StandInServer implements AutoCloseable {
                         ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(64 << 20), new Handler(handler));
                     }
                 }).bind(host, port).sync().channel();
+    }
+
+    /**
+     * How long the tokens the {@code vertex} stand-in mints at {@code /token} live ({@code expires_in},
+     * 3600 by default): short, to make a client refresh.
+     */
+    public StandInServer tokenLifetime(long seconds) {
+        if (!(handler instanceof GeminiStandIn vertex)) {
+            throw new IllegalStateException("only the vertex stand-in mints tokens");
+        }
+        vertex.tokenLifetimeSeconds = seconds;
+        return this;
     }
 
     public int port() {
@@ -176,6 +197,7 @@ public final class StandInServer implements AutoCloseable {
         int port = 0;
         String key = null;
         long delay = 0;
+        long tokenSeconds = 0;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--api" -> api = args[++i];
@@ -183,17 +205,21 @@ public final class StandInServer implements AutoCloseable {
                 case "--port" -> port = Integer.parseInt(args[++i]);
                 case "--key" -> key = args[++i];
                 case "--chunk-delay-ms" -> delay = Long.parseLong(args[++i]);
+                case "--token-ttl-s" -> tokenSeconds = Long.parseLong(args[++i]);
                 default -> {
-                    System.err.println("usage: StandInServer --api anthropic|azure [--host H] [--port N] [--key K] [--chunk-delay-ms N]");
+                    System.err.println(USAGE);
                     System.exit(2);
                 }
             }
         }
         if (api == null) {
-            System.err.println("usage: StandInServer --api anthropic|azure [--host H] [--port N] [--key K] [--chunk-delay-ms N]");
+            System.err.println(USAGE);
             System.exit(2);
         }
         StandInServer server = new StandInServer(host, port, api, key, delay);
+        if (tokenSeconds > 0) {
+            server.tokenLifetime(tokenSeconds);
+        }
         System.out.println(api + " stand-in listening on " + host + ":" + server.port());
         Runtime.getRuntime().addShutdownHook(new Thread(server::close));
         Thread.currentThread().join();

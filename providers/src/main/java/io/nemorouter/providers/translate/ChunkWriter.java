@@ -14,7 +14,7 @@ import java.nio.charset.StandardCharsets;
 /**
  * Writes OpenAI {@code chat.completion.chunk} events for one translated stream, each a whole
  * server-sent event ({@code data: {...}\n\n}) in a buffer of its own: a role chunk, content,
- * reasoning and tool-call deltas, the finish, the usage chunk (empty {@code choices}, as OpenAI
+ * reasoning and tool-call deltas (of choice 0, or of the choice named, for {@code n} > 1), the finish, the usage chunk (empty {@code choices}, as OpenAI
  * sends it when asked) and {@code [DONE]}. The gateway keeps the usage chunk from a client that did
  * not ask for it, so a translator always writes it.
  */
@@ -49,7 +49,12 @@ public final class ChunkWriter {
 
     /** The first chunk: the assistant's role, empty content. */
     public ByteBuf role() {
-        JsonGenerator g = start();
+        return role(0);
+    }
+
+    /** The first chunk of choice {@code choice} (an answer with {@code n} > 1 has several). */
+    public ByteBuf role(int choice) {
+        JsonGenerator g = start(choice);
         try {
             g.writeStringField("role", "assistant");
             g.writeStringField("content", "");
@@ -60,19 +65,37 @@ public final class ChunkWriter {
     }
 
     public ByteBuf content(String text) {
-        return text("content", text);
+        return text(0, "content", text);
+    }
+
+    public ByteBuf content(int choice, String text) {
+        return text(choice, "content", text);
     }
 
     /** Thinking text, as {@code reasoning_content} (the field OpenAI-compatible reasoning servers use). */
     public ByteBuf reasoning(String text) {
-        return text("reasoning_content", text);
+        return text(0, "reasoning_content", text);
+    }
+
+    public ByteBuf reasoning(int choice, String text) {
+        return text(choice, "reasoning_content", text);
     }
 
     /**
-     * A text delta, the stream's commonest chunk, from bytes made once per stream (everything up to
-     * the delta, and after it) around the escaped text: no generator per chunk (a third of a chunk's cost).
+     * A text delta, the stream's commonest chunk. For the first choice (nearly every stream), from
+     * bytes made once per stream (everything up to the delta, and after it) around the escaped
+     * text: no generator per chunk (a third of a chunk's cost).
      */
-    private ByteBuf text(String field, String text) {
+    private ByteBuf text(int choice, String field, String text) {
+        if (choice != 0) {
+            JsonGenerator g = start(choice);
+            try {
+                g.writeStringField(field, text);
+                return finish(g, null);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
         byte[] head = prefix();
         byte[] escaped = ESCAPE.quoteAsUTF8(text);
         ByteBuf out = alloc.buffer(head.length + field.length() + escaped.length + 6 + OPEN_SUFFIX.length);
@@ -84,13 +107,13 @@ public final class ChunkWriter {
     private static final com.fasterxml.jackson.core.io.JsonStringEncoder ESCAPE = com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance();
     /** What follows a delta in a chunk that does not finish the choice. */
     private static final byte[] OPEN_SUFFIX = "},\"logprobs\":null,\"finish_reason\":null}]}\n\n".getBytes(StandardCharsets.US_ASCII);
-    /** {@code data: } and the chunk up to its delta's members, for the stream's id and model. */
+    /** {@code data: } and the first choice's chunk up to its delta's members, for the stream's id and model. */
     private byte[] prefix;
 
     private byte[] prefix() {
         if (prefix == null) {
             // a whole chunk with a placeholder delta, cut at the placeholder
-            JsonGenerator g = start();
+            JsonGenerator g = start(0);
             ByteBuf template;
             try {
                 g.writeStringField("_", "");
@@ -129,6 +152,30 @@ public final class ChunkWriter {
         }
     }
 
+    /**
+     * A whole tool call in one chunk (id, name and all its arguments), for an API that sends calls
+     * complete rather than in pieces (Gemini's {@code functionCall}).
+     */
+    public ByteBuf toolCall(int choice, int index, String callId, String name, String arguments) {
+        JsonGenerator g = start(choice);
+        try {
+            g.writeArrayFieldStart("tool_calls");
+            g.writeStartObject();
+            g.writeNumberField("index", index);
+            g.writeStringField("id", callId);
+            g.writeStringField("type", "function");
+            g.writeObjectFieldStart("function");
+            g.writeStringField("name", name);
+            g.writeStringField("arguments", arguments);
+            g.writeEndObject();
+            g.writeEndObject();
+            g.writeEndArray();
+            return finish(g, null);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** More of tool call {@code index}'s arguments (a piece of JSON text). */
     public ByteBuf toolArguments(int index, String piece) {
         JsonGenerator g = start();
@@ -149,7 +196,11 @@ public final class ChunkWriter {
 
     /** The last chunk of the choice: an empty delta and why it stopped. */
     public ByteBuf finishReason(String reason) {
-        return finish(start(), reason);
+        return finish(start(0), reason);
+    }
+
+    public ByteBuf finishReason(int choice, String reason) {
+        return finish(start(choice), reason);
     }
 
     /** The usage chunk: no choices, the stream's tokens ({@code cached} of the prompt read from the provider's cache). */
@@ -178,6 +229,10 @@ public final class ChunkWriter {
     private ByteBuf buffer;
 
     private JsonGenerator start() {
+        return start(0);
+    }
+
+    private JsonGenerator start(int choice) {
         buffer = alloc.buffer(192);
         buffer.writeBytes(DATA);
         try {
@@ -185,7 +240,7 @@ public final class ChunkWriter {
             head(g);
             g.writeArrayFieldStart("choices");
             g.writeStartObject();
-            g.writeNumberField("index", 0);
+            g.writeNumberField("index", choice);
             g.writeObjectFieldStart("delta");
             return g;
         } catch (IOException e) {
