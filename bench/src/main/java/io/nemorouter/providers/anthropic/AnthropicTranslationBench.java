@@ -1,13 +1,10 @@
 package io.nemorouter.providers.anthropic;
 
+import io.nemorouter.bench.jmh.TranslationFixture;
 import io.nemorouter.core.exchange.Exchange;
-import io.nemorouter.core.openai.OpenAiError;
 import io.nemorouter.core.openai.RequestBody;
-import io.nemorouter.core.provider.EventSink;
 import io.nemorouter.providers.translate.Fidelity;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -20,7 +17,6 @@ import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
-import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
@@ -37,23 +33,11 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 2)
 @Fork(1)
 public class AnthropicTranslationBench {
-    private static final ByteBufAllocator ALLOC = PooledByteBufAllocator.DEFAULT;
     private byte[] request;
     private byte[] message;
     private byte[] delta;
     private Exchange exchange;
     private AnthropicTranslator streaming;
-    private final EventSink drain = new EventSink() {
-        @Override
-        public void event(ByteBuf event) {
-            event.release();
-        }
-
-        @Override
-        public void fail(OpenAiError error) {
-            throw new IllegalStateException(error.message());
-        }
-    };
 
     @Setup
     public void setup() {
@@ -67,23 +51,17 @@ public class AnthropicTranslationBench {
                 .getBytes(StandardCharsets.UTF_8);
         delta = "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" gateway\"}}\n\n"
                 .getBytes(StandardCharsets.UTF_8);
-        RequestBody body = RequestBody.read(Unpooled.wrappedBuffer(request));
-        exchange = (Exchange) Proxy.newProxyInstance(Exchange.class.getClassLoader(), new Class<?>[]{Exchange.class},
-                (proxy, method, args) -> switch (method.getName()) {
-                    case "alloc" -> ALLOC;
-                    case "body" -> body;
-                    default -> throw new UnsupportedOperationException(method.getName());
-                });
+        exchange = TranslationFixture.exchange(new String(request, StandardCharsets.UTF_8));
         streaming = new AnthropicTranslator(() -> false);
         ByteBuf start = Unpooled.wrappedBuffer(("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01\","
                 + "\"model\":\"claude-sonnet-4-5\",\"usage\":{\"input_tokens\":31,\"output_tokens\":1}}}\n\n").getBytes(StandardCharsets.UTF_8));
-        streaming.event(exchange, start, drain);
+        streaming.event(exchange, start, TranslationFixture.DRAIN);
     }
 
     /** The request as the provider sends it: the client's body read, as a tree, encoded for Anthropic and written. */
     @Benchmark
     public int request() {
-        ByteBuf in = ALLOC.buffer(request.length).writeBytes(request);
+        ByteBuf in = TranslationFixture.buffer(request);
         try {
             RequestBody body = RequestBody.read(in);
             AnthropicRequest encoder = new AnthropicRequest(new Fidelity(true, "Anthropic"));
@@ -100,7 +78,7 @@ public class AnthropicTranslationBench {
     /** A whole message translated to a chat.completion. */
     @Benchmark
     public int answer() {
-        ByteBuf in = ALLOC.buffer(message.length).writeBytes(message);
+        ByteBuf in = TranslationFixture.buffer(message);
         ByteBuf out = new AnthropicTranslator(() -> false).body(exchange, 200, in);
         int n = out.readableBytes();
         out.release();
@@ -110,9 +88,9 @@ public class AnthropicTranslationBench {
     /** One text delta of a stream translated to one chunk. */
     @Benchmark
     public void chunk() {
-        ByteBuf in = ALLOC.buffer(delta.length).writeBytes(delta);
+        ByteBuf in = TranslationFixture.buffer(delta);
         try {
-            streaming.event(exchange, in, drain);
+            streaming.event(exchange, in, TranslationFixture.DRAIN);
         } finally {
             in.release();
         }

@@ -1,5 +1,6 @@
 package io.nemorouter.providers.gemini;
 
+import io.nemorouter.providers.translate.Credentials;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.nemorouter.core.config.Deployment;
 import io.nemorouter.core.exchange.Attempt;
@@ -16,17 +17,14 @@ import io.nemorouter.core.upstream.UpstreamRequest;
 import io.nemorouter.providers.translate.Fidelity;
 import io.nemorouter.providers.translate.JsonBodies;
 import io.netty.buffer.ByteBuf;
-import io.netty.handler.codec.http.HttpResponseStatus;
 
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.RejectedExecutionException;
 
 /**
  * {@code provider = gemini} and {@code provider = vertex}: chat completions through Google's
  * {@code generateContent} / {@code streamGenerateContent?alt=sse} (the request encoded by
  * {@link GeminiRequest}, the answer translated by {@link GeminiTranslator}) and embeddings
  * ({@link GeminiEmbeddings}). The two APIs differ in their paths under the model and in how a
- * request is signed ({@link GoogleAuth}): the Gemini API's key at once, Vertex AI's token when one
+ * request is signed ({@link Credentials}): the Gemini API's key at once, Vertex AI's token when one
  * has been minted; a request that must wait for a token is encoded first, held, and sent from the
  * exchange's event loop when the token comes.
  */
@@ -41,7 +39,7 @@ final class GeminiProvider implements Provider {
     private final Origin origin;
     private final UpstreamClient client;
     private final boolean dropParams;
-    private final GoogleAuth auth;
+    private final Credentials auth;
     /** The model as Google names it in a batch request ({@code models/gemini-embedding-001}). */
     private final String modelName;
     private final byte[] generate;
@@ -55,7 +53,7 @@ final class GeminiProvider implements Provider {
      * {@code version} ({@code /v1beta/}) at {@code origin}; the methods go after a colon.
      */
     GeminiProvider(Deployment deployment, String api, boolean vertex, Origin origin, String version, String model,
-                   UpstreamClient client, boolean dropParams, GoogleAuth auth) {
+                   UpstreamClient client, boolean dropParams, Credentials auth) {
         this.deployment = deployment;
         this.api = api;
         this.vertex = vertex;
@@ -103,38 +101,8 @@ final class GeminiProvider implements Provider {
             return;
         }
         fidelity.report(exchange);
-        byte[] credentials = auth.headerNow();
-        if (credentials != null) {
-            dispatch(exchange, attempt, preamble, body, credentials);
-            return;
-        }
-        auth.headerLater().whenComplete((line, error) -> {
-            try {
-                exchange.eventLoop().execute(() -> afterWaiting(exchange, attempt, preamble, body, line, error));
-            } catch (RejectedExecutionException e) {
-                body.release(); // the gateway is shutting down
-            }
-        });
-    }
-
-    /** On the exchange's event loop again, with a token or without one. */
-    private void afterWaiting(Exchange exchange, Attempt attempt, byte[] preamble, ByteBuf body, byte[] credentials, Throwable error) {
-        if (attempt.abandoned()) {
-            body.release();
-            return;
-        }
-        if (error != null) {
-            body.release();
-            Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
-            boolean refused = cause instanceof GoogleAuth.AuthFailure f && f.refused;
-            // another deployment may well have working credentials: retryable
-            attempt.failed(AttemptFailure.retryable(new OpenAiError(
-                    refused ? HttpResponseStatus.BAD_GATEWAY : HttpResponseStatus.SERVICE_UNAVAILABLE, "upstream_error",
-                    "upstream_auth_failed", null, "The gateway could not get an access token for `" + deployment.name()
-                    + "` (" + api + "): " + cause.getMessage())));
-            return;
-        }
-        dispatch(exchange, attempt, preamble, body, credentials);
+        Credentials.send(auth, exchange, attempt, body, "`" + deployment.name() + "` (" + api + ")",
+                credentials -> dispatch(exchange, attempt, preamble, body, credentials));
     }
 
     private void dispatch(Exchange exchange, Attempt attempt, byte[] preamble, ByteBuf body, byte[] credentials) {

@@ -1,5 +1,6 @@
 package io.nemorouter.providers.gemini;
 
+import io.nemorouter.providers.translate.Credentials;
 import io.nemorouter.core.config.ConfigError;
 import io.nemorouter.core.config.Deployment;
 import io.nemorouter.core.provider.Provider;
@@ -42,6 +43,6 @@ public final class GeminiProviderFactory implements ProviderFactory {
         } catch (IllegalArgumentException e) {
             throw ConfigError.at(s.origin(), "model \"" + d.name() + "\"", "its api_key contains a control or non-Latin-1 character");
         }
-        return new GeminiProvider(d, "Gemini", false, origin, "/v1beta/", model, context.upstream(), drop, GoogleAuth.constant(key));
+        return new GeminiProvider(d, "Gemini", false, origin, "/v1beta/", model, context.upstream(), drop, Credentials.constant(key));
     }
 }

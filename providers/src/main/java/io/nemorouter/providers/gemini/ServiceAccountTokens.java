@@ -1,5 +1,6 @@
 package io.nemorouter.providers.gemini;
 
+import io.nemorouter.providers.translate.Credentials;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.nemorouter.core.openai.OpenAiJson;
 import io.nemorouter.core.upstream.UpstreamRequest;
@@ -35,7 +36,7 @@ import java.util.concurrent.Executors;
  * comes first, but never in its first half, so a short-lived token is still used), and is no longer
  * sent once less than 30 seconds or a tenth of its life is left (it could expire on the way).
  */
-final class ServiceAccountTokens implements GoogleAuth {
+final class ServiceAccountTokens implements Credentials {
     private static final Logger LOG = LoggerFactory.getLogger(ServiceAccountTokens.class);
     static final String SCOPE = "https://www.googleapis.com/auth/cloud-platform";
     private static final long LIFETIME_SECONDS = 3600;

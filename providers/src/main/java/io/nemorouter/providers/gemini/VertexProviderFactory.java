@@ -1,5 +1,6 @@
 package io.nemorouter.providers.gemini;
 
+import io.nemorouter.providers.translate.Credentials;
 import io.nemorouter.core.config.ConfigError;
 import io.nemorouter.core.config.Deployment;
 import io.nemorouter.core.provider.Provider;
@@ -62,10 +63,10 @@ public final class VertexProviderFactory implements ProviderFactory {
         if (hasFile == hasToken) {
             throw ConfigError.at(s.origin(), where, "provider = vertex needs one of credentials (a service-account key file) or access_token");
         }
-        GoogleAuth auth;
+        Credentials auth;
         if (hasToken) {
             try {
-                auth = GoogleAuth.constant(UpstreamRequest.headerLine("authorization", "Bearer " + s.getString("access_token")));
+                auth = Credentials.constant(UpstreamRequest.headerLine("authorization", "Bearer " + s.getString("access_token")));
             } catch (IllegalArgumentException e) {
                 throw ConfigError.at(s.getValue("access_token").origin(), where, "its access_token contains a control or non-Latin-1 character");
             }

@@ -9,6 +9,7 @@ import io.nemorouter.core.provider.Provider;
 import io.nemorouter.core.upstream.Origin;
 import io.nemorouter.core.upstream.UpstreamClient;
 import io.nemorouter.core.upstream.UpstreamRequest;
+import io.nemorouter.providers.translate.Credentials;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpHeaderNames;
 
@@ -30,6 +31,8 @@ final class OpenAiProvider implements Provider {
     private final boolean streamUsage;
     /** The {@code Authorization} (or other credential) header line, or null when the deployment has no key. */
     private final byte[] authorization;
+    /** Minted credentials (Vertex AI's tokens, {@code auth = vertex}) in place of a constant line, or null. */
+    private Credentials minted;
     /** The request line and Host of each endpoint this upstream serves. */
     private final Map<Endpoint, byte[]> preambles = new EnumMap<>(Endpoint.class);
 
@@ -64,6 +67,12 @@ final class OpenAiProvider implements Provider {
         }
     }
 
+    /** Signs requests with minted credentials instead of a constant header. */
+    OpenAiProvider mintedCredentials(Credentials credentials) {
+        this.minted = credentials;
+        return this;
+    }
+
     @Override
     public boolean speaks(Endpoint endpoint) {
         return preambles.containsKey(endpoint);
@@ -74,6 +83,11 @@ final class OpenAiProvider implements Provider {
         Endpoint endpoint = attempt.endpoint();
         boolean askUsage = streamUsage && endpoint == Endpoint.CHAT_COMPLETIONS && attempt.body().stream();
         ByteBuf body = attempt.body().render(exchange.alloc(), deployment.model(), askUsage);
+        if (minted != null) {
+            Credentials.send(minted, exchange, attempt, body, "`" + deployment.name() + "`",
+                    line -> client.send(attempt, origin, client.newRequest(exchange, preambles.get(endpoint), body).header(line)));
+            return;
+        }
         UpstreamRequest request = client.newRequest(exchange, preambles.get(endpoint), body);
         if (authorization != null) {
             request.header(authorization);

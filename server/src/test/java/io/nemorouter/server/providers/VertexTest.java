@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.nemorouter.providers.gemini.VertexProviderFactory;
 import io.nemorouter.providers.standin.StandInServer;
+import io.nemorouter.testkit.ScriptableUpstream;
 import io.nemorouter.testkit.TestGateway;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -269,5 +270,19 @@ class VertexTest {
         assertEquals("Bearer ya29.static", sent.headers().get("authorization"));
         assertEquals("/v1/projects/proj-1/locations/europe-west4/publishers/google/models/gemini-2.5-flash:generateContent", sent.uri());
         assertEquals(0, tokenRequests().size());
+    }
+
+    @Test
+    void vertexsOpenAiCompatibleEndpointThroughTheOpenAiProviderGetsTheSameTokens() throws Exception {
+        try (ScriptableUpstream openAiEndpoint = new ScriptableUpstream()) {
+            openAiEndpoint.otherwise(ScriptableUpstream.chat("from Vertex's OpenAI endpoint"));
+            gateway(TestGateway.builder(), "", "{ name = \"compat\", provider = openai, model = \"google/gemini-2.5-flash\", auth = vertex,"
+                    + " credentials = \"" + keyFile + "\", api_base = \"" + openAiEndpoint.apiBase() + "\" }");
+            assertEquals("from Vertex's OpenAI endpoint", chat("compat"));
+            assertEquals("from Vertex's OpenAI endpoint", chat("compat"));
+            assertEquals(1, tokenRequests().size(), "one token minted, then reused");
+            String bearer = openAiEndpoint.last().headers().get("authorization");
+            assertTrue(bearer != null && bearer.startsWith("Bearer ya29.standin-"), bearer);
+        }
     }
 }
