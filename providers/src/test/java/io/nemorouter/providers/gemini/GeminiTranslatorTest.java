@@ -3,26 +3,20 @@ package io.nemorouter.providers.gemini;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.nemorouter.core.exchange.Exchange;
-import io.nemorouter.core.openai.OpenAiError;
 import io.nemorouter.core.openai.OpenAiJson;
-import io.nemorouter.core.openai.RequestBody;
-import io.nemorouter.core.provider.EventSink;
 import io.nemorouter.providers.translate.Fidelity;
+import io.nemorouter.providers.translate.TranslatorFixtures;
+import io.nemorouter.providers.translate.TranslatorFixtures.Events;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.buffer.UnpooledByteBufAllocator;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,24 +26,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * ({@code fixtures/gemini}), without a gateway: what a client would read of each.
  */
 class GeminiTranslatorTest {
-    /** An exchange with what a translator reads of one: an allocator and the request body. */
-    static Exchange exchange(String body) {
-        RequestBody request = RequestBody.read(Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
-        return (Exchange) Proxy.newProxyInstance(Exchange.class.getClassLoader(), new Class<?>[]{Exchange.class},
-                (proxy, method, args) -> switch (method.getName()) {
-                    case "alloc" -> UnpooledByteBufAllocator.DEFAULT;
-                    case "body" -> request;
-                    default -> throw new UnsupportedOperationException(method.getName());
-                });
-    }
-
-    static final Exchange CHAT = exchange("{\"model\":\"flash\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+    static final Exchange CHAT = TranslatorFixtures.exchange("{\"model\":\"flash\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
 
     static String fixture(String name) throws IOException {
-        try (InputStream in = GeminiTranslatorTest.class.getResourceAsStream("/fixtures/gemini/" + name)) {
-            assertNotNull(in, name);
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
+        return TranslatorFixtures.fixture("gemini/" + name);
     }
 
     static JsonNode body(GeminiTranslator t, int status, String fixture) throws IOException {
@@ -106,36 +86,6 @@ class GeminiTranslatorTest {
         assertEquals("upstream_status_502", html.get("error").get("code").asText());
         assertEquals("upstream_error", html.get("error").get("type").asText());
         assertEquals("The Vertex AI upstream answered 502.", html.get("error").get("message").asText());
-    }
-
-    /** Collects a translated stream's events. */
-    static final class Events implements EventSink {
-        final List<JsonNode> chunks = new ArrayList<>();
-        boolean done;
-        OpenAiError failure;
-
-        @Override
-        public void event(ByteBuf event) {
-            try {
-                String text = event.toString(StandardCharsets.UTF_8);
-                assertTrue(text.startsWith("data: ") && text.endsWith("\n\n"), text);
-                String data = text.substring(6, text.length() - 2);
-                if (data.equals("[DONE]")) {
-                    done = true;
-                } else {
-                    chunks.add(OpenAiJson.MAPPER.readTree(data));
-                }
-            } catch (IOException e) {
-                throw new AssertionError(e);
-            } finally {
-                event.release();
-            }
-        }
-
-        @Override
-        public void fail(OpenAiError error) {
-            failure = error;
-        }
     }
 
     static Events stream(String sse, boolean end) {
