@@ -243,7 +243,7 @@ final class AnthropicTranslator implements ResponseTranslator {
             }
             case "message_stop" -> {
                 stopped = true;
-                out.event(chunks.usage(inputTokens + cacheRead + cacheWrite, outputTokens, cacheRead, 0));
+                out.event(chunks.usage(inputTokens + cacheRead + cacheWrite, outputTokens, cacheRead, 0, cacheWrite));
                 out.event(chunks.done());
             }
             case "error" -> out.fail(streamError(e.path("error")));

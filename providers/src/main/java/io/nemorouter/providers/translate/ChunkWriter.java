@@ -205,13 +205,18 @@ public final class ChunkWriter {
 
     /** The usage chunk: no choices, the stream's tokens ({@code cached} of the prompt read from the provider's cache). */
     public ByteBuf usage(long prompt, long completion, long cached, long reasoning) {
+        return usage(prompt, completion, cached, reasoning, 0);
+    }
+
+    /** The usage chunk, with {@code cacheWrite} of the prompt written to the provider's prompt cache (Anthropic's). */
+    public ByteBuf usage(long prompt, long completion, long cached, long reasoning, long cacheWrite) {
         ByteBuf out = alloc.buffer(256);
         out.writeBytes(DATA);
         try (JsonGenerator g = JSON.createGenerator((java.io.OutputStream) new ByteBufOutputStream(out))) {
             head(g);
             g.writeArrayFieldStart("choices");
             g.writeEndArray();
-            Usages.write(g, prompt, completion, cached, reasoning);
+            Usages.write(g, prompt, completion, cached, reasoning, cacheWrite);
             g.writeEndObject();
         } catch (IOException e) {
             out.release();

@@ -15,7 +15,8 @@ public final class Usages {
     private Usages() {
     }
 
-    public static void write(JsonGenerator g, long prompt, long completion, long cached, long reasoning) throws IOException {
+    /** The usage object; {@code cacheWrite} (when not 0) as Anthropic's {@code cache_creation_input_tokens}, which the gateway prices. */
+    public static void write(JsonGenerator g, long prompt, long completion, long cached, long reasoning, long cacheWrite) throws IOException {
         g.writeObjectFieldStart("usage");
         g.writeNumberField("prompt_tokens", prompt);
         g.writeNumberField("completion_tokens", completion);
@@ -26,6 +27,9 @@ public final class Usages {
         g.writeObjectFieldStart("completion_tokens_details");
         g.writeNumberField("reasoning_tokens", reasoning);
         g.writeEndObject();
+        if (cacheWrite > 0) {
+            g.writeNumberField("cache_creation_input_tokens", cacheWrite);
+        }
         g.writeEndObject();
     }
 

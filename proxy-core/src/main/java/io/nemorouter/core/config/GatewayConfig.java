@@ -167,7 +167,9 @@ public final class GatewayConfig {
         long window = entry.hasPath("context_window") ? tokens(entry, "context_window", path) : base.contextWindow();
         long maxOut = entry.hasPath("max_output_tokens") ? tokens(entry, "max_output_tokens", path) : base.maxOutputTokens();
         String source = own ? "catalog" : base.source();
-        return new Pricing(input, cached, output, own ? null : base.longContext(), window, maxOut, source);
+        // the table's cache-write rate follows its input rate; an entry that sets its own input writes at it
+        double write = ownInput ? input : base.cacheWrite();
+        return new Pricing(input, cached, output, own ? null : base.longContext(), window, maxOut, source, write);
     }
 
     private static long tokens(Config entry, String key, String path) {

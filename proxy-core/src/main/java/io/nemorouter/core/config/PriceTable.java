@@ -39,7 +39,8 @@ public final class PriceTable {
             }
             map.put(name.toLowerCase(Locale.ROOT), new Pricing(input,
                     m.hasPath("cached_input") ? m.getDouble("cached_input") : input, m.getDouble("output"), lc,
-                    m.getLong("context_window"), m.getLong("max_output"), "table"));
+                    m.getLong("context_window"), m.getLong("max_output"), "table",
+                    m.hasPath("cache_write") ? m.getDouble("cache_write") : input));
         }
         this.byModel = Map.copyOf(map);
         this.asOf = table.getString("prices_as_of");

@@ -18,6 +18,7 @@ final class FlatUsage {
         long completion = 0;
         long total = -1;
         long cached = 0;
+        long cacheWrite = 0;
         int i = 1;
         while (true) {
             i = skipSpace(b, i);
@@ -66,6 +67,7 @@ final class FlatUsage {
                     case PROMPT -> prompt = v;
                     case COMPLETION -> completion = v;
                     case TOTAL -> total = v;
+                    case CACHE_WRITE -> cacheWrite = v;
                     default -> { }
                 }
             } else {
@@ -85,7 +87,7 @@ final class FlatUsage {
         if (prompt < 0) {
             return null;
         }
-        return new Usage(prompt, completion, total >= 0 ? total : prompt + completion, cached);
+        return new Usage(prompt, completion, total >= 0 ? total : prompt + completion, cached, false, cacheWrite);
     }
 
     private static final int OTHER = 0;
@@ -93,6 +95,7 @@ final class FlatUsage {
     private static final int COMPLETION = 2;
     private static final int TOTAL = 3;
     private static final int PROMPT_DETAILS = 4;
+    private static final int CACHE_WRITE = 5;
     private static final byte[] CACHED = "\"cached_tokens\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     /** {@code cached_tokens} in the details object {@code b[from, to)}: 0 when absent, -1 when not a plain count. */
@@ -131,6 +134,9 @@ final class FlatUsage {
         }
         if (is(b, from, to, "prompt_tokens_details") || is(b, from, to, "input_tokens_details")) {
             return PROMPT_DETAILS;
+        }
+        if (is(b, from, to, "cache_creation_input_tokens")) {
+            return CACHE_WRITE;
         }
         return is(b, from, to, "total_tokens") ? TOTAL : OTHER;
     }

@@ -166,6 +166,7 @@ public final class UsageScanner {
             long completion = 0;
             long total = -1;
             long cached = 0;
+            long cacheWrite = 0;
             JsonToken t;
             while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
@@ -175,6 +176,7 @@ public final class UsageScanner {
                         case "prompt_tokens", "input_tokens" -> prompt = p.getLongValue();
                         case "completion_tokens", "output_tokens" -> completion = p.getLongValue();
                         case "total_tokens" -> total = p.getLongValue();
+                        case "cache_creation_input_tokens" -> cacheWrite = p.getLongValue();
                         default -> { }
                     }
                 } else if (v == JsonToken.START_OBJECT && ("prompt_tokens_details".equals(name) || "input_tokens_details".equals(name))) {
@@ -193,7 +195,7 @@ public final class UsageScanner {
             if (t != JsonToken.END_OBJECT || prompt < 0) {
                 return null;
             }
-            return new Usage(prompt, completion, total >= 0 ? total : prompt + completion, cached);
+            return new Usage(prompt, completion, total >= 0 ? total : prompt + completion, cached, false, cacheWrite);
         } catch (IOException e) {
             return null;
         }

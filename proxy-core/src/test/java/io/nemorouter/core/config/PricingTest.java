@@ -115,4 +115,16 @@ class PricingTest {
         e = assertThrows(ConfigError.class, () -> entry("{ name = x, provider = mock, cached_input_cost_per_mtok = -1 }"));
         assertTrue(e.getMessage().contains("nemo.models[0].cached_input_cost_per_mtok: must be a number >= 0"), e.getMessage());
     }
+
+    @Test
+    void anthropicCacheWritesCostMoreThanInputAndReadsLess() {
+        Pricing sonnet = PriceTable.bundled().find("claude-sonnet-4-5");
+        assertEquals(3.75, sonnet.cacheWrite(), EPS);
+        // 1,000 plain prompt tokens, 2,000 written to the cache, 4,000 read from it, 100 out
+        Usage u = new Usage(7000, 100, 7100, 4000, false, 2000);
+        assertEquals((1000 * 3.00 + 2000 * 3.75 + 4000 * 0.30 + 100 * 15.00) / 1e6, sonnet.cost(u), EPS);
+        assertEquals(3.75, sonnet.maxInput(), EPS, "a budget's worst case is a prompt all written to the cache");
+        Pricing gpt = PriceTable.bundled().find("gpt-4o");
+        assertEquals(gpt.input(), gpt.cacheWrite(), EPS, "elsewhere a write costs what input does");
+    }
 }

@@ -73,4 +73,16 @@ class UsageScannerTest {
         assertEquals(new Usage(9, 1, 10, 0), UsageScanner.scan(buf(
                 "{\"usage\":{\"prompt_tokens\":9,\"prompt_tokens_details\":{\"cached_tokens\":null},\"completion_tokens\":1}}")));
     }
+
+    @Test
+    void anthropicsCacheWritesAreReadBesideTheCachedReads() {
+        Usage u = UsageScanner.scan(buf("{\"usage\":{\"prompt_tokens\":2100,\"completion_tokens\":10,\"total_tokens\":2110,"
+                + "\"prompt_tokens_details\":{\"cached_tokens\":0},\"cache_creation_input_tokens\":2048}}"));
+        assertEquals(2048, u.cacheWriteTokens());
+        assertEquals(2100, u.promptTokens());
+        // the same when the object is too odd for the flat reader and Jackson reads it
+        Usage viaJackson = UsageScanner.scan(buf("{\"usage\":{\"prompt_tokens\":2100,\"completion_tokens\":10,\"x\":1.5e3,"
+                + "\"cache_creation_input_tokens\":2048}}"));
+        assertEquals(2048, viaJackson.cacheWriteTokens());
+    }
 }

@@ -346,6 +346,13 @@ class AnthropicTest {
         double cost1 = Double.parseDouble(first.headers().firstValue("x-nemo-response-cost").orElseThrow());
         double cost2 = Double.parseDouble(second.headers().firstValue("x-nemo-response-cost").orElseThrow());
         assertTrue(cost2 < cost1 / 3, "a cache read costs a tenth of the input rate: " + cost1 + " vs " + cost2);
+        // claude-sonnet-4-5: input 3.00, cache write 3.75, cache read 0.30, output 15.00 per million
+        long write = u1.get("cache_creation_input_tokens").asLong();
+        assertEquals(((u1.get("prompt_tokens").asLong() - write) * 3.00 + write * 3.75 + u1.get("completion_tokens").asLong() * 15.00) / 1e6,
+                cost1, 1e-9, "a cache write is billed at 1.25 times the input rate");
+        long read = u2.get("prompt_tokens_details").get("cached_tokens").asLong();
+        assertEquals(((u2.get("prompt_tokens").asLong() - read) * 3.00 + read * 0.30 + u2.get("completion_tokens").asLong() * 15.00) / 1e6,
+                cost2, 1e-9);
     }
 
     @Test
