@@ -8,9 +8,8 @@ import io.nemorouter.core.openai.OpenAiError;
 import io.nemorouter.core.openai.OpenAiJson;
 import io.nemorouter.core.provider.EventSink;
 import io.nemorouter.core.provider.ResponseTranslator;
-import io.nemorouter.providers.translate.Sse;
+import io.nemorouter.providers.translate.JsonBodies;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufInputStream;
 import io.netty.buffer.ByteBufOutputStream;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
@@ -68,14 +67,9 @@ final class ResponsesTranslator implements ResponseTranslator {
             return body; // OpenAI's error envelope is the Responses API's too
         }
         try {
-            JsonNode chat = OpenAiJson.MAPPER.readTree((java.io.InputStream) new ByteBufInputStream(body.duplicate()));
-            ObjectNode out = whole(chat);
-            ByteBuf result = exchange.alloc().buffer();
-            OpenAiJson.MAPPER.writeValue((java.io.OutputStream) new ByteBufOutputStream(result), out);
+            return JsonBodies.write(exchange.alloc(), whole(JsonBodies.read(body)));
+        } finally {
             body.release();
-            return result;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 
@@ -112,12 +106,12 @@ final class ResponsesTranslator implements ResponseTranslator {
             complete(exchange, out);
             return;
         }
-        JsonNode chunk = Sse.data(event);
+        ChatChunk chunk = ChatChunk.read(event);
         if (chunk == null) {
             return;
         }
-        if (chunk.has("error")) {
-            JsonNode e = chunk.get("error");
+        if (chunk.error() != null) {
+            JsonNode e = chunk.error();
             out.fail(new OpenAiError(HttpResponseStatus.BAD_GATEWAY, e.path("type").asText("upstream_error"),
                     e.path("code").asText(null), null, e.path("message").asText("The upstream's stream failed.")));
             finished = true;
@@ -125,27 +119,33 @@ final class ResponsesTranslator implements ResponseTranslator {
         }
         if (!started) {
             started = true;
-            id = "resp_" + stripPrefix(chunk.path("id").asText("gateway"));
-            model = chunk.path("model").asText(request.path("model").asText());
+            id = "resp_" + stripPrefix(chunk.id() == null ? "gateway" : chunk.id());
+            model = chunk.model() != null ? chunk.model() : request.path("model").asText();
             emit(exchange, out, "response.created", o -> o.set("response", response("in_progress", List.of(), null, null)));
             emit(exchange, out, "response.in_progress", o -> o.set("response", response("in_progress", List.of(), null, null)));
         }
-        if (chunk.has("usage") && !chunk.get("usage").isNull()) {
-            usage = chunk.get("usage");
+        if (chunk.usage() != null) {
+            usage = chunk.usage();
         }
-        JsonNode choice = chunk.path("choices").path(0);
-        if (choice.isMissingNode()) {
+        if (!chunk.choice()) {
             return;
         }
-        JsonNode delta = choice.path("delta");
-        String piece = delta.path("content").isTextual() ? delta.get("content").asText() : "";
+        String piece = chunk.content() == null ? "" : chunk.content();
         if (!piece.isEmpty()) {
             openMessage(exchange, out);
             text.append(piece);
-            emit(exchange, out, "response.output_text.delta", o -> o.put("item_id", message.get("id").asText())
-                    .put("output_index", messageIndex).put("content_index", 0).put("delta", piece));
+            out.event(textDelta(exchange, piece));
         }
-        for (JsonNode call : delta.path("tool_calls")) {
+        if (chunk.toolCalls() != null) {
+            toolCalls(exchange, out, chunk.toolCalls());
+        }
+        if (chunk.finishReason() != null) {
+            finishReason = chunk.finishReason();
+        }
+    }
+
+    private void toolCalls(Exchange exchange, EventSink out, JsonNode toolCalls) {
+        for (JsonNode call : toolCalls) {
             int index = call.path("index").asInt(0);
             int at = callIndexes.indexOf(index);
             if (at < 0) {
@@ -168,9 +168,6 @@ final class ResponsesTranslator implements ResponseTranslator {
                 emit(exchange, out, "response.function_call_arguments.delta", o -> o.put("item_id", item.get("id").asText())
                         .put("output_index", outputIndex).put("delta", args));
             }
-        }
-        if (choice.hasNonNull("finish_reason")) {
-            finishReason = choice.get("finish_reason").asText();
         }
     }
 
@@ -235,6 +232,25 @@ final class ResponsesTranslator implements ResponseTranslator {
         ((ArrayNode) message.get("content")).add(textPart(all));
         ObjectNode done = message.deepCopy();
         emit(exchange, out, "response.output_item.done", o -> o.put("output_index", messageIndex).set("item", done));
+    }
+
+    private static final byte[] DELTA_HEAD = "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"item_id\":\""
+            .getBytes(StandardCharsets.US_ASCII);
+    private static final com.fasterxml.jackson.core.io.JsonStringEncoder ESCAPE = com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance();
+
+    /**
+     * A text delta, the stream's commonest event, written directly (what {@link #emit} would write,
+     * member for member): no tree and no generator per chunk.
+     */
+    private ByteBuf textDelta(Exchange exchange, String piece) {
+        byte[] escaped = ESCAPE.quoteAsUTF8(piece);
+        byte[] itemId = ESCAPE.quoteAsUTF8(message.get("id").asText());
+        ByteBuf b = exchange.alloc().buffer(DELTA_HEAD.length + itemId.length + escaped.length + 96);
+        b.writeBytes(DELTA_HEAD).writeBytes(itemId);
+        b.writeCharSequence("\",\"output_index\":" + messageIndex + ",\"content_index\":0,\"delta\":\"", StandardCharsets.US_ASCII);
+        b.writeBytes(escaped);
+        b.writeCharSequence("\",\"sequence_number\":" + sequence++ + "}\n\n", StandardCharsets.US_ASCII);
+        return b;
     }
 
     /** One Responses event: {@code event: <type>} and its data with its type and sequence number. */
@@ -360,8 +376,24 @@ final class ResponsesTranslator implements ResponseTranslator {
         return cut >= 0 && cut < id.length() - 1 ? id.substring(cut + 1) : id;
     }
 
+    private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
+
+    /** Whether the event is {@code data: [DONE]} (by its bytes: every chunk is asked). */
     private static boolean isDone(ByteBuf event) {
-        String s = event.toString(StandardCharsets.US_ASCII).trim();
-        return s.equals("data: [DONE]") || s.equals("data:[DONE]");
+        int from = event.readerIndex();
+        int end = event.writerIndex();
+        while (end > from && Character.isWhitespace(event.getByte(end - 1))) {
+            end--;
+        }
+        if (end - from < DONE.length + 5 || event.getByte(end - 1) != ']') {
+            return false;
+        }
+        for (int i = 0; i < DONE.length; i++) {
+            if (event.getByte(end - DONE.length + i) != DONE[i]) {
+                return false;
+            }
+        }
+        String head = event.toString(from, end - from - DONE.length, StandardCharsets.US_ASCII).trim();
+        return head.equals("data:");
     }
 }

@@ -33,6 +33,9 @@ public final class JsonBodies {
      */
     public static JsonNode read(ByteBuf body) {
         try {
+            if (body.hasArray()) {
+                return OpenAiJson.MAPPER.readTree(body.array(), body.arrayOffset() + body.readerIndex(), body.readableBytes());
+            }
             return OpenAiJson.MAPPER.readTree((java.io.InputStream) new ByteBufInputStream(body.duplicate()));
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             return OpenAiJson.MAPPER.createObjectNode();

@@ -65,4 +65,50 @@ public final class Sse {
             throw new UncheckedIOException(e);
         }
     }
+
+    /**
+     * A streaming parser over the event's single {@code data:} line (the usual event), or over its
+     * joined data lines; null when it has none. The caller closes it.
+     */
+    public static com.fasterxml.jackson.core.JsonParser dataParser(ByteBuf event) throws IOException {
+        int from = event.readerIndex();
+        int end = event.writerIndex();
+        int at = from;
+        int first = -1;
+        int firstEnd = -1;
+        boolean several = false;
+        while (at < end) {
+            int lineEnd = at;
+            while (lineEnd < end && event.getByte(lineEnd) != '\n' && event.getByte(lineEnd) != '\r') {
+                lineEnd++;
+            }
+            if (lineEnd - at >= 5 && event.getByte(at) == 'd' && event.getByte(at + 1) == 'a' && event.getByte(at + 2) == 't'
+                    && event.getByte(at + 3) == 'a' && event.getByte(at + 4) == ':') {
+                if (first >= 0) {
+                    several = true;
+                    break;
+                }
+                first = at + 5;
+                if (first < lineEnd && event.getByte(first) == ' ') {
+                    first++;
+                }
+                firstEnd = lineEnd;
+            }
+            at = lineEnd + 1;
+        }
+        if (first < 0) {
+            return null;
+        }
+        var factory = OpenAiJson.MAPPER.getFactory();
+        if (several) {
+            JsonNode joined = data(event);
+            return joined == null ? null : OpenAiJson.MAPPER.treeAsTokens(joined);
+        }
+        if (event.hasArray()) {
+            return factory.createParser(event.array(), event.arrayOffset() + first, firstEnd - first);
+        }
+        byte[] bytes = new byte[firstEnd - first];
+        event.getBytes(first, bytes);
+        return factory.createParser(bytes);
+    }
 }
