@@ -1,11 +1,13 @@
 package io.nemorouter.providers.translate;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.nemorouter.core.openai.OpenAiJson;
 import io.netty.buffer.ByteBuf;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 
 /** Reading one whole server-sent event of a provider's stream. */
 public final class Sse {
@@ -17,48 +19,8 @@ public final class Sse {
      * says); null when it has none (a comment, a bare {@code event:} line) or its data is not JSON.
      */
     public static JsonNode data(ByteBuf event) {
-        int from = event.readerIndex();
-        int end = event.writerIndex();
-        StringBuilder joined = null;
-        int at = from;
-        int first = -1;
-        int firstEnd = -1;
-        while (at < end) {
-            int lineEnd = at;
-            while (lineEnd < end && event.getByte(lineEnd) != '\n' && event.getByte(lineEnd) != '\r') {
-                lineEnd++;
-            }
-            if (lineEnd - at >= 5 && event.getByte(at) == 'd' && event.getByte(at + 1) == 'a' && event.getByte(at + 2) == 't'
-                    && event.getByte(at + 3) == 'a' && event.getByte(at + 4) == ':') {
-                int v = at + 5;
-                if (v < lineEnd && event.getByte(v) == ' ') {
-                    v++;
-                }
-                if (first < 0) {
-                    first = v;
-                    firstEnd = lineEnd;
-                } else {
-                    if (joined == null) {
-                        joined = new StringBuilder(event.toString(first, firstEnd - first, java.nio.charset.StandardCharsets.UTF_8));
-                    }
-                    joined.append('\n').append(event.toString(v, lineEnd - v, java.nio.charset.StandardCharsets.UTF_8));
-                }
-            }
-            at = lineEnd + 1;
-        }
-        if (first < 0) {
-            return null;
-        }
-        try {
-            if (joined != null) {
-                return OpenAiJson.MAPPER.readTree(joined.toString());
-            }
-            if (event.hasArray()) {
-                return OpenAiJson.MAPPER.readTree(event.array(), event.arrayOffset() + first, firstEnd - first);
-            }
-            byte[] bytes = new byte[firstEnd - first];
-            event.getBytes(first, bytes);
-            return OpenAiJson.MAPPER.readTree(bytes);
+        try (JsonParser p = dataParser(event)) {
+            return p == null ? null : p.readValueAsTree();
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             return null;
         } catch (IOException e) {
@@ -67,42 +29,40 @@ public final class Sse {
     }
 
     /**
-     * A streaming parser over the event's single {@code data:} line (the usual event), or over its
-     * joined data lines; null when it has none. The caller closes it.
+     * A streaming parser over the event's data (its one {@code data:} line, the usual event, read
+     * in place; several joined); null when it has none. The caller closes it.
      */
-    public static com.fasterxml.jackson.core.JsonParser dataParser(ByteBuf event) throws IOException {
-        int from = event.readerIndex();
+    public static JsonParser dataParser(ByteBuf event) throws IOException {
         int end = event.writerIndex();
-        int at = from;
         int first = -1;
         int firstEnd = -1;
-        boolean several = false;
-        while (at < end) {
+        StringBuilder joined = null;
+        for (int at = event.readerIndex(); at < end; ) {
             int lineEnd = at;
             while (lineEnd < end && event.getByte(lineEnd) != '\n' && event.getByte(lineEnd) != '\r') {
                 lineEnd++;
             }
             if (lineEnd - at >= 5 && event.getByte(at) == 'd' && event.getByte(at + 1) == 'a' && event.getByte(at + 2) == 't'
                     && event.getByte(at + 3) == 'a' && event.getByte(at + 4) == ':') {
-                if (first >= 0) {
-                    several = true;
-                    break;
+                int v = at + 5 < lineEnd && event.getByte(at + 5) == ' ' ? at + 6 : at + 5;
+                if (first < 0) {
+                    first = v;
+                    firstEnd = lineEnd;
+                } else {
+                    if (joined == null) {
+                        joined = new StringBuilder(event.toString(first, firstEnd - first, StandardCharsets.UTF_8));
+                    }
+                    joined.append('\n').append(event.toString(v, lineEnd - v, StandardCharsets.UTF_8));
                 }
-                first = at + 5;
-                if (first < lineEnd && event.getByte(first) == ' ') {
-                    first++;
-                }
-                firstEnd = lineEnd;
             }
             at = lineEnd + 1;
         }
         if (first < 0) {
             return null;
         }
-        var factory = OpenAiJson.MAPPER.getFactory();
-        if (several) {
-            JsonNode joined = data(event);
-            return joined == null ? null : OpenAiJson.MAPPER.treeAsTokens(joined);
+        var factory = OpenAiJson.MAPPER.getFactory(); // the gateway's limits, and the mapper as codec for trees
+        if (joined != null) {
+            return factory.createParser(joined.toString());
         }
         if (event.hasArray()) {
             return factory.createParser(event.array(), event.arrayOffset() + first, firstEnd - first);
