@@ -54,8 +54,8 @@ final class CacheFilter implements RequestFilter {
     @Override
     public Verdict filter(Exchange ex) {
         Endpoint endpoint = ex.endpoint();
-        if (endpoint != Endpoint.CHAT_COMPLETIONS && endpoint != Endpoint.EMBEDDINGS) {
-            return Verdict.CONTINUE;
+        if (endpoint != Endpoint.CHAT_COMPLETIONS && endpoint != Endpoint.EMBEDDINGS && endpoint != Endpoint.RESPONSES) {
+            return Verdict.CONTINUE; // text completions are not cached
         }
         String model = ex.body().model();
         if (model == null) {
@@ -150,7 +150,9 @@ final class CacheFilter implements RequestFilter {
      */
     private static boolean answer(Exchange ex, String key, String scope, CacheEntry hit, long now) {
         if (hit.streamed() != ex.body().stream()) {
-            hit = converted(hit); // stored as a stream, asked for whole, or the other way round
+            // stored as a stream, asked for whole, or the other way round: chat's forms convert; a
+            // Responses answer is served only in the form it was stored in
+            hit = ex.endpoint() == Endpoint.CHAT_COMPLETIONS ? converted(hit) : null;
         }
         if (hit == null || !hit.scope().equals(scope)) {
             return false;

@@ -3,6 +3,7 @@ package io.nemorouter.filters.cache;
 import io.nemorouter.core.exchange.AnswerListener;
 import io.nemorouter.core.exchange.Completion;
 import io.nemorouter.core.exchange.Exchange;
+import io.nemorouter.core.openai.Endpoint;
 import io.nemorouter.core.openai.Usage;
 import io.nemorouter.core.openai.UsageScanner;
 import io.netty.buffer.ByteBuf;
@@ -88,10 +89,11 @@ final class Recorder implements AnswerListener {
     @Override
     public void onEvent(Exchange exchange, ByteBuf event) {
         events = true;
-        if (!ok || UsageScanner.isUsageOnly(event)) {
+        boolean chat = exchange.endpoint() == Endpoint.CHAT_COMPLETIONS; // other streams are kept as they came
+        if (!ok || (chat && UsageScanner.isUsageOnly(event))) {
             return; // a usage event is added back on a replay whose client asks
         }
-        int[] nullUsage = UsageScanner.nullUsageMember(event);
+        int[] nullUsage = chat ? UsageScanner.nullUsageMember(event) : null;
         if (flight == null) {
             record(event, nullUsage);
             return;

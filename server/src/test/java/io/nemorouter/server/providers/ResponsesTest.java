@@ -194,4 +194,36 @@ class ResponsesTest {
         assertEquals("unsupported_endpoint", JSON.readTree(r.body()).get("error").get("code").asText());
         assertFalse(r.body().contains("Exception"));
     }
+
+    @Test
+    void anIdenticalResponsesRequestIsACacheHitInTheFormItWasStored() throws Exception {
+        try (TestGateway cached = TestGateway.builder().config("nemo.cache.enabled = true\nnemo.keys.master_key = \"" + MASTER + "\"\nnemo.models = ["
+                + "{ name = \"mock\", provider = mock },"
+                + "{ name = \"native\", provider = openai, model = \"gpt-4.1\", api_base = \"" + openai.apiBase() + "\", api_key = \"sk-up\" }]").start()) {
+            for (String model : new String[]{"mock", "native"}) {
+                String body = "{\"model\":\"" + model + "\",\"input\":\"Cache me\"}";
+                HttpResponse<String> first = cached.post("/v1/responses", body, "authorization", "Bearer " + MASTER);
+                HttpResponse<String> second = cached.post("/v1/responses", body, "authorization", "Bearer " + MASTER);
+                assertEquals("miss", first.headers().firstValue("x-nemo-cache").orElse(null), model);
+                assertEquals("hit", second.headers().firstValue("x-nemo-cache").orElse(null), model);
+                assertEquals(first.body(), second.body(), model);
+            }
+            int upstreamCalls = openai.received().size();
+            assertEquals(1, upstreamCalls, "the native deployment was called once");
+
+            String stream = "{\"model\":\"mock\",\"stream\":true,\"input\":\"Cache my stream\"}";
+            HttpResponse<String> first = cached.post("/v1/responses", stream, "authorization", "Bearer " + MASTER);
+            HttpResponse<String> second = cached.post("/v1/responses", stream, "authorization", "Bearer " + MASTER);
+            assertEquals("hit", second.headers().firstValue("x-nemo-cache").orElse(null));
+            assertEquals(first.body(), second.body(), "the events replayed as they came, usage:null members and all");
+            assertTrue(second.body().contains("\"usage\":null"), "response.created keeps its usage member");
+            assertEquals("response.completed", events(second.body()).get(events(second.body()).size() - 1).get("type").asText());
+
+            // stored whole, asked as a stream: not converted (chat's conversion does not apply), a miss
+            HttpResponse<String> asStream = cached.post("/v1/responses", "{\"model\":\"mock\",\"stream\":true,\"input\":\"Cache me\"}",
+                    "authorization", "Bearer " + MASTER);
+            assertEquals("miss", asStream.headers().firstValue("x-nemo-cache").orElse(null));
+            assertEquals("response.created", events(asStream.body()).get(0).get("type").asText());
+        }
+    }
 }
