@@ -312,6 +312,10 @@ final class ResponsesTranslator implements ResponseTranslator {
             u.putObject("output_tokens_details").put("reasoning_tokens",
                     chatUsage.path("completion_tokens_details").path("reasoning_tokens").asLong(0));
             u.put("total_tokens", in + outTokens);
+            long cacheWrite = chatUsage.path("cache_creation_input_tokens").asLong(0);
+            if (cacheWrite > 0) {
+                u.put("cache_creation_input_tokens", cacheWrite); // as in chat's usage: the gateway prices writes above input
+            }
         } else {
             r.putNull("usage");
         }
