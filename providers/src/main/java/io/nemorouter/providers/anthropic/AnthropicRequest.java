@@ -106,7 +106,9 @@ final class AnthropicRequest {
         }
         tools(in, out);
         responseFormat(in.get("response_format"), out);
-        thinking(in.get("reasoning_effort"), out, maxTokens);
+        if (!in.hasNonNull("thinking")) {
+            thinking(in.get("reasoning_effort"), out, maxTokens); // Anthropic's own thinking, passed through below, wins
+        }
         for (Iterator<Map.Entry<String, JsonNode>> it = in.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> m = it.next();
             String name = m.getKey();
@@ -380,7 +382,7 @@ final class AnthropicRequest {
 
     /** {@code reasoning_effort} as an extended-thinking budget inside {@code max_tokens} (which counts thinking, as OpenAI's does). */
     private void thinking(JsonNode effort, ObjectNode out, long maxTokens) {
-        if (effort == null || !effort.isTextual() || out.has("thinking")) {
+        if (effort == null || !effort.isTextual()) {
             return;
         }
         long budget = switch (effort.asText()) {
