@@ -396,6 +396,12 @@ final class AnthropicRequest {
         if (budget < MIN_THINKING_BUDGET) {
             return; // no thinking, or too little room for Anthropic's smallest budget
         }
+        String choice = out.path("tool_choice").path("type").asText("auto");
+        if (choice.equals("any") || choice.equals("tool")) {
+            // Anthropic refuses thinking with a forced tool (JSON mode's too); the tool is what was asked for
+            fidelity.unsupported("reasoning_effort", "Anthropic cannot think while a tool call is forced (JSON mode, tool_choice required or named)");
+            return;
+        }
         out.putObject("thinking").put("type", "enabled").put("budget_tokens", budget);
         if (out.has("temperature") && out.get("temperature").asDouble() != 1) {
             out.remove("temperature"); // thinking runs at temperature 1 only
