@@ -20,6 +20,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Review cases of the Responses bridge's translator, without a gateway. */
 class ResponsesReviewTest {
@@ -96,5 +97,56 @@ class ResponsesReviewTest {
         assertNull(out.failure);
         assertNotNull(out.usage);
         assertEquals(1000, out.usage.cacheWriteTokens());
+    }
+
+    static JsonNode completed(Events out) {
+        assertNull(out.failure);
+        JsonNode last = out.events.get(out.events.size() - 1);
+        assertEquals("response.completed", last.get("type").asText());
+        return last.get("response");
+    }
+
+    @Test
+    void aStreamKeepsItsReasoningAsTheWholeAnswerDoes() {
+        Events out = stream(chunk("{\"role\":\"assistant\",\"content\":\"\"}", null),
+                chunk("{\"reasoning_content\":\"Let me \"}", null), chunk("{\"reasoning_content\":\"think.\"}", null),
+                chunk("{\"content\":\"Answer.\"}", null), chunk("{}", "stop"), "[DONE]");
+        JsonNode output = completed(out).get("output");
+        assertEquals(2, output.size(), output.toString());
+        assertEquals("reasoning", output.get(0).get("type").asText());
+        assertEquals("Let me think.", output.get(0).get("summary").get(0).get("text").asText());
+        assertEquals("Answer.", output.get(1).get("content").get(0).get("text").asText());
+        StringBuilder deltas = new StringBuilder();
+        for (int i = 0; i < out.events.size(); i++) {
+            JsonNode e = out.events.get(i);
+            assertEquals(i, e.get("sequence_number").asInt());
+            if (e.get("type").asText().equals("response.reasoning_summary_text.delta")) {
+                assertEquals(0, e.get("output_index").asInt());
+                deltas.append(e.get("delta").asText());
+            }
+        }
+        assertEquals("Let me think.", deltas.toString());
+    }
+
+    @Test
+    void textAfterAToolCallIsInTheCompletedResponse() {
+        Events out = stream(chunk("{\"role\":\"assistant\",\"content\":\"Checking. \"}", null),
+                chunk("{\"tool_calls\":[{\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}", null),
+                chunk("{\"content\":\"Done.\"}", null), chunk("{}", "tool_calls"), "[DONE]");
+        JsonNode output = completed(out).get("output");
+        StringBuilder text = new StringBuilder();
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        for (JsonNode item : output) {
+            assertTrue(ids.add(item.get("id").asText()), "item ids are unique: " + output);
+            if (item.get("type").asText().equals("message")) {
+                text.append(item.get("content").get(0).get("text").asText());
+            }
+        }
+        assertEquals("Checking. Done.", text.toString(), output.toString());
+        for (JsonNode e : out.events) {
+            if (e.get("type").asText().equals("response.output_text.delta") && e.get("delta").asText().equals("Done.")) {
+                assertEquals("message", output.get(e.get("output_index").asInt()).get("type").asText(), "the delta's item is a message");
+            }
+        }
     }
 }
