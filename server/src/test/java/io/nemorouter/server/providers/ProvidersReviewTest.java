@@ -75,4 +75,46 @@ class ProvidersReviewTest {
         assertTrue(logged.path("dropped_params").isNull() || logged.path("dropped_params").isMissingNode()
                 || logged.path("dropped_params").isEmpty(), logged.toString());
     }
+
+    @Test
+    void aBridgedAttemptThatFailsFallsBackWithAFreshBridgeWholeAndStreamed() throws Exception {
+        gateway("nemo.router.groups { \"claude\" { fallbacks = [\"claude-ok\"] } }",
+                claude("claude", "claude-fail-529", ""), claude("claude-ok", "claude-sonnet-4-5", ""));
+        HttpResponse<String> r = post("/v1/responses", "{\"model\":\"claude\",\"reasoning\":{\"effort\":\"low\"},\"input\":\"hello again\"}");
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode resp = JSON.readTree(r.body());
+        assertEquals("reasoning", resp.get("output").get(0).get("type").asText(), r.body());
+        assertTrue(resp.get("output").get(1).get("content").get(0).get("text").asText().contains("hello again"), r.body());
+
+        r = post("/v1/responses", "{\"model\":\"claude\",\"stream\":true,\"reasoning\":{\"effort\":\"low\"},\"input\":\"hello again\"}");
+        assertEquals(200, r.statusCode(), r.body());
+        var events = ResponsesTest.events(r.body());
+        JsonNode last = events.get(events.size() - 1);
+        assertEquals("response.completed", last.get("type").asText(), r.body());
+        JsonNode output = last.get("response").get("output");
+        assertEquals("reasoning", output.get(0).get("type").asText(), output.toString());
+        assertTrue(output.get(0).get("summary").get(0).get("text").asText().startsWith("Thinking about"));
+        assertTrue(output.get(1).get("content").get(0).get("text").asText().contains("hello again"));
+        assertTrue(last.get("response").get("usage").get("output_tokens").asLong() > 0);
+        assertTrue(lastLog().get("output_tokens").asLong() > 0);
+    }
+
+    @Test
+    void cacheControlOnResponsesInputPartsReachesAnthropicAndWritesArePricedAsBilled() throws Exception {
+        gateway("", claude("claude", "claude-sonnet-4-5", ""));
+        String context = "A long shared context. ".repeat(200);
+        HttpResponse<String> r = post("/v1/responses", "{\"model\":\"claude\",\"input\":[{\"role\":\"developer\",\"content\":["
+                + "{\"type\":\"input_text\",\"text\":\"" + context + "\",\"cache_control\":{\"type\":\"ephemeral\"}}]},"
+                + "{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode sent = JSON.readTree(anthropic.requests().get(0).body());
+        assertEquals("ephemeral", sent.get("system").get(0).path("cache_control").path("type").asText(), sent.toString());
+        JsonNode usage = JSON.readTree(r.body()).get("usage");
+        long write = usage.path("cache_creation_input_tokens").asLong();
+        assertTrue(write > 1000, usage.toString());
+        // claude-sonnet-4-5: input 3.00, cache write 3.75, output 15.00 per million
+        double cost = Double.parseDouble(r.headers().firstValue("x-nemo-response-cost").orElseThrow());
+        assertEquals(((usage.get("input_tokens").asLong() - write) * 3.00 + write * 3.75 + usage.get("output_tokens").asLong() * 15.00) / 1e6,
+                cost, 1e-9);
+    }
 }
