@@ -106,7 +106,9 @@ final class AnthropicRequest {
         }
         tools(in, out);
         responseFormat(in.get("response_format"), out);
-        thinking(in.get("reasoning_effort"), out, maxTokens);
+        if (!in.hasNonNull("thinking")) {
+            thinking(in.get("reasoning_effort"), out, maxTokens); // Anthropic's own thinking, passed through below, wins
+        }
         for (Iterator<Map.Entry<String, JsonNode>> it = in.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> m = it.next();
             String name = m.getKey();
@@ -380,7 +382,7 @@ final class AnthropicRequest {
 
     /** {@code reasoning_effort} as an extended-thinking budget inside {@code max_tokens} (which counts thinking, as OpenAI's does). */
     private void thinking(JsonNode effort, ObjectNode out, long maxTokens) {
-        if (effort == null || !effort.isTextual() || out.has("thinking")) {
+        if (effort == null || !effort.isTextual()) {
             return;
         }
         long budget = switch (effort.asText()) {
@@ -393,6 +395,12 @@ final class AnthropicRequest {
         budget = Math.min(budget, maxTokens - 1);
         if (budget < MIN_THINKING_BUDGET) {
             return; // no thinking, or too little room for Anthropic's smallest budget
+        }
+        String choice = out.path("tool_choice").path("type").asText("auto");
+        if (choice.equals("any") || choice.equals("tool")) {
+            // Anthropic refuses thinking with a forced tool (JSON mode's too); the tool is what was asked for
+            fidelity.unsupported("reasoning_effort", "Anthropic cannot think while a tool call is forced (JSON mode, tool_choice required or named)");
+            return;
         }
         out.putObject("thinking").put("type", "enabled").put("budget_tokens", budget);
         if (out.has("temperature") && out.get("temperature").asDouble() != 1) {

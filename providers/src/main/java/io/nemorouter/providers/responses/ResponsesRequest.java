@@ -15,7 +15,8 @@ import java.util.Set;
  * messages, function calls joining the assistant turn before them; {@code max_output_tokens} as
  * {@code max_completion_tokens}; function tools and {@code tool_choice} in chat's shape;
  * {@code text.format} as {@code response_format}; {@code reasoning.effort} as
- * {@code reasoning_effort}; a stream asks for its usage event.
+ * {@code reasoning_effort}; {@code cache_control} on input parts kept (Anthropic's prompt cache); a stream
+ * asks for its usage event.
  */
 final class ResponsesRequest {
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
@@ -141,6 +142,7 @@ final class ResponsesRequest {
         ArrayNode parts = NODES.arrayNode();
         StringBuilder assistantText = role.equals("assistant") ? new StringBuilder() : null;
         for (JsonNode part : content) {
+            int before = parts.size();
             switch (part.path("type").asText()) {
                 case "input_text", "output_text", "text" -> {
                     if (assistantText != null) {
@@ -175,6 +177,9 @@ final class ResponsesRequest {
                     }
                 }
                 default -> throw new Refused("input", "Content parts of type '" + part.path("type").asText() + "' cannot be carried to this model.");
+            }
+            if (parts.size() > before && part.has("cache_control")) {
+                ((ObjectNode) parts.get(before)).set("cache_control", part.get("cache_control")); // Anthropic's prompt cache, as on chat's parts
             }
         }
         return assistantText != null ? NODES.textNode(assistantText.toString()) : parts;

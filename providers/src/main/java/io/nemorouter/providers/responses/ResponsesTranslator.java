@@ -24,8 +24,9 @@ import java.util.List;
  * as a {@code response} (a message item with its {@code output_text}, a {@code function_call} item
  * per tool call, usage as input / output tokens); a chunk stream as the Responses event stream
  * ({@code response.created}, {@code response.output_item.added}, {@code response.output_text.delta},
- * {@code response.function_call_arguments.delta}, the {@code .done} events, {@code response.completed}
- * with the whole response), one event per chunk as it arrives. Errors are OpenAI's envelope in both
+ * {@code response.function_call_arguments.delta}, {@code response.reasoning_summary_text.delta} for
+ * thinking, the {@code .done} events, {@code response.completed} with the whole response), one event
+ * per chunk as it arrives; text after a tool call is a message item of its own. Errors are OpenAI's envelope in both
  * APIs and pass through.
  */
 final class ResponsesTranslator implements ResponseTranslator {
@@ -48,6 +49,10 @@ final class ResponsesTranslator implements ResponseTranslator {
     private final List<Integer> callIndexes = new ArrayList<>();
     private String finishReason;
     private JsonNode usage;
+    /** The reasoning item being written (thinking text, streamed as its summary), its index in {@link #output}, its text so far. */
+    private ObjectNode reasoningItem;
+    private int reasoningIndex;
+    private StringBuilder reasoningText;
 
     ResponsesTranslator(Exchange exchange) {
         JsonNode r;
@@ -130,6 +135,9 @@ final class ResponsesTranslator implements ResponseTranslator {
         if (!chunk.choice()) {
             return;
         }
+        if (chunk.reasoning() != null && !chunk.reasoning().isEmpty()) {
+            reasoningDelta(exchange, out, chunk.reasoning());
+        }
         String piece = chunk.content() == null ? "" : chunk.content();
         if (!piece.isEmpty()) {
             openMessage(exchange, out);
@@ -149,6 +157,7 @@ final class ResponsesTranslator implements ResponseTranslator {
             int index = call.path("index").asInt(0);
             int at = callIndexes.indexOf(index);
             if (at < 0) {
+                closeReasoning(exchange, out);
                 closeMessage(exchange, out);
                 ObjectNode item = functionCall(call.path("id").asText("call_" + index), call.path("function").path("name").asText(), "in_progress");
                 item.put("arguments", "");
@@ -187,6 +196,7 @@ final class ResponsesTranslator implements ResponseTranslator {
             finished = true;
             return;
         }
+        closeReasoning(exchange, out);
         closeMessage(exchange, out);
         for (int i = 0; i < calls.size(); i++) {
             ObjectNode item = calls.get(i);
@@ -204,10 +214,15 @@ final class ResponsesTranslator implements ResponseTranslator {
     }
 
     private void openMessage(Exchange exchange, EventSink out) {
-        if (message != null) {
+        if (message != null && !message.path("status").asText().equals("completed")) {
             return;
         }
+        closeReasoning(exchange, out);
+        boolean later = message != null; // text after a tool call: a message item of its own, after the call
         message = messageItem("", "in_progress");
+        if (later) {
+            message.put("id", message.get("id").asText() + "_" + output.size());
+        }
         ((ArrayNode) message.get("content")).removeAll();
         text = new StringBuilder();
         output.add(message);
@@ -232,6 +247,52 @@ final class ResponsesTranslator implements ResponseTranslator {
         ((ArrayNode) message.get("content")).add(textPart(all));
         ObjectNode done = message.deepCopy();
         emit(exchange, out, "response.output_item.done", o -> o.put("output_index", messageIndex).set("item", done));
+    }
+
+    /**
+     * Thinking text (chat's {@code reasoning_content}): a reasoning item whose summary is the text,
+     * as a whole answer's is, opened by its first piece.
+     */
+    private void reasoningDelta(Exchange exchange, EventSink out, String piece) {
+        if (reasoningItem == null) {
+            closeMessage(exchange, out);
+            reasoningItem = OpenAiJson.MAPPER.createObjectNode();
+            reasoningItem.put("type", "reasoning");
+            reasoningItem.put("id", "rs_" + stripPrefix(id) + "_" + output.size());
+            reasoningItem.putArray("summary");
+            reasoningText = new StringBuilder();
+            output.add(reasoningItem);
+            reasoningIndex = output.size() - 1;
+            ObjectNode added = reasoningItem.deepCopy();
+            emit(exchange, out, "response.output_item.added", o -> o.put("output_index", reasoningIndex).set("item", added));
+            emit(exchange, out, "response.reasoning_summary_part.added", o -> o.put("item_id", reasoningItem.get("id").asText())
+                    .put("output_index", reasoningIndex).put("summary_index", 0).set("part", summaryPart("")));
+        }
+        reasoningText.append(piece);
+        emit(exchange, out, "response.reasoning_summary_text.delta", o -> o.put("item_id", reasoningItem.get("id").asText())
+                .put("output_index", reasoningIndex).put("summary_index", 0).put("delta", piece));
+    }
+
+    /** Ends the reasoning item being written, if any: its text is complete once the answer or a call begins. */
+    private void closeReasoning(Exchange exchange, EventSink out) {
+        if (reasoningItem == null) {
+            return;
+        }
+        String all = reasoningText.toString();
+        String itemId = reasoningItem.get("id").asText();
+        int index = reasoningIndex;
+        emit(exchange, out, "response.reasoning_summary_text.done", o -> o.put("item_id", itemId).put("output_index", index)
+                .put("summary_index", 0).put("text", all));
+        emit(exchange, out, "response.reasoning_summary_part.done", o -> o.put("item_id", itemId).put("output_index", index)
+                .put("summary_index", 0).set("part", summaryPart(all)));
+        ((ArrayNode) reasoningItem.get("summary")).add(summaryPart(all));
+        ObjectNode done = reasoningItem.deepCopy();
+        emit(exchange, out, "response.output_item.done", o -> o.put("output_index", index).set("item", done));
+        reasoningItem = null;
+    }
+
+    private static ObjectNode summaryPart(String text) {
+        return OpenAiJson.MAPPER.createObjectNode().put("type", "summary_text").put("text", text);
     }
 
     private static final byte[] DELTA_HEAD = "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"item_id\":\""
@@ -312,6 +373,10 @@ final class ResponsesTranslator implements ResponseTranslator {
             u.putObject("output_tokens_details").put("reasoning_tokens",
                     chatUsage.path("completion_tokens_details").path("reasoning_tokens").asLong(0));
             u.put("total_tokens", in + outTokens);
+            long cacheWrite = chatUsage.path("cache_creation_input_tokens").asLong(0);
+            if (cacheWrite > 0) {
+                u.put("cache_creation_input_tokens", cacheWrite); // as in chat's usage: the gateway prices writes above input
+            }
         } else {
             r.putNull("usage");
         }
@@ -362,7 +427,7 @@ final class ResponsesTranslator implements ResponseTranslator {
         r.put("type", "reasoning");
         r.put("id", "rs_" + Long.toHexString(text.hashCode() & 0xffffffffL));
         ArrayNode summary = r.putArray("summary");
-        summary.addObject().put("type", "summary_text").put("text", text);
+        summary.add(summaryPart(text));
         return r;
     }
 

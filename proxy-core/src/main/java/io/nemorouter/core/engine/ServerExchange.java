@@ -17,6 +17,7 @@ import io.nemorouter.core.openai.OpenAiError;
 import io.nemorouter.core.openai.RequestBody;
 import io.nemorouter.core.openai.Usage;
 import io.nemorouter.core.openai.UsageScanner;
+import io.nemorouter.core.provider.DroppedParams;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.CompositeByteBuf;
@@ -257,7 +258,7 @@ public final class ServerExchange implements Exchange, Completion {
         editsAtRouting = body.editsSnapshot();
     }
 
-    /** Undoes what the last attempt's {@code DEPLOYMENT_CHOSEN} filters set: headers, listeners, body edits. */
+    /** Undoes what the last attempt's {@code DEPLOYMENT_CHOSEN} filters set (headers, listeners, body edits) and the params its provider dropped. */
     void rewindToRouted() {
         if (extraHeaders != null) {
             extraHeaders.subList(headersAtRouting, extraHeaders.size()).clear();
@@ -266,6 +267,9 @@ public final class ServerExchange implements Exchange, Completion {
             listeners = listenersAtRouting == 0 ? null : java.util.Arrays.copyOf(listeners, listenersAtRouting);
         }
         body.restoreEdits(editsAtRouting);
+        if (attributes != null) {
+            attributes.set(DroppedParams.KEY, null); // what the last attempt's provider dropped: its header went above, the log's goes too
+        }
     }
 
     /** Tells the listeners an attempt failed before its head (a budget reservation for it can go). */
