@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class RollupsTest {
@@ -129,10 +130,14 @@ class RollupsTest {
             assertTrue(best < 50_000_000L, dim + ": " + best / 1e6 + " ms");
         }
         for (String[] dim : new String[][]{{"key", "model", "model-3"}, {"metadata.stage", "job_id", "job-7"}, {"model", "key", "k5"}}) {
-            long start = System.nanoTime();
-            List<Rollups.Row> rows = r.report(dim[0], dim[1], dim[2], from, to, 0);
-            long took = System.nanoTime() - start;
-            assertTrue(!rows.isEmpty() && took < 50_000_000L, String.join(",", dim) + ": " + took / 1e6 + " ms");
+            long best = Long.MAX_VALUE; // the best of five, as above: one run can meet a busy machine (CI, a build beside it)
+            for (int run = 0; run < 5; run++) {
+                long start = System.nanoTime();
+                List<Rollups.Row> rows = r.report(dim[0], dim[1], dim[2], from, to, 0);
+                best = Math.min(best, System.nanoTime() - start);
+                assertFalse(rows.isEmpty(), String.join(",", dim));
+            }
+            assertTrue(best < 50_000_000L, String.join(",", dim) + ": " + best / 1e6 + " ms");
         }
     }
 
