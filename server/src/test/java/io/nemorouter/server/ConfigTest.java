@@ -72,7 +72,7 @@ class ConfigTest {
 
     @Test
     void catalogEntriesTakeTheirProvidersKeys() throws Exception {
-        assertEquals(at(1) + "nemo.models[0].api_base: unknown key for provider mock (known: cached_input_cost_per_mtok, context_window, id,"
+        assertEquals(at(1) + "nemo.models[0].api_base: unknown key for provider mock (known: cache_write_cost_per_mtok, cached_input_cost_per_mtok, context_window, id,"
                         + " input_cost_per_mtok, max_output_tokens, max_parallel, mock, model, name, optional, output_cost_per_mtok, provider, rpm, stand_in, tags, tpm, weight)",
                 error("nemo.models = [ { name = x, provider = mock, api_base = \"http://h/v1\" } ]\n"));
         assertEquals(at(1) + "nemo.models[0].mcok: unknown key for provider mock; did you mean \"mock\"?",

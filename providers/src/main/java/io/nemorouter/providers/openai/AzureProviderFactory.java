@@ -54,7 +54,12 @@ public final class AzureProviderFactory implements ProviderFactory {
         byte[] credential = token != null ? OpenAiProvider.credential(d, "azure_ad_token", HttpHeaderNames.AUTHORIZATION, "Bearer " + token)
                 : d.apiKey() != null ? OpenAiProvider.credential(d, "api_key", "api-key", d.apiKey()) : null;
         boolean streamUsage = !s.hasPath("stream_usage") || s.getBoolean("stream_usage");
-        return new OpenAiProvider(d, context.upstream(), streamUsage, Origin.parse(d.apiBase()),
+        Origin origin = Origin.parse(d.apiBase());
+        if (origin.basePath().endsWith("/openai")) {
+            // the endpoint as some Azure pages give it, with /openai already on: the paths add it
+            origin = new Origin(origin.tls(), origin.host(), origin.port(), origin.basePath().substring(0, origin.basePath().length() - 7));
+        }
+        return new OpenAiProvider(d, context.upstream(), streamUsage, origin,
                 Map.of(Endpoint.CHAT_COMPLETIONS, base + "/chat/completions" + query, Endpoint.EMBEDDINGS, base + "/embeddings" + query,
                         Endpoint.COMPLETIONS, base + "/completions" + query), credential);
     }

@@ -173,7 +173,7 @@ final class ResponsesTranslator implements ResponseTranslator {
             if (!args.isEmpty()) {
                 arguments.get(at).append(args);
                 ObjectNode item = calls.get(at);
-                int outputIndex = output.indexOf(item);
+                int outputIndex = outputIndex(item);
                 emit(exchange, out, "response.function_call_arguments.delta", o -> o.put("item_id", item.get("id").asText())
                         .put("output_index", outputIndex).put("delta", args));
             }
@@ -201,7 +201,7 @@ final class ResponsesTranslator implements ResponseTranslator {
         for (int i = 0; i < calls.size(); i++) {
             ObjectNode item = calls.get(i);
             String args = arguments.get(i).toString();
-            int outputIndex = output.indexOf(item);
+            int outputIndex = outputIndex(item);
             item.put("arguments", args).put("status", "completed");
             emit(exchange, out, "response.function_call_arguments.done", o -> o.put("item_id", item.get("id").asText())
                     .put("output_index", outputIndex).put("arguments", args));
@@ -429,6 +429,16 @@ final class ResponsesTranslator implements ResponseTranslator {
         ArrayNode summary = r.putArray("summary");
         summary.add(summaryPart(text));
         return r;
+    }
+
+    /** Where {@code item} is in the output, by identity: two calls alike in every member are still two items. */
+    private int outputIndex(ObjectNode item) {
+        for (int i = 0; i < output.size(); i++) {
+            if (output.get(i) == item) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private static String finishReasonStatus(String finish) {

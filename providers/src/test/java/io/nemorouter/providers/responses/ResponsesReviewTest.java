@@ -149,4 +149,23 @@ class ResponsesReviewTest {
             }
         }
     }
+
+    @Test
+    void twoCallsAlikeInEveryMemberAreTwoItems() {
+        // an upstream that repeats a call (same id, name and arguments): each is its own output item
+        String call = "{\"tool_calls\":[{\"index\":%d,\"id\":\"call_same\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}";
+        Events out = stream(chunk(String.format(call, 0), null), chunk(String.format(call, 1), "tool_calls"), "[DONE]");
+        List<Integer> deltaAt = new ArrayList<>();
+        List<Integer> doneAt = new ArrayList<>();
+        for (JsonNode e : out.events) {
+            switch (e.get("type").asText()) {
+                case "response.function_call_arguments.delta" -> deltaAt.add(e.get("output_index").asInt());
+                case "response.function_call_arguments.done" -> doneAt.add(e.get("output_index").asInt());
+                default -> {
+                }
+            }
+        }
+        assertEquals(List.of(0, 1), deltaAt);
+        assertEquals(List.of(0, 1), doneAt);
+    }
 }

@@ -18,7 +18,8 @@ import java.util.Set;
 public final class GatewayConfig {
     /** Catalog-entry keys every entry may have, whatever its provider; providers and extensions declare their own. */
     public static final Set<String> COMMON_MODEL_KEYS = Set.of("name", "provider", "model", "id", "tags", "optional",
-            "input_cost_per_mtok", "output_cost_per_mtok", "cached_input_cost_per_mtok", "max_output_tokens", "context_window");
+            "input_cost_per_mtok", "output_cost_per_mtok", "cached_input_cost_per_mtok", "cache_write_cost_per_mtok", "max_output_tokens",
+            "context_window");
 
     /** The whole config: the user's file over every {@code reference.conf} on the class path. */
     public final Config root;
@@ -158,7 +159,8 @@ public final class GatewayConfig {
         Pricing table = PriceTable.bundled().find(model);
         Pricing base = table != null ? table : Pricing.UNPRICED;
         boolean ownInput = entry.hasPath("input_cost_per_mtok");
-        boolean own = ownInput || entry.hasPath("output_cost_per_mtok") || entry.hasPath("cached_input_cost_per_mtok");
+        boolean own = ownInput || entry.hasPath("output_cost_per_mtok") || entry.hasPath("cached_input_cost_per_mtok")
+                || entry.hasPath("cache_write_cost_per_mtok");
         // each price the entry sets replaces the table's; one it leaves out is still the table's
         double input = ownInput ? cost(entry, "input_cost_per_mtok", path) : base.input();
         double output = entry.hasPath("output_cost_per_mtok") ? cost(entry, "output_cost_per_mtok", path) : base.output();
@@ -167,8 +169,9 @@ public final class GatewayConfig {
         long window = entry.hasPath("context_window") ? tokens(entry, "context_window", path) : base.contextWindow();
         long maxOut = entry.hasPath("max_output_tokens") ? tokens(entry, "max_output_tokens", path) : base.maxOutputTokens();
         String source = own ? "catalog" : base.source();
-        // the table's cache-write rate follows its input rate; an entry that sets its own input writes at it
-        double write = ownInput ? input : base.cacheWrite();
+        // a cache write at the entry's own rate, else the table's when the entry keeps the table's input, else at input
+        double write = entry.hasPath("cache_write_cost_per_mtok") ? cost(entry, "cache_write_cost_per_mtok", path)
+                : ownInput ? input : base.cacheWrite();
         return new Pricing(input, cached, output, own ? null : base.longContext(), window, maxOut, source, write);
     }
 

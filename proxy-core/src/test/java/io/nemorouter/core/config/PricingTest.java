@@ -127,4 +127,15 @@ class PricingTest {
         Pricing gpt = PriceTable.bundled().find("gpt-4o");
         assertEquals(gpt.input(), gpt.cacheWrite(), EPS, "elsewhere a write costs what input does");
     }
+
+    @Test
+    void anEntrySetsItsOwnCacheWriteRate() {
+        Deployment own = entry("{ name = x, provider = mock, model = \"claude-sonnet-4-5\", cache_write_cost_per_mtok = 6 }");
+        assertEquals(6, own.pricing().cacheWrite(), EPS);
+        assertEquals(3.00, own.pricing().input(), EPS, "the table's other prices stay");
+        Deployment table = entry("{ name = x, provider = mock, model = \"claude-sonnet-4-5\" }");
+        assertEquals(3.75, table.pricing().cacheWrite(), EPS);
+        Deployment ownInput = entry("{ name = x, provider = mock, model = \"claude-sonnet-4-5\", input_cost_per_mtok = 2 }");
+        assertEquals(2, ownInput.pricing().cacheWrite(), EPS, "an entry with its own input rate writes at it unless it says");
+    }
 }

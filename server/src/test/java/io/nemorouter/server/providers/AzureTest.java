@@ -93,4 +93,13 @@ class AzureTest {
         assertEquals(401, r.statusCode(), r.body());
         assertTrue(JSON.readTree(r.body()).get("error").get("message").asText().contains("Access denied"));
     }
+
+    @Test
+    void anEndpointGivenWithOpenaiOnItIsNotDoubled() throws Exception {
+        gw = TestGateway.builder().config("nemo.models = [{ name = \"gpt\", provider = azure, model = \"gpt-4o-mini\","
+                + " api_base = \"http://127.0.0.1:" + azure.port() + "/openai\", api_key = \"az-key-test\" }]").start();
+        HttpResponse<String> r = gw.post("/v1/chat/completions", TestGateway.chat("gpt", false));
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("/openai/deployments/gpt-4o-mini/chat/completions?api-version=2024-10-21", last().uri());
+    }
 }
