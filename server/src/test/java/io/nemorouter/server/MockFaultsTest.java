@@ -217,4 +217,45 @@ class MockFaultsTest {
         }
         assertTrue(unknown.contains("chunk_delay"), "and the old keys: " + unknown);
     }
+
+    @Test
+    void aBrokenStreamEndsWholeAndItsConnectionServesTheNextRequest() throws Exception {
+        try (TestGateway gw = gateway("""
+                  { name = breaking, provider = mock, mock { chunks = 6, fail_after_chunks = 2 } }
+                  { name = steady, provider = mock }
+                """);
+             java.net.Socket socket = new java.net.Socket("127.0.0.1", gw.port())) {
+            socket.setSoTimeout(5000);
+            var out = socket.getOutputStream();
+            var in = new java.io.BufferedInputStream(socket.getInputStream());
+            out.write(request(TestGateway.chat("breaking", true)));
+            out.flush();
+            String first = readUntil(in, "\r\n0\r\n\r\n"); // the chunked answer's last chunk
+            assertTrue(first.contains("upstream_disconnected"), first);
+            // the same connection, the next request: answered (before, the gateway closed it after the error event)
+            out.write(request(TestGateway.chat("steady", false)));
+            out.flush();
+            String second = readUntil(in, "\"finish_reason\"");
+            assertTrue(second.startsWith("HTTP/1.1 200"), second);
+        }
+    }
+
+    private static byte[] request(String body) {
+        byte[] b = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        return ("POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: "
+                + b.length + "\r\n\r\n" + body).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /** What the connection sends until {@code end} has come (fails on a closed connection or after the timeout). */
+    private static String readUntil(java.io.InputStream in, String end) throws java.io.IOException {
+        StringBuilder got = new StringBuilder();
+        while (got.indexOf(end) < 0) {
+            int c = in.read();
+            if (c < 0) {
+                throw new java.io.EOFException("closed after: " + got);
+            }
+            got.append((char) c);
+        }
+        return got.toString();
+    }
 }

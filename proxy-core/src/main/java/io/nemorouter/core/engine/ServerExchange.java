@@ -755,8 +755,9 @@ public final class ServerExchange implements Exchange, Completion {
             ByteBuf event = client.alloc().buffer();
             event.writeCharSequence(error.sseEvent(), StandardCharsets.UTF_8);
             client.write(new DefaultHttpContent(event), client.voidPromise());
-            client.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE);
-            finish();
+            // the answer ends whole (its last chunk): the connection serves the next request, as after any
+            // answer. Closing it raced a pooling client, which could send its next request on it first
+            writeLast(LastHttpContent.EMPTY_LAST_CONTENT);
         } else {
             releaseQueued();
             finish();
