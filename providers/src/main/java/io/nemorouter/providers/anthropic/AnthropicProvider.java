@@ -63,7 +63,7 @@ final class AnthropicProvider implements Provider {
         AnthropicRequest encoder = new AnthropicRequest(fidelity);
         ByteBuf body;
         try {
-            ObjectNode request = encoder.encode(attempt.body().renderJson(null, false), deployment.model(),
+            ObjectNode request = encoder.encode(attempt.body().upstreamView(), deployment.model(),
                     deployment.pricing().maxOutputTokens());
             body = JsonBodies.write(exchange.alloc(), request);
         } catch (Fidelity.Refused e) {

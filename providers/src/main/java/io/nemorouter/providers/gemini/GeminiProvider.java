@@ -76,7 +76,7 @@ final class GeminiProvider implements Provider {
         byte[] preamble;
         ByteBuf body;
         try {
-            ObjectNode in = attempt.body().renderJson(null, false);
+            ObjectNode in = attempt.body().upstreamView();
             ObjectNode request;
             if (attempt.endpoint() == Endpoint.CHAT_COMPLETIONS) {
                 request = new GeminiRequest(fidelity).encode(in);

@@ -31,7 +31,7 @@ public final class ResponsesBridge implements EndpointBridge {
     public ByteBuf request(Exchange exchange) {
         try {
             return Unpooled.wrappedBuffer(OpenAiJson.MAPPER.writeValueAsBytes(
-                    ResponsesRequest.toChat(exchange.body().renderJson(null, false))));
+                    ResponsesRequest.toChat(exchange.body().upstreamView())));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e); // a tree always writes
         } catch (ResponsesRequest.Refused e) {

@@ -182,4 +182,10 @@ class AnthropicTranslatorTest {
                 () -> new AnthropicRequest(new Fidelity(true, "Anthropic")).encode(withFileId, "claude-x", 8192));
         assertEquals("messages[].content", refused.error.param());
     }
+
+    @Test
+    void encodingReadsTheClientsTreeWithoutChangingIt() {
+        // upstreamView() hands the encoder the client's own tree when nothing edits it: the encoder must only read it
+        TranslatorFixtures.assertEncodingOnlyReads(view -> new AnthropicRequest(new Fidelity(true, "Anthropic")).encode(view, "claude-x", 8192));
+    }
 }

@@ -190,4 +190,10 @@ class GeminiTranslatorTest {
         assertEquals("image/jpeg", GeminiRequest.mimeTypeOf("https://x.test/a.b/photo"));
         assertEquals("application/pdf", GeminiRequest.mimeTypeOf("gs://bucket/doc.pdf#page=2"));
     }
+
+    @Test
+    void encodingReadsTheClientsTreeWithoutChangingIt() {
+        // upstreamView() hands the encoder the client's own tree when nothing edits it: the encoder must only read it
+        TranslatorFixtures.assertEncodingOnlyReads(view -> new GeminiRequest(new Fidelity(true, "Gemini")).encode(view));
+    }
 }

@@ -73,4 +73,26 @@ public final class TranslatorFixtures {
             failure = error;
         }
     }
+
+    /** A chat request with a bit of everything an encoder reads: system parts, images, tool calls and results, tools, JSON mode. */
+    public static final String EVERYTHING = "{\"model\":\"m\",\"temperature\":0.2,\"stop\":\"x\",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":"
+                + "{\"name\":\"p\",\"schema\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"a\":{\"type\":[\"string\",\"null\"]}}}}},"
+                + "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"object\",\"properties\":{}}}}],"
+                + "\"messages\":[{\"role\":\"system\",\"content\":[{\"type\":\"text\",\"text\":\"s\",\"cache_control\":{\"type\":\"ephemeral\"}}]},"
+                + "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"},{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:image/png;base64,AA==\"}}]},"
+                + "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+                + "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"ok\"}]}";
+
+    /**
+     * Runs {@code encode} on the view {@code upstreamView()} gives of {@link #EVERYTHING} (the
+     * client's own tree, nothing editing it) and checks it only read it.
+     */
+    public static void assertEncodingOnlyReads(java.util.function.Consumer<com.fasterxml.jackson.databind.node.ObjectNode> encode) {
+        RequestBody request = RequestBody.read(Unpooled.copiedBuffer(EVERYTHING, StandardCharsets.UTF_8));
+        com.fasterxml.jackson.databind.node.ObjectNode view = request.upstreamView();
+        assertTrue(view == request.json(), "nothing edits it: the client's own tree");
+        String before = view.toString();
+        encode.accept(view);
+        org.junit.jupiter.api.Assertions.assertEquals(before, request.json().toString());
+    }
 }

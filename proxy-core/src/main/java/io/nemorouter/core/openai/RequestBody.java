@@ -281,6 +281,17 @@ public final class RequestBody {
                 .apply(alloc, content);
     }
 
+    /**
+     * The body as it goes upstream, as a tree to read, not to change: the client's own tree when
+     * nothing changes it (no edits, no gateway-only members), else {@link #renderJson}'s copy. A
+     * provider that re-encodes the request in another API's shape reads it; the copy it saves was a
+     * tenth of a translated request's cost.
+     */
+    public ObjectNode upstreamView() {
+        return edits == null && gatewayOnlySpans.isEmpty() && !json().has("nemo_cache") && !json().has("tags")
+                ? json() : renderJson(null, false);
+    }
+
     /** The same body as {@link #render}, as a tree (a copy; for providers that re-encode the request in another API's shape). */
     public ObjectNode renderJson(String model, boolean includeUsage) {
         ObjectNode out = json().deepCopy();
