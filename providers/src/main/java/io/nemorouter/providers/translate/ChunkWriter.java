@@ -133,23 +133,7 @@ public final class ChunkWriter {
 
     /** A tool call begins: its index among the answer's calls, id and function name, no arguments yet. */
     public ByteBuf toolStart(int index, String callId, String name) {
-        JsonGenerator g = start();
-        try {
-            g.writeArrayFieldStart("tool_calls");
-            g.writeStartObject();
-            g.writeNumberField("index", index);
-            g.writeStringField("id", callId);
-            g.writeStringField("type", "function");
-            g.writeObjectFieldStart("function");
-            g.writeStringField("name", name);
-            g.writeStringField("arguments", "");
-            g.writeEndObject();
-            g.writeEndObject();
-            g.writeEndArray();
-            return finish(g, null);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return toolChunk(0, index, callId, name, "");
     }
 
     /**
@@ -157,34 +141,30 @@ public final class ChunkWriter {
      * complete rather than in pieces (Gemini's {@code functionCall}).
      */
     public ByteBuf toolCall(int choice, int index, String callId, String name, String arguments) {
+        return toolChunk(choice, index, callId, name, arguments);
+    }
+
+    /** More of tool call {@code index}'s arguments (a piece of JSON text). */
+    public ByteBuf toolArguments(int index, String piece) {
+        return toolChunk(0, index, null, null, piece);
+    }
+
+    /** A {@code tool_calls} delta: with the call's id and name when it begins ({@code callId} not null), else arguments only. */
+    private ByteBuf toolChunk(int choice, int index, String callId, String name, String arguments) {
         JsonGenerator g = start(choice);
         try {
             g.writeArrayFieldStart("tool_calls");
             g.writeStartObject();
             g.writeNumberField("index", index);
-            g.writeStringField("id", callId);
-            g.writeStringField("type", "function");
+            if (callId != null) {
+                g.writeStringField("id", callId);
+                g.writeStringField("type", "function");
+            }
             g.writeObjectFieldStart("function");
-            g.writeStringField("name", name);
+            if (callId != null) {
+                g.writeStringField("name", name);
+            }
             g.writeStringField("arguments", arguments);
-            g.writeEndObject();
-            g.writeEndObject();
-            g.writeEndArray();
-            return finish(g, null);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    /** More of tool call {@code index}'s arguments (a piece of JSON text). */
-    public ByteBuf toolArguments(int index, String piece) {
-        JsonGenerator g = start();
-        try {
-            g.writeArrayFieldStart("tool_calls");
-            g.writeStartObject();
-            g.writeNumberField("index", index);
-            g.writeObjectFieldStart("function");
-            g.writeStringField("arguments", piece);
             g.writeEndObject();
             g.writeEndObject();
             g.writeEndArray();
