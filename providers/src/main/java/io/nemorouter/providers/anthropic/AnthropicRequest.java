@@ -269,26 +269,10 @@ final class AnthropicRequest {
                 b.put("type", "tool_use");
                 b.put("id", call.path("id").asText());
                 b.put("name", fn.path("name").asText());
-                b.set("input", arguments(fn.path("arguments").asText("")));
+                b.set("input", Texts.toolArguments(fn.path("arguments").asText(""), "Anthropic"));
             }
         }
         return out;
-    }
-
-    /** A tool call's arguments (JSON text) as the object Anthropic wants; empty text is no arguments. */
-    private JsonNode arguments(String text) {
-        if (text.isBlank()) {
-            return nodes.objectNode();
-        }
-        try {
-            JsonNode v = OpenAiJson.MAPPER.readTree(text);
-            if (v.isObject()) {
-                return v;
-            }
-        } catch (com.fasterxml.jackson.core.JacksonException e) {
-            // below
-        }
-        throw Fidelity.invalid("messages[].tool_calls", "A tool call's arguments must be a JSON object for Anthropic: " + abbreviate(text));
     }
 
     private ObjectNode toolResult(JsonNode m) {
@@ -414,9 +398,5 @@ final class AnthropicRequest {
         if (v != null && !v.isNull()) {
             out.set(to, v);
         }
-    }
-
-    private static String abbreviate(String s) {
-        return s.length() <= 80 ? s : s.substring(0, 80) + "…";
     }
 }

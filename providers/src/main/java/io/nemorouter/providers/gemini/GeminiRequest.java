@@ -253,23 +253,10 @@ final class GeminiRequest {
                 callNames.put(call.path("id").asText(), name);
                 ObjectNode c = out.addObject().putObject("functionCall");
                 c.put("name", name);
-                c.set("args", arguments(fn.path("arguments").asText("")));
+                c.set("args", Texts.toolArguments(fn.path("arguments").asText(""), "Gemini"));
             }
         }
         return out;
-    }
-
-    /** A tool call's arguments (JSON text) as the object Gemini wants; empty text is no arguments. */
-    private JsonNode arguments(String text) {
-        if (text.isBlank()) {
-            return nodes.objectNode();
-        }
-        JsonNode v = json(text);
-        if (v != null && v.isObject()) {
-            return v;
-        }
-        throw Fidelity.invalid("messages[].tool_calls", "A tool call's arguments must be a JSON object for Gemini: "
-                + (text.length() <= 80 ? text : text.substring(0, 80) + "…"));
     }
 
     private ObjectNode functionResponse(JsonNode m, Map<String, String> callNames) {

@@ -49,4 +49,23 @@ public final class Texts {
         }
         return out;
     }
+
+    /**
+     * A tool call's {@code arguments} (JSON text) as the object the provider wants; empty text is no
+     * arguments. Text that is not a JSON object is a 400 naming {@code provider}.
+     */
+    public static com.fasterxml.jackson.databind.node.ObjectNode toolArguments(String text, String provider) {
+        if (text.isBlank()) {
+            return io.nemorouter.core.openai.OpenAiJson.MAPPER.createObjectNode();
+        }
+        try {
+            if (io.nemorouter.core.openai.OpenAiJson.MAPPER.readTree(text) instanceof com.fasterxml.jackson.databind.node.ObjectNode o) {
+                return o;
+            }
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            // below
+        }
+        throw Fidelity.invalid("messages[].tool_calls", "A tool call's arguments must be a JSON object for " + provider + ": "
+                + (text.length() <= 80 ? text : text.substring(0, 80) + "…"));
+    }
 }
