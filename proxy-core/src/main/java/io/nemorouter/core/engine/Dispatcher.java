@@ -71,9 +71,10 @@ final class Dispatcher {
         if (ex.attemptNumber() > 0) {
             ex.rewindToRouted(); // what the last attempt's filters did was for its deployment only
         }
-        EndpointBridge bridge = provider.speaks(ex.endpoint()) ? null : runtime.bridge(ex.endpoint(), provider);
+        boolean speaks = provider.speaks(ex.endpoint());
+        EndpointBridge bridge = speaks ? null : runtime.bridge(ex.endpoint(), provider);
         ex.attemptStarted(new LiveAttempt(ex, d, ex.attemptNumber() + 1, provider.translator(ex), bridge, this));
-        if (bridge == null && !provider.speaks(ex.endpoint())) {
+        if (!speaks && bridge == null) {
             ex.attempt.failed(AttemptFailure.fatal(OpenAiError.badRequest("unsupported_endpoint", "model",
                     "The model `" + d.name() + "` (" + d.id() + ") does not serve " + ex.endpoint().path + ".")));
             return;
