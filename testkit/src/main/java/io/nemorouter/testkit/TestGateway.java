@@ -159,6 +159,22 @@ public final class TestGateway implements AutoCloseable {
         return http.send(r.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /**
+     * The newest {@code n} request-log records ({@code GET /spend/logs?limit=n} read with
+     * {@code masterKey}), waiting up to two seconds for them: the log's writer thread has a record a
+     * moment after its answer. Fewer when fewer came.
+     */
+    public com.fasterxml.jackson.databind.JsonNode awaitLogs(int n, String masterKey) throws IOException, InterruptedException {
+        com.fasterxml.jackson.databind.JsonNode data = LOGS.createArrayNode();
+        for (int i = 0; i < 100 && data.size() < n; i++) {
+            Thread.sleep(20);
+            data = LOGS.readTree(get("/spend/logs?limit=" + n, "authorization", "Bearer " + masterKey).body()).get("data");
+        }
+        return data;
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper LOGS = new com.fasterxml.jackson.databind.ObjectMapper();
+
     /** A chat completion request for {@code model} with one user message; {@code stream} as asked. */
     public static String chat(String model, boolean stream) {
         return "{\"model\":\"" + model + "\",\"stream\":" + stream

@@ -42,20 +42,8 @@ class AnthropicTranslatorTest {
     }
 
     static Events stream(String fixture, boolean end) throws IOException {
-        AnthropicTranslator t = new AnthropicTranslator(() -> false);
-        Events out = new Events();
-        String sse = TranslatorFixtures.fixture("anthropic/" + fixture);
-        for (String event : sse.split("\n\n")) {
-            if (!event.isBlank()) {
-                ByteBuf e = Unpooled.copiedBuffer(event + "\n\n", StandardCharsets.UTF_8);
-                t.event(CHAT, e, out);
-                e.release();
-            }
-        }
-        if (end) {
-            t.end(CHAT, out);
-        }
-        return out;
+        return TranslatorFixtures.stream(new AnthropicTranslator(() -> false), CHAT, TranslatorFixtures.fixture("anthropic/" + fixture),
+                "\n\n", end);
     }
 
     @Test
@@ -150,14 +138,8 @@ class AnthropicTranslatorTest {
     @Test
     void aStreamCutBeforeMessageStopFails() throws IOException {
         String sse = TranslatorFixtures.fixture("anthropic/stream.sse");
-        AnthropicTranslator t = new AnthropicTranslator(() -> false);
-        Events out = new Events();
-        for (String event : sse.substring(0, sse.indexOf("event: message_delta")).split("\n\n")) {
-            ByteBuf e = Unpooled.copiedBuffer(event + "\n\n", StandardCharsets.UTF_8);
-            t.event(CHAT, e, out);
-            e.release();
-        }
-        t.end(CHAT, out);
+        Events out = TranslatorFixtures.stream(new AnthropicTranslator(() -> false), CHAT,
+                sse.substring(0, sse.indexOf("event: message_delta")), "\n\n", true);
         assertEquals("upstream_stream_broken", out.failure.code());
         assertFalse(out.done);
     }

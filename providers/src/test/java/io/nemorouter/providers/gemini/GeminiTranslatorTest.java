@@ -89,19 +89,7 @@ class GeminiTranslatorTest {
     }
 
     static Events stream(String sse, boolean end) {
-        GeminiTranslator t = new GeminiTranslator("Gemini");
-        Events out = new Events();
-        for (String event : sse.split("\r\n\r\n")) {
-            if (!event.isBlank()) {
-                ByteBuf e = Unpooled.copiedBuffer(event + "\r\n\r\n", StandardCharsets.UTF_8);
-                t.event(CHAT, e, out);
-                e.release();
-            }
-        }
-        if (end) {
-            t.end(CHAT, out);
-        }
-        return out;
+        return TranslatorFixtures.stream(new GeminiTranslator("Gemini"), CHAT, sse, "\r\n\r\n", end);
     }
 
     @Test

@@ -74,6 +74,27 @@ public final class TranslatorFixtures {
         }
     }
 
+    /**
+     * {@code sse} through {@code translator} event by event, each event cut at {@code separator}
+     * (a blank line, as the stream has it) and given whole, as the gateway frames it; then the
+     * stream's end when {@code end}. What the translator wrote.
+     */
+    public static Events stream(io.nemorouter.core.provider.ResponseTranslator translator, Exchange exchange, String sse,
+                                String separator, boolean end) {
+        Events out = new Events();
+        for (String event : sse.split(separator)) {
+            if (!event.isBlank()) {
+                ByteBuf e = Unpooled.copiedBuffer(event + separator, StandardCharsets.UTF_8);
+                translator.event(exchange, e, out);
+                e.release();
+            }
+        }
+        if (end) {
+            translator.end(exchange, out);
+        }
+        return out;
+    }
+
     /** A chat request with a bit of everything an encoder reads: system parts, images, tool calls and results, tools, JSON mode. */
     public static final String EVERYTHING = "{\"model\":\"m\",\"temperature\":0.2,\"stop\":\"x\",\"response_format\":{\"type\":\"json_schema\",\"json_schema\":"
                 + "{\"name\":\"p\",\"schema\":{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{\"a\":{\"type\":[\"string\",\"null\"]}}}}},"

@@ -212,11 +212,7 @@ class AnthropicTest {
             }
         }
         // the gateway asked for the events Anthropic sends anyway; the cost of the unasked stream is known too
-        JsonNode logs = JSON.createArrayNode();
-        for (int i = 0; i < 100 && logs.size() < 2; i++) {
-            Thread.sleep(20); // the log's writer thread has them a moment later
-            logs = JSON.readTree(gw.get("/spend/logs?limit=2", "authorization", "Bearer " + MASTER).body()).get("data");
-        }
+        JsonNode logs = gw.awaitLogs(2, MASTER);
         assertEquals(2, logs.size());
         for (JsonNode record : logs) {
             assertTrue(record.get("output_tokens").asLong() > 0, record.toString());
@@ -306,11 +302,7 @@ class AnthropicTest {
         HttpResponse<String> r = gw.post("/v1/chat/completions", String.format(body, "claude"), "authorization", "Bearer " + MASTER);
         assertEquals(200, r.statusCode(), r.body());
         assertEquals("frequency_penalty,seed", r.headers().firstValue("x-nemo-dropped-params").orElse(null));
-        JsonNode logged = null;
-        for (int i = 0; i < 100 && (logged == null || logged.isEmpty()); i++) {
-            Thread.sleep(20); // the log's writer thread has it a moment later
-            logged = JSON.readTree(gw.get("/spend/logs?limit=1", "authorization", "Bearer " + MASTER).body()).get("data");
-        }
+        JsonNode logged = gw.awaitLogs(1, MASTER);
         assertEquals("[\"frequency_penalty\",\"seed\"]", logged.get(0).get("dropped_params").toString());
         JsonNode sent = lastSent();
         assertFalse(sent.has("frequency_penalty"));

@@ -289,11 +289,7 @@ class GeminiTest {
                 assertNull(usageChunk, "usage not asked for");
             }
         }
-        JsonNode logs = JSON.createArrayNode();
-        for (int i = 0; i < 100 && logs.size() < 2; i++) {
-            Thread.sleep(20); // the log's writer thread has them a moment later
-            logs = JSON.readTree(gw.get("/spend/logs?limit=2", "authorization", "Bearer " + MASTER).body()).get("data");
-        }
+        JsonNode logs = gw.awaitLogs(2, MASTER);
         assertEquals(2, logs.size());
         for (JsonNode record : logs) {
             assertTrue(record.get("output_tokens").asLong() > 0, "the usage of the unasked stream is known too: " + record);

@@ -53,12 +53,7 @@ class ProvidersReviewTest {
     }
 
     JsonNode lastLog() throws Exception {
-        JsonNode data = JSON.createArrayNode();
-        for (int i = 0; i < 100 && data.isEmpty(); i++) {
-            Thread.sleep(20); // the log's writer thread has it a moment later
-            data = JSON.readTree(gw.get("/spend/logs?limit=1", "authorization", "Bearer " + MASTER).body()).get("data");
-        }
-        return data.get(0);
+        return gw.awaitLogs(1, MASTER).get(0);
     }
 
     @Test

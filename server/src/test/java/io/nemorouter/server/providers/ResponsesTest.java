@@ -75,12 +75,7 @@ class ResponsesTest {
     }
 
     JsonNode logs(int n) throws Exception {
-        JsonNode data = JSON.createArrayNode();
-        for (int i = 0; i < 100 && data.size() < n; i++) {
-            Thread.sleep(20); // the log's writer thread has them a moment later
-            data = JSON.readTree(gw.get("/spend/logs?limit=" + n, "authorization", "Bearer " + MASTER).body()).get("data");
-        }
-        return data;
+        return gw.awaitLogs(n, MASTER);
     }
 
     /** The events of an SSE body: each one's data as JSON, with the event name checked against its type. */
