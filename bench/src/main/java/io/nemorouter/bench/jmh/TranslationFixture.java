@@ -47,4 +47,22 @@ public final class TranslationFixture {
     public static ByteBuf buffer(byte[] bytes) {
         return ALLOC.buffer(bytes.length).writeBytes(bytes);
     }
+
+    /** {@code body} (an upstream's whole answer, status 200) through {@code translator}: the translated body's size. */
+    public static int answer(io.nemorouter.core.provider.ResponseTranslator translator, Exchange exchange, byte[] body) {
+        ByteBuf out = translator.body(exchange, 200, buffer(body));
+        int n = out.readableBytes();
+        out.release();
+        return n;
+    }
+
+    /** One whole stream {@code event} through {@code translator}, its events dropped. */
+    public static void event(io.nemorouter.core.provider.ResponseTranslator translator, Exchange exchange, byte[] event) {
+        ByteBuf in = buffer(event);
+        try {
+            translator.event(exchange, in, DRAIN);
+        } finally {
+            in.release();
+        }
+    }
 }

@@ -78,21 +78,12 @@ public class AnthropicTranslationBench {
     /** A whole message translated to a chat.completion. */
     @Benchmark
     public int answer() {
-        ByteBuf in = TranslationFixture.buffer(message);
-        ByteBuf out = new AnthropicTranslator(() -> false).body(exchange, 200, in);
-        int n = out.readableBytes();
-        out.release();
-        return n;
+        return TranslationFixture.answer(new AnthropicTranslator(() -> false), exchange, message);
     }
 
     /** One text delta of a stream translated to one chunk. */
     @Benchmark
     public void chunk() {
-        ByteBuf in = TranslationFixture.buffer(delta);
-        try {
-            streaming.event(exchange, in, TranslationFixture.DRAIN);
-        } finally {
-            in.release();
-        }
+        TranslationFixture.event(streaming, exchange, delta);
     }
 }

@@ -71,21 +71,12 @@ public class GeminiTranslationBench {
     /** A whole generateContent answer translated to a chat.completion. */
     @Benchmark
     public int answer() {
-        ByteBuf in = TranslationFixture.buffer(answer);
-        ByteBuf out = new GeminiTranslator("Gemini").body(exchange, 200, in);
-        int n = out.readableBytes();
-        out.release();
-        return n;
+        return TranslationFixture.answer(new GeminiTranslator("Gemini"), exchange, answer);
     }
 
     /** One streamed GenerateContentResponse translated to one chunk. */
     @Benchmark
     public void chunk() {
-        ByteBuf in = TranslationFixture.buffer(event);
-        try {
-            streaming.event(exchange, in, TranslationFixture.DRAIN);
-        } finally {
-            in.release();
-        }
+        TranslationFixture.event(streaming, exchange, event);
     }
 }

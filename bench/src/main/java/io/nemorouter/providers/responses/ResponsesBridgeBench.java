@@ -58,20 +58,11 @@ public class ResponsesBridgeBench {
 
     @Benchmark
     public int answer() {
-        ByteBuf in = TranslationFixture.buffer(answer);
-        ByteBuf out = new ResponsesTranslator(exchange).body(exchange, 200, in);
-        int n = out.readableBytes();
-        out.release();
-        return n;
+        return TranslationFixture.answer(new ResponsesTranslator(exchange), exchange, answer);
     }
 
     @Benchmark
     public void chunk() {
-        ByteBuf in = TranslationFixture.buffer(chunk);
-        try {
-            streaming.event(exchange, in, TranslationFixture.DRAIN);
-        } finally {
-            in.release();
-        }
+        TranslationFixture.event(streaming, exchange, chunk);
     }
 }
