@@ -27,8 +27,8 @@ import java.util.Map;
  * as OpenAI's envelope, {@code overloaded_error}'s 529 as a 503 so routing retries it elsewhere.
  */
 final class AnthropicTranslator implements ResponseTranslator {
-    private final java.util.function.BooleanSupplier jsonModeOfRequest;
-    private int jsonModeState = -1;
+    /** Whether the request asked for JSON mode: known once it was encoded, after this translator was made. */
+    private final java.util.function.BooleanSupplier jsonMode;
     private ChunkWriter chunks;
     /** Anthropic's content block index → its OpenAI tool call index; -1 for JSON mode's tool, whose input is content. */
     private final Map<Integer, Integer> toolCalls = new HashMap<>();
@@ -40,15 +40,7 @@ final class AnthropicTranslator implements ResponseTranslator {
     private boolean stopped;
 
     AnthropicTranslator(java.util.function.BooleanSupplier jsonMode) {
-        this.jsonModeOfRequest = jsonMode;
-    }
-
-    /** Whether the request asked for JSON mode (known once it was encoded; read when the answer comes). */
-    private boolean jsonMode() {
-        if (jsonModeState < 0) {
-            jsonModeState = jsonModeOfRequest.getAsBoolean() ? 1 : 0;
-        }
-        return jsonModeState == 1;
+        this.jsonMode = jsonMode;
     }
 
     @Override
@@ -90,7 +82,7 @@ final class AnthropicTranslator implements ResponseTranslator {
                 case "thinking" -> thinking.append(block.path("thinking").asText());
                 case "tool_use" -> {
                     String arguments = block.path("input").toString();
-                    if (jsonMode() && AnthropicRequest.JSON_TOOL.equals(block.path("name").asText())) {
+                    if (jsonMode.getAsBoolean() && AnthropicRequest.JSON_TOOL.equals(block.path("name").asText())) {
                         text.append(arguments); // JSON mode's answer
                         continue;
                     }
@@ -138,7 +130,7 @@ final class AnthropicTranslator implements ResponseTranslator {
         }
         return switch (stop) {
             case "max_tokens", "model_context_window_exceeded" -> "length";
-            case "tool_use" -> jsonMode() && !clientToolCalled ? "stop" : "tool_calls";
+            case "tool_use" -> jsonMode.getAsBoolean() && !clientToolCalled ? "stop" : "tool_calls";
             case "refusal" -> "content_filter";
             default -> "stop"; // end_turn, stop_sequence, pause_turn
         };
@@ -205,7 +197,7 @@ final class AnthropicTranslator implements ResponseTranslator {
                 JsonNode block = e.path("content_block");
                 int index = e.path("index").asInt();
                 if ("tool_use".equals(block.path("type").asText())) {
-                    if (jsonMode() && AnthropicRequest.JSON_TOOL.equals(block.path("name").asText())) {
+                    if (jsonMode.getAsBoolean() && AnthropicRequest.JSON_TOOL.equals(block.path("name").asText())) {
                         toolCalls.put(index, -1);
                     } else {
                         int call = nextToolCall++;
