@@ -1,0 +1,11 @@
+// Playground: not built yet (issue 16); the shell's navigation already links here.
+import { el } from '../util.js';
+
+export default {
+  id: 'playground',
+  title: 'Playground',
+  roles: ['admin', 'key'],
+  render(host) {
+    host.append(el('p', { class: 'empty' }, 'This page is not built yet.'));
+  },
+};
