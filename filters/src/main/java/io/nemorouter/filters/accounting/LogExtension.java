@@ -110,6 +110,7 @@ public final class LogExtension implements Extension {
             throw ctx.configError("metrics_max_keys", "must be at least 1");
         }
         writer.metrics(new SpendMetrics(ctx.metrics(), maxKeys));
+        writer.listener(ctx.service(RecordListener.class)); // the exporters', when any are configured
         if (covered != null) {
             LOG.info("request log: spend rollups restored up to {}:{} ({} cells)", covered.file(), covered.offset(), rollups.cells());
         }

@@ -38,6 +38,9 @@ final class LogWriter implements Runnable {
     private final Counter dropped;
     private final Counter failed;
     private SpendMetrics metrics;
+    /** The exporters' listener, or null: it gets each line as written. */
+    private RecordListener listener;
+    private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream(2048);
     private final Clock clock;
     private final Thread thread;
     private volatile boolean closing;
@@ -71,6 +74,11 @@ final class LogWriter implements Runnable {
     /** Counts each record into these metrics too. */
     void metrics(SpendMetrics m) {
         this.metrics = m;
+    }
+
+    /** Hands each written record's line to {@code l} too (on this thread). */
+    void listener(RecordListener l) {
+        this.listener = l;
     }
 
     void start() {
@@ -120,13 +128,16 @@ final class LogWriter implements Runnable {
                 metadata = null; // validated by the gateway's first pass; cannot happen
             }
         }
+        byte[] json;
         try {
             rollOver(r.time());
-            CountingOutput counted = new CountingOutput(out);
-            RecordJson.write(r, metadata, counted);
-            counted.write(NEWLINE);
-            fileBytes += counted.count;
-            unflushed += counted.count;
+            line.reset();
+            RecordJson.write(r, metadata, line);
+            json = listener == null ? null : line.toByteArray();
+            line.write(NEWLINE);
+            line.writeTo(out);
+            fileBytes += line.size();
+            unflushed += line.size();
         } catch (IOException | RuntimeException e) {
             failed.inc();
             LOG.warn("request log: cannot write the record of {}: {}", r.id(), e.toString());
@@ -134,6 +145,13 @@ final class LogWriter implements Runnable {
             return; // the report sums what the log holds
         }
         rollups.add(r, metadata);
+        if (json != null) {
+            try {
+                listener.onRecord(json);
+            } catch (RuntimeException e) {
+                LOG.warn("request log: the record listener failed on {}: {}", r.id(), e.toString());
+            }
+        }
         if (metrics != null) {
             metrics.record(r);
         }
@@ -242,26 +260,5 @@ final class LogWriter implements Runnable {
     /** Records waiting (for tests and metrics). */
     int queued() {
         return queue.size();
-    }
-
-    private static final class CountingOutput extends OutputStream {
-        private final OutputStream out;
-        long count;
-
-        CountingOutput(OutputStream out) {
-            this.out = out;
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            out.write(b);
-            count++;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            out.write(b, off, len);
-            count += len;
-        }
     }
 }

@@ -1,0 +1,29 @@
+package io.nemorouter.filters.export;
+
+import com.typesafe.config.Config;
+
+import java.util.Set;
+
+/**
+ * Makes exporters of one {@code type} from entries of {@code nemo.exporters}. Found through
+ * {@link java.util.ServiceLoader}: list the class in
+ * {@code META-INF/services/io.nemorouter.filters.export.ExporterFactory}.
+ */
+public interface ExporterFactory {
+    /** The entry's {@code type}: {@code webhook}, {@code datadog}. */
+    String type();
+
+    /** The entry keys this type reads, besides the common ones (type, name, batching, retries, redaction). */
+    Set<String> keys();
+
+    /** The entry keys that hold secrets: they must come from the environment ({@code ${?ENV_VAR}}), never the file. */
+    default Set<String> secretKeys() {
+        return Set.of();
+    }
+
+    /**
+     * An exporter for {@code entry} (the whole entry, common keys included). Throw
+     * {@link IllegalArgumentException} with a message naming the key for a value it cannot use.
+     */
+    Exporter create(Config entry, ExportEnvironment env) throws Exception;
+}
