@@ -126,7 +126,7 @@ public final class ExportExtension implements Extension {
                         "unknown exporter type \"" + entry.getString("type") + "\"; known: " + new TreeSet<>(factories.keySet()));
             }
             checkKeys(entry, factory, path);
-            Config full = entry.withFallback(defaults);
+            Config full = entry.withFallback(factory.defaults()).withFallback(defaults);
             String name = full.hasPath("name") ? full.getString("name") : factory.type() + (i == 0 ? "" : "-" + i);
             if (!names.add(name)) {
                 throw ConfigError.at(v.origin(), path + ".name", "two exporters are named \"" + name + "\"; give each its own name");

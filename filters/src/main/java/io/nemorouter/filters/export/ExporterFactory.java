@@ -16,6 +16,14 @@ public interface ExporterFactory {
     /** The entry keys this type reads, besides the common ones (type, name, batching, retries, redaction). */
     Set<String> keys();
 
+    /**
+     * This type's own defaults for the common keys, over {@code nemo.export.defaults} and under the
+     * entry's: an object store wants few large batches ({@code batch_size}, {@code flush_interval}).
+     */
+    default Config defaults() {
+        return com.typesafe.config.ConfigFactory.empty();
+    }
+
     /** The entry keys that hold secrets: they must come from the environment ({@code ${?ENV_VAR}}), never the file. */
     default Set<String> secretKeys() {
         return Set.of();
