@@ -256,6 +256,53 @@ class ExportTest {
     }
 
     @Test
+    void langfuseGetsATraceAndAGenerationPerCallWithUsageCostAndTheKeyAsUser() throws Exception {
+        Receiver lf = receiver();
+        String master = "sk-master-export-0123456789";
+        TestGateway gw = TestGateway.builder().config("""
+                nemo.keys.master_key = "%s"
+                nemo.log.bodies = true
+                nemo.models = [ { name = m, provider = mock, input_cost_per_mtok = 1, output_cost_per_mtok = 2 } ]
+                nemo.exporters = [ { type = langfuse, host = "%s", public_key = ${?NEMO_TEST_EXPORT_SECRET},
+                                     secret_key = ${?NEMO_TEST_EXPORT_SECRET}, environment = test, flush_interval = 50ms,
+                                     include_bodies = true } ]
+                """.formatted(master, lf.url("/lf/"))).start();
+        open.add(gw);
+        String key = JSON.readTree(gw.post("/key/generate", "{\"key_alias\":\"invoices-batch\"}", "authorization", "Bearer " + master).body())
+                .get("key").asText();
+        HttpResponse<String> r = gw.post("/v1/chat/completions", "{\"model\":\"m\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                + "\"metadata\":{\"job_id\":\"invoices-0418\"},\"tags\":[\"batch\"]}", "authorization", "Bearer " + key);
+        assertEquals(200, r.statusCode(), r.body());
+        String id = r.headers().firstValue("x-request-id").orElseThrow();
+        await("one batch", () -> lf.posts.size() == 1);
+        Receiver.Post p = lf.posts.peek();
+        assertEquals("/lf/api/public/ingestion", p.path);
+        assertEquals("Basic " + java.util.Base64.getEncoder().encodeToString((SECRET + ":" + SECRET).getBytes(StandardCharsets.UTF_8)),
+                p.headers.getFirst("authorization"));
+        JsonNode batch = JSON.readTree(p.body).get("batch");
+        assertEquals(2, batch.size());
+        JsonNode trace = batch.get(0);
+        assertEquals("trace-create", trace.get("type").asText());
+        assertEquals(id + "-trace", trace.get("id").asText(), "event ids from the record: a resent batch is deduplicated");
+        assertEquals(id, trace.at("/body/id").asText());
+        assertEquals("invoices-batch", trace.at("/body/userId").asText());
+        assertEquals("invoices-0418", trace.at("/body/metadata/job_id").asText());
+        assertEquals("batch", trace.at("/body/tags/0").asText());
+        assertEquals("test", trace.at("/body/environment").asText());
+        assertEquals("hi", trace.at("/body/input/0/content").asText(), "the messages, bodies included");
+        JsonNode gen = batch.get(1);
+        assertEquals("generation-create", gen.get("type").asText());
+        assertEquals(id, gen.at("/body/traceId").asText());
+        assertEquals("m", gen.at("/body/model").asText());
+        assertTrue(gen.at("/body/usageDetails/input").asLong() > 0 && gen.at("/body/usageDetails/output").asLong() > 0, gen.toString());
+        assertEquals(gen.at("/body/usageDetails/input").asLong() + gen.at("/body/usageDetails/output").asLong(), gen.at("/body/usageDetails/total").asLong());
+        assertTrue(gen.at("/body/costDetails/total").asDouble() > 0);
+        assertTrue(java.time.Instant.parse(gen.at("/body/startTime").asText()).isBefore(java.time.Instant.parse(gen.at("/body/endTime").asText()).plusMillis(1)));
+        assertTrue(gen.at("/body/completionStartTime").isTextual(), "a stream's first token time");
+        assertFalse(gen.at("/body/output").asText().isEmpty());
+    }
+
+    @Test
     void metadataMembersCanBeMaskedAndBodiesSentWhenAsked() throws Exception {
         Receiver hook = receiver();
         TestGateway gw = TestGateway.builder().config("""
