@@ -7,6 +7,7 @@ import io.nemorouter.core.openai.Usage;
 import io.nemorouter.core.provider.DroppedParams;
 import io.nemorouter.filters.cache.CacheHit;
 import io.nemorouter.filters.routing.AbVariant;
+import io.nemorouter.filters.keys.BudgetAlert;
 import io.nemorouter.filters.keys.Principal;
 import io.nemorouter.filters.keys.store.KeyRecord;
 import io.nemorouter.filters.keys.store.TeamRecord;
@@ -26,6 +27,7 @@ import java.util.List;
  * @param prompt        the request body when {@code nemo.log.bodies} is on (capped), else null
  * @param completion    the answer's text (body or events) when bodies are logged (capped), else null
  * @param droppedParams request members the provider could not honour and left out, or null
+ * @param budgetAlerts  the alert thresholds this call's spend crossed, or null
  */
 record CallRecord(String id, long time, String endpoint, String model, String deployment, String provider,
                   String keyId, String keyAlias, String keyHash, String teamId, String orgId,
@@ -34,7 +36,7 @@ record CallRecord(String id, long time, String endpoint, String model, String de
                   long inputTokens, long outputTokens, long cachedTokens, boolean usageEstimated,
                   double cost, boolean unpriced, String cache, double savedCost, int fallbacks, List<Attempt> attempts,
                   String metadataJson, List<String> tags, String prompt, String completion, String variant,
-                  List<String> droppedParams) {
+                  List<String> droppedParams, List<BudgetAlert> budgetAlerts) {
 
     /** One try on one deployment. */
     record Attempt(String deployment, int status, double ms, String error) {
@@ -69,7 +71,7 @@ record CallRecord(String id, long time, String endpoint, String model, String de
                 c.cacheDecision(), hit == null ? 0 : hit.savedCost(), c.fallbacks(), attempts,
                 captured == null ? null : captured.metadataJson, captured == null ? List.of() : captured.tags,
                 captured == null ? null : captured.prompt, captured == null ? null : captured.completion(),
-                variant == null ? null : variant.variant(), c.get(DroppedParams.KEY));
+                variant == null ? null : variant.variant(), c.get(DroppedParams.KEY), c.get(BudgetAlert.KEY));
     }
 
     private static double ms(long nanos) {

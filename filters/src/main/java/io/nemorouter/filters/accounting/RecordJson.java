@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.nemorouter.filters.keys.BudgetAlert;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -66,6 +67,20 @@ final class RecordJson {
                 g.writeArrayFieldStart("dropped_params");
                 for (String p : r.droppedParams()) {
                     g.writeString(p);
+                }
+                g.writeEndArray();
+            }
+            if (r.budgetAlerts() != null) {
+                g.writeArrayFieldStart("budget_alerts");
+                for (BudgetAlert a : r.budgetAlerts()) {
+                    g.writeStartObject();
+                    g.writeStringField("level", a.level());
+                    g.writeStringField("id", a.id());
+                    g.writeNumberField("threshold", a.threshold());
+                    g.writeStringField("of", a.soft() ? "soft_budget" : "max_budget");
+                    g.writeNumberField("base", a.base());
+                    g.writeNumberField("spend", a.spend());
+                    g.writeEndObject();
                 }
                 g.writeEndArray();
             }
@@ -145,7 +160,7 @@ final class RecordJson {
                 n.path("cached_tokens").asLong(), n.path("usage_estimated").asBoolean(), n.path("cost").asDouble(),
                 n.path("unpriced").asBoolean(), text(n, "cache"), n.path("saved_cost").asDouble(), n.path("fallbacks").asInt(), attempts,
                 md == null || md.isNull() ? null : md.toString(), tags, text(n, "prompt"), text(n, "completion"), text(n, "variant"),
-                dropped);
+                dropped, null); // the alerts a replay does not need: it rebuilds sums
     }
 
     private static String text(JsonNode n, String field) {

@@ -10,6 +10,8 @@ import io.nemorouter.core.config.ConfigError;
 import io.nemorouter.core.extension.Extension;
 import io.nemorouter.core.extension.ExtensionContext;
 import io.nemorouter.filters.accounting.RecordListener;
+import io.nemorouter.filters.keys.BudgetAlert;
+import io.nemorouter.filters.keys.BudgetAlerts;
 import io.prometheus.client.Counter;
 import io.prometheus.client.Gauge;
 import org.slf4j.Logger;
@@ -59,8 +61,8 @@ public final class ExportExtension implements Extension {
         this.clock = clock;
     }
 
-    /** One configured exporter: its queue and how its records are redacted. */
-    private record Target(ExportQueue queue, boolean bodies, Set<String> masked) {
+    /** One configured exporter or alert target: its queue and how its records are redacted. */
+    private record Target(ExportQueue queue, boolean bodies, Set<String> masked, boolean alerts) {
     }
 
     @Override
@@ -76,16 +78,9 @@ public final class ExportExtension implements Extension {
     @Override
     public void start(ExtensionContext ctx) throws Exception {
         Config root = ctx.gatewayConfig().root;
-        if (!root.hasPath("nemo.exporters")) {
-            return;
-        }
-        List<? extends ConfigValue> entries;
-        try {
-            entries = root.getList("nemo.exporters");
-        } catch (ConfigException.WrongType e) {
-            throw ConfigError.at(root.getValue("nemo.exporters").origin(), "nemo.exporters", "must be a list of exporter entries");
-        }
-        if (entries.isEmpty()) {
+        List<? extends ConfigValue> entries = list(root, "nemo.exporters");
+        List<? extends ConfigValue> alertTargets = list(root, "nemo.alerts");
+        if (entries.isEmpty() && alertTargets.isEmpty()) {
             return;
         }
         grace = ctx.gatewayConfig().drainGrace;
@@ -113,10 +108,7 @@ public final class ExportExtension implements Extension {
         for (int i = 0; i < entries.size(); i++) {
             String path = "nemo.exporters." + i;
             ConfigValue v = entries.get(i);
-            if (!(v instanceof com.typesafe.config.ConfigObject obj)) {
-                throw ConfigError.at(v.origin(), path, "an exporter entry is an object with a type, e.g. { type = webhook, url = \"...\" }");
-            }
-            Config entry = obj.toConfig();
+            Config entry = entry(v, path);
             if (!entry.hasPath("type")) {
                 throw ConfigError.at(v.origin(), path + ".type", "required: one of " + new TreeSet<>(factories.keySet()));
             }
@@ -125,7 +117,7 @@ public final class ExportExtension implements Extension {
                 throw ConfigError.at(entry.getValue("type").origin(), path + ".type",
                         "unknown exporter type \"" + entry.getString("type") + "\"; known: " + new TreeSet<>(factories.keySet()));
             }
-            checkKeys(entry, factory, path);
+            checkKeys(entry, factory.type(), factory.keys(), factory.secretKeys(), path);
             Config full = entry.withFallback(factory.defaults()).withFallback(defaults);
             String name = full.hasPath("name") ? full.getString("name") : factory.type() + (i == 0 ? "" : "-" + i);
             if (!names.add(name)) {
@@ -137,39 +129,134 @@ public final class ExportExtension implements Extension {
                 s = settings(name, full);
                 exporter = factory.create(full, env);
             } catch (IllegalArgumentException e) {
-                String key = e.getMessage().contains(":") ? e.getMessage().substring(0, e.getMessage().indexOf(':')) : "";
-                throw ConfigError.at(v.origin(), path + (key.isEmpty() ? "" : "." + key),
-                        e.getMessage().substring(key.isEmpty() ? 0 : key.length() + 1).trim());
+                throw configError(v, path, e);
             } catch (ConfigException e) {
                 throw io.nemorouter.core.config.GatewayConfig.explain(e);
             }
-            ExportQueue q = new ExportQueue(exporter, s, new ExportQueue.Meters(
-                    records.labels(name, "delivered"), records.labels(name, "dropped"), records.labels(name, "refused"),
-                    records.labels(name, "failed"), retries.labels(name)));
-            queued.setChild(new Gauge.Child() {
-                @Override
-                public double get() {
-                    return q.queued();
-                }
-            }, name);
-            targets.add(new Target(q, full.getBoolean("include_bodies"), Set.copyOf(full.getStringList("mask_metadata"))));
+            targets.add(new Target(queue(exporter, s, records, retries, queued), full.getBoolean("include_bodies"),
+                    Set.copyOf(full.getStringList("mask_metadata")), false));
+        }
+        List<ExportQueue> alertQueues = new ArrayList<>();
+        for (int i = 0; i < alertTargets.size(); i++) {
+            String path = "nemo.alerts." + i;
+            Config entry = entry(alertTargets.get(i), path);
+            String type = entry.hasPath("type") ? entry.getString("type") : "";
+            if (!type.equals("webhook") && !type.equals("slack")) {
+                throw ConfigError.at(alertTargets.get(i).origin(), path + ".type", "an alert target is a webhook or slack");
+            }
+            checkKeys(entry, type, type.equals("webhook") ? Set.of("url", "hmac_secret") : Set.of("url"),
+                    type.equals("webhook") ? Set.of("hmac_secret") : Set.of("url"), path); // a Slack webhook's URL is its secret
+            Config full = entry.withFallback(ALERT_DEFAULTS).withFallback(defaults);
+            String name = "alerts-" + (full.hasPath("name") ? full.getString("name") : type + (i == 0 ? "" : "-" + i));
+            if (!names.add(name)) {
+                throw ConfigError.at(alertTargets.get(i).origin(), path + ".name", "two alert targets are named \"" + name + "\"");
+            }
+            Exporter exporter;
+            ExportQueue.Settings s;
+            try {
+                s = settings(name, full);
+                exporter = type.equals("webhook") ? WebhookExporter.Factory.of(full, env, "alerts") : SlackAlerts.of(full, env);
+            } catch (IllegalArgumentException e) {
+                throw configError(alertTargets.get(i), path, e);
+            }
+            alertQueues.add(queue(exporter, s, records, retries, queued));
+        }
+        BudgetAlerts alerts = ctx.service(BudgetAlerts.class);
+        if (!alertQueues.isEmpty()) {
+            if (alerts == null) {
+                throw ConfigError.at(alertTargets.get(0).origin(), "nemo.alerts", "budget alerts need the keys extension (nemo.keys.enabled = true)");
+            }
+            alertQueues.forEach(q -> targets.add(new Target(q, false, Set.of(), true)));
+            alerts.subscribe(a -> {
+                ExportRecord r = alertRecord(a);
+                alertQueues.forEach(q -> q.offer(r));
+            });
         }
         targets.forEach(t -> t.queue().start());
         ctx.publish(RecordListener.class, this::fanOut);
         LOG.info("exporters: {}", String.join(", ", targets.stream().map(t -> t.queue().name()).toList()));
     }
 
+    /** Alert targets send soon: an alert is worth little an hour late. */
+    private static final Config ALERT_DEFAULTS = com.typesafe.config.ConfigFactory.parseString("batch_size = 20, flush_interval = 1s");
+
+    private static List<? extends ConfigValue> list(Config root, String path) {
+        if (!root.hasPath(path)) {
+            return List.of();
+        }
+        try {
+            return root.getList(path);
+        } catch (ConfigException.WrongType e) {
+            throw ConfigError.at(root.getValue(path).origin(), path, "must be a list of entries, each with a type");
+        }
+    }
+
+    private static Config entry(ConfigValue v, String path) {
+        if (!(v instanceof com.typesafe.config.ConfigObject obj)) {
+            throw ConfigError.at(v.origin(), path, "an entry is an object with a type, e.g. { type = webhook, url = \"...\" }");
+        }
+        return obj.toConfig();
+    }
+
+    private static ConfigError configError(ConfigValue v, String path, IllegalArgumentException e) {
+        String m = e.getMessage();
+        int colon = m.indexOf(':');
+        return colon < 0 ? ConfigError.at(v.origin(), path, m) : ConfigError.at(v.origin(), path + "." + m.substring(0, colon), m.substring(colon + 1).trim());
+    }
+
+    private static ExportQueue queue(Exporter exporter, ExportQueue.Settings s, Counter records, Counter retries, Gauge queued) {
+        String name = s.name();
+        ExportQueue q = new ExportQueue(exporter, s, new ExportQueue.Meters(
+                records.labels(name, "delivered"), records.labels(name, "dropped"), records.labels(name, "refused"),
+                records.labels(name, "failed"), retries.labels(name)));
+        queued.setChild(new Gauge.Child() {
+            @Override
+            public double get() {
+                return q.queued();
+            }
+        }, name);
+        return q;
+    }
+
+    /** A budget alert as the JSON its targets get. */
+    static ExportRecord alertRecord(BudgetAlert a) {
+        ObjectNode o = JSON.createObjectNode();
+        o.put("type", "budget_alert");
+        o.put("id", a.requestId() + "-" + a.level() + "-" + a.threshold()); // the alert's own id, for deduplication
+        o.put("ts", a.timeMillis());
+        o.put("time", java.time.Instant.ofEpochMilli(a.timeMillis()).toString());
+        o.put("level", a.level());
+        o.put(a.level().equals("key") ? "key_id" : a.level().equals("team") ? "team_id" : "organization_id", a.id());
+        if (a.alias() != null) {
+            o.put("alias", a.alias());
+        }
+        o.put("threshold", a.threshold());
+        o.put("of", a.soft() ? "soft_budget" : "max_budget");
+        o.put("base", a.base());
+        o.put("spend", a.spend());
+        if (a.budget() != null) {
+            o.put("max_budget", a.budget());
+        }
+        o.put("period_end", a.periodEnd() == 0 ? null : java.time.Instant.ofEpochMilli(a.periodEnd()).toString());
+        o.put("request_id", a.requestId());
+        try {
+            return new ExportRecord(o, JSON.writeValueAsBytes(o));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Unknown keys, and secrets written into the file rather than taken from the environment. */
-    private static void checkKeys(Config entry, ExporterFactory factory, String path) {
+    private static void checkKeys(Config entry, String type, Set<String> keys, Set<String> secretKeys, String path) {
         Set<String> allowed = new TreeSet<>(COMMON_KEYS);
-        allowed.addAll(factory.keys());
+        allowed.addAll(keys);
         for (String key : entry.root().keySet()) {
             if (!allowed.contains(key)) {
                 throw ConfigError.at(entry.getValue(key).origin(), path + "." + key,
-                        "unknown key for a " + factory.type() + " exporter; known: " + allowed);
+                        "unknown key for a " + type + " entry; known: " + allowed);
             }
         }
-        for (String key : factory.secretKeys()) {
+        for (String key : secretKeys) {
             if (entry.hasPath(key)) {
                 String from = entry.getValue(key).origin().description();
                 if (!from.startsWith("env variable")) {
@@ -223,6 +310,9 @@ public final class ExportExtension implements Extension {
         NEVER.forEach(record::remove);
         ExportRecord plain = null;
         for (Target t : targets) {
+            if (t.alerts()) {
+                continue; // alert targets get alerts, not log records
+            }
             ExportRecord r;
             if (!t.bodies() && t.masked().isEmpty()) {
                 if (plain == null) {

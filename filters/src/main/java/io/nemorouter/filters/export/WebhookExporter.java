@@ -15,19 +15,23 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * {@code type = webhook}: each batch POSTed to {@code url} as {@code {"records":[...]}}. With
+ * {@code type = webhook}: each batch POSTed to {@code url} as {@code {"records":[...]}} (budget
+ * alerts as {@code {"alerts":[...]}}). With
  * {@code hmac_secret}, it is signed: {@code X-Nemo-Timestamp} (Unix seconds) and
  * {@code X-Nemo-Signature: v1=<hex HMAC-SHA256 of "<timestamp>.<body>">}, so a receiver can check
  * both the sender and that the body is fresh (reject old timestamps to stop replays).
  */
 public final class WebhookExporter implements Exporter {
     private final ExportEnvironment env;
+    /** What the batch's array is called: {@code records} (the request log's) or {@code alerts} (budget alerts). */
+    private final String member;
     private final URI url;
     private final byte[] secret;
     private final Duration timeout;
 
-    WebhookExporter(ExportEnvironment env, URI url, byte[] secret, Duration timeout) {
+    WebhookExporter(ExportEnvironment env, String member, URI url, byte[] secret, Duration timeout) {
         this.env = env;
+        this.member = member;
         this.url = url;
         this.secret = secret;
         this.timeout = timeout;
@@ -35,7 +39,7 @@ public final class WebhookExporter implements Exporter {
 
     @Override
     public Delivery send(List<ExportRecord> batch) throws Exception {
-        byte[] body = JsonArrayBody.of("{\"records\":", batch.stream().map(ExportRecord::bytes).toList(), "}");
+        byte[] body =  JsonArrayBody.of("{\"" + member + "\":", batch.stream().map(ExportRecord::bytes).toList(), "}");
         HttpRequest.Builder r = HttpRequest.newBuilder(url).timeout(timeout)
                 .header("content-type", "application/json")
                 .header("user-agent", "nemo-router")
@@ -75,12 +79,17 @@ public final class WebhookExporter implements Exporter {
 
         @Override
         public Exporter create(Config entry, ExportEnvironment env) {
+            return of(entry, env, "records");
+        }
+
+        /** A webhook whose batches are {@code {"<member>": [...]}}. */
+        static WebhookExporter of(Config entry, ExportEnvironment env, String member) {
             if (!entry.hasPath("url")) {
                 throw new IllegalArgumentException("url: required for a webhook");
             }
             URI url = HttpUrls.parse(entry.getString("url"), "url");
             String secret = entry.hasPath("hmac_secret") ? entry.getString("hmac_secret") : "";
-            return new WebhookExporter(env, url, secret.isEmpty() ? null : secret.getBytes(StandardCharsets.UTF_8),
+            return new WebhookExporter(env, member, url, secret.isEmpty() ? null : secret.getBytes(StandardCharsets.UTF_8),
                     entry.getDuration("timeout"));
         }
     }

@@ -9,6 +9,13 @@ import io.nemorouter.filters.keys.state.Budget;
 import io.nemorouter.filters.keys.state.Entity;
 import io.nemorouter.filters.keys.state.RateLimit;
 import io.nemorouter.filters.keys.state.Registry;
+import io.nemorouter.filters.keys.store.KeyRecord;
+import io.nemorouter.filters.keys.store.Limits;
+import io.nemorouter.filters.keys.store.OrgRecord;
+import io.nemorouter.filters.keys.store.TeamRecord;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * What one keyed request holds at each level (key, team, organization) while it runs: a place
@@ -32,11 +39,15 @@ final class Admission implements AnswerListener {
     final RateLimit[] tpm;
     final long promptEstimate;
     private final Registry registry;
+    private final Exchange exchange;
+    private final BudgetAlerts alerts;
     /** The current attempt's reservations, per level (null where the level has none). */
     private Budget.Reservation[] reservations;
     private boolean settled;
 
-    Admission(Entity<?>[] levels, long promptEstimate, Registry registry) {
+    Admission(Entity<?>[] levels, long promptEstimate, Registry registry, Exchange exchange, BudgetAlerts alerts) {
+        this.exchange = exchange;
+        this.alerts = alerts;
         this.levels = levels;
         this.tokensTaken = new long[levels.length];
         this.rpmTaken = new boolean[levels.length];
@@ -146,6 +157,20 @@ final class Admission implements AnswerListener {
                 registry.settle(r[i], costs[i]);
             }
         }
+        List<BudgetAlert> crossed = null;
+        for (int i = 0; i < r.length; i++) {
+            long range = r[i] == null || costs[i] == 0 ? 0 : Budget.crossed(r[i]);
+            for (int t = (int) (range >>> 32); t < (int) range; t++) {
+                if (crossed == null) {
+                    crossed = new ArrayList<>(2);
+                }
+                crossed.add(alert(levels[i], r[i], t, c.requestId()));
+            }
+        }
+        if (crossed != null) {
+            exchange.set(BudgetAlert.KEY, crossed); // for the request log, which reads it next
+            crossed.forEach(alerts::publish);
+        }
         for (int i = 0; i < r.length; i++) {
             if (r[i] != null) {
                 try {
@@ -155,6 +180,17 @@ final class Admission implements AnswerListener {
                 }
             }
         }
+    }
+
+    private BudgetAlert alert(Entity<?> level, Budget.Reservation r, int threshold, String requestId) {
+        Object rec = level.record();
+        String id = rec instanceof KeyRecord k ? k.id() : rec instanceof TeamRecord t ? t.id() : rec instanceof OrgRecord o ? o.id() : level.ledger;
+        String alias = rec instanceof KeyRecord k ? k.alias() : rec instanceof TeamRecord t ? t.alias() : rec instanceof OrgRecord o ? o.alias() : null;
+        Limits l = rec instanceof KeyRecord k ? k.limits() : rec instanceof TeamRecord t ? t.limits() : rec instanceof OrgRecord o ? o.limits() : null;
+        Budget.Alerts a = r.budget().alerts();
+        return new BudgetAlert(level.level, id, alias, a.percents()[threshold], l == null || l.alertBase() == null ? 0 : l.alertBase(),
+                l != null && l.softBudget() != null, r.period().spent() / 1e9, l == null ? null : l.maxBudget(), r.period().end,
+                requestId, registry.clock().millis());
     }
 
     /**

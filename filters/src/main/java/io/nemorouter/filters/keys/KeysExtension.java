@@ -78,7 +78,9 @@ public final class KeysExtension implements Extension {
         Counter refusals = Counter.build("nemo_limit_refusals_total", "Requests refused by a limit or budget, by level and limit")
                 .labelNames("level", "limit").register(ctx.metrics());
         ctx.filter(Phase.BEFORE_ROUTING, AUTH_ORDER, new AuthFilter(registry, masterDigest, authFailures));
-        ctx.filter(Phase.BEFORE_ROUTING, LIMITS_ORDER, new LimitsFilter(registry, refusals));
+        BudgetAlerts alerts = new BudgetAlerts(ctx.metrics());
+        ctx.publish(BudgetAlerts.class, alerts);
+        ctx.filter(Phase.BEFORE_ROUTING, LIMITS_ORDER, new LimitsFilter(registry, refusals, alerts));
         ctx.filter(Phase.DEPLOYMENT_CHOSEN, BUDGET_ORDER,
                 new BudgetFilter(registry, defaultMaxOutput, refusals));
         AdminApi.register(ctx, registry, masterDigest, authFailures);

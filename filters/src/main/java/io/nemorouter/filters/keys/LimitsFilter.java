@@ -29,8 +29,10 @@ final class LimitsFilter implements RequestFilter {
 
     private final Registry registry;
     private final Counter refusals;
+    private final BudgetAlerts alerts;
 
-    LimitsFilter(Registry registry, Counter refusals) {
+    LimitsFilter(Registry registry, Counter refusals, BudgetAlerts alerts) {
+        this.alerts = alerts;
         this.registry = registry;
         this.refusals = refusals;
     }
@@ -47,7 +49,7 @@ final class LimitsFilter implements RequestFilter {
         // which the settlement gives back
         long prompt = (exchange.content().readableBytes() + 3) / 4;
         long maxOut = Math.max(0, exchange.body().maxOutputTokens());
-        Admission a = new Admission(levels, prompt, registry);
+        Admission a = new Admission(levels, prompt, registry, exchange, alerts);
         long now = registry.clock().nanos();
         for (int i = 0; i < levels.length; i++) {
             Entity<?> e = levels[i];

@@ -65,8 +65,12 @@ class ExportTest {
         volatile boolean stuck;
 
         Receiver(Integer... statuses) throws IOException {
-            this.statuses = List.of(statuses);
-            server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+            this(0, List.of(statuses));
+        }
+
+        Receiver(int port, List<Integer> statuses) throws IOException {
+            this.statuses = statuses;
+            server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
             server.setExecutor(Executors.newFixedThreadPool(4));
             server.createContext("/", this::handle);
             server.start();
@@ -300,6 +304,80 @@ class ExportTest {
         assertTrue(java.time.Instant.parse(gen.at("/body/startTime").asText()).isBefore(java.time.Instant.parse(gen.at("/body/endTime").asText()).plusMillis(1)));
         assertTrue(gen.at("/body/completionStartTime").isTextual(), "a stream's first token time");
         assertFalse(gen.at("/body/output").asText().isEmpty());
+    }
+
+    @Test
+    void crossingABudgetThresholdSendsOneAlertPerThresholdNotOnePerRequest() throws Exception {
+        Receiver hook = receiver();
+        // a Slack URL is a secret, so it comes from the environment: Surefire sets it to this port (server/pom.xml)
+        Receiver slack = new Receiver(java.net.URI.create(System.getenv("NEMO_TEST_SLACK_URL")).getPort(), List.of());
+        open.add(slack);
+        String master = "sk-master-export-0123456789";
+        TestGateway gw = TestGateway.builder().config("""
+                nemo.keys.master_key = "%s"
+                nemo.models = [ { name = m, provider = mock, input_cost_per_mtok = 1000, output_cost_per_mtok = 2000 } ]
+                nemo.alerts = [ { type = webhook, url = "%s", hmac_secret = ${?NEMO_TEST_EXPORT_SECRET}, flush_interval = 50ms },
+                                { type = slack, url = ${?NEMO_TEST_SLACK_URL}, flush_interval = 50ms } ]
+                """.formatted(master, hook.url("/alerts"))).start();
+        open.add(gw);
+        String auth = "Bearer " + master;
+        String key = JSON.readTree(gw.post("/key/generate", "{\"key_alias\":\"seat-7\"}", "authorization", auth).body()).get("key").asText();
+        HttpResponse<String> first = gw.post("/v1/chat/completions", TestGateway.chat("m", false), "authorization", "Bearer " + key);
+        double cost = Double.parseDouble(first.headers().firstValue("x-nemo-response-cost").orElseThrow());
+        assertTrue(cost > 0);
+        // a soft budget of ten calls: alerts at 50% and 80%, not a refusal at 100%
+        assertEquals(200, gw.post("/key/update", "{\"key\":\"" + key + "\",\"soft_budget\":" + cost * 10 + ",\"alert_thresholds\":[50,80]}",
+                "authorization", auth).statusCode());
+        var pool = Executors.newFixedThreadPool(4);
+        List<java.util.concurrent.Future<Integer>> calls = new ArrayList<>();
+        for (int i = 0; i < 14; i++) {
+            calls.add(pool.submit(() -> gw.post("/v1/chat/completions", TestGateway.chat("m", false), "authorization", "Bearer " + key).statusCode()));
+        }
+        for (var c : calls) {
+            assertEquals(200, c.get(), "a soft budget refuses nothing");
+        }
+        pool.shutdown();
+        await("two alerts", () -> count(hook, "alerts") == 2);
+        Thread.sleep(300);
+        List<JsonNode> alerts = hook.records("alerts");
+        assertEquals(2, alerts.size(), "one per threshold, however many calls passed it: " + alerts);
+        assertEquals(Set.of(50, 80), Set.of(alerts.get(0).get("threshold").asInt(), alerts.get(1).get("threshold").asInt()));
+        JsonNode eighty = alerts.stream().filter(a -> a.get("threshold").asInt() == 80).findFirst().orElseThrow();
+        assertEquals("budget_alert", eighty.get("type").asText());
+        assertEquals("key", eighty.get("level").asText());
+        assertEquals("seat-7", eighty.get("alias").asText());
+        assertEquals("soft_budget", eighty.get("of").asText());
+        assertEquals(cost * 10, eighty.get("base").asDouble(), 1e-9);
+        assertTrue(eighty.get("spend").asDouble() >= cost * 8 - 1e-9, eighty.toString());
+        await("the Slack message", () -> !slack.posts.isEmpty());
+        String text = slack.posts.stream().map(post -> {
+            try {
+                return JSON.readTree(post.body).get("text").asText();
+            } catch (IOException e) {
+                return "";
+            }
+        }).reduce("", (a, b) -> a + "\n" + b);
+        assertTrue(text.contains("key *seat-7* has spent $") && text.contains("80% of its soft budget"), text);
+        assertEquals(2, text.strip().lines().count(), text);
+        Receiver.Post p = hook.posts.peek();
+        assertEquals("v1=" + hmac(SECRET, p.headers.getFirst("x-nemo-timestamp") + "." + new String(p.body, StandardCharsets.UTF_8)),
+                p.headers.getFirst("x-nemo-signature"));
+
+        JsonNode log = gw.awaitLogs(15, master);
+        List<JsonNode> crossing = new ArrayList<>();
+        log.forEach(r -> { if (r.has("budget_alerts")) crossing.add(r); });
+        assertEquals(2, crossing.size(), "the calls that crossed carry their alert in the log");
+        assertEquals(eighty.get("request_id").asText(), crossing.stream().filter(r -> r.at("/budget_alerts/0/threshold").asInt() == 80)
+                .findFirst().orElseThrow().get("id").asText());
+        String metrics = gw.get("/metrics").body();
+        assertTrue(metrics.contains("nemo_budget_alerts_total{level=\"key\",threshold=\"80\",} 1.0"), metrics);
+        // more calls in the same period: no more alerts
+        gw.post("/v1/chat/completions", TestGateway.chat("m", false), "authorization", "Bearer " + key);
+        Thread.sleep(300);
+        assertEquals(2, count(hook, "alerts"));
+        JsonNode info = JSON.readTree(gw.get("/key/info?key=" + key, "authorization", auth).body()).get("info");
+        assertEquals(cost * 10, info.get("soft_budget").asDouble(), 1e-9);
+        assertEquals("[50,80]", info.get("alert_thresholds").toString());
     }
 
     @Test

@@ -41,11 +41,11 @@ import java.util.function.Function;
 public final class AdminApi {
     private static final Logger LOG = LoggerFactory.getLogger(AdminApi.class);
     private static final Set<String> KEY_FIELDS = Set.of("key", "key_alias", "team_id", "models", "max_budget", "budget_duration",
-            "rpm_limit", "tpm_limit", "max_parallel_requests", "tags", "metadata", "duration", "expires", "blocked");
+            "rpm_limit", "tpm_limit", "max_parallel_requests", "soft_budget", "alert_thresholds", "tags", "metadata", "duration", "expires", "blocked");
     private static final Set<String> TEAM_FIELDS = Set.of("team_id", "team_alias", "organization_id", "models", "max_budget",
-            "budget_duration", "rpm_limit", "tpm_limit", "max_parallel_requests", "metadata", "blocked");
+            "budget_duration", "rpm_limit", "tpm_limit", "max_parallel_requests", "soft_budget", "alert_thresholds", "metadata", "blocked");
     private static final Set<String> ORG_FIELDS = Set.of("organization_id", "organization_alias", "models", "max_budget",
-            "budget_duration", "rpm_limit", "tpm_limit", "max_parallel_requests", "metadata", "blocked");
+            "budget_duration", "rpm_limit", "tpm_limit", "max_parallel_requests", "soft_budget", "alert_thresholds", "metadata", "blocked");
 
     private final Registry registry;
     private final byte[] masterDigest;
@@ -373,6 +373,8 @@ public final class AdminApi {
         m.put("rpm_limit", l.rpmLimit());
         m.put("tpm_limit", l.tpmLimit());
         m.put("max_parallel_requests", l.maxParallelRequests());
+        m.put("soft_budget", l.softBudget());
+        m.put("alert_thresholds", l.alertBase() == null ? List.of() : l.thresholds());
         m.put("requests_in_flight", e.inFlight.get());
     }
 

@@ -181,6 +181,27 @@ final class Fields {
                 has("budget_duration") ? duration("budget_duration") : b.budgetDuration(),
                 has("rpm_limit") ? count("rpm_limit") : b.rpmLimit(),
                 has("tpm_limit") ? count("tpm_limit") : b.tpmLimit(),
-                parallel == null ? null : parallel.intValue());
+                parallel == null ? null : parallel.intValue(),
+                has("soft_budget") ? usd("soft_budget") : b.softBudget(),
+                has("alert_thresholds") ? percents("alert_thresholds") : b.alertThresholds());
+    }
+
+    /** Alert thresholds: whole percents from 1 to 1000, kept ascending and without repeats. */
+    List<Integer> percents(String name) {
+        JsonNode v = body.get(name);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isArray() || v.size() > 20) {
+            throw new BadField(name, "`" + name + "` must be an array of at most 20 percents, e.g. [50, 80, 100].");
+        }
+        java.util.TreeSet<Integer> out = new java.util.TreeSet<>();
+        for (JsonNode n : v) {
+            if (!n.isIntegralNumber() || n.asInt() < 1 || n.asInt() > 1000) {
+                throw new BadField(name, "`" + name + "` must hold whole percents from 1 to 1000.");
+            }
+            out.add(n.asInt());
+        }
+        return List.copyOf(out);
     }
 }

@@ -2,6 +2,7 @@ package io.nemorouter.filters.keys.state;
 
 import io.nemorouter.filters.keys.store.SpendRecord;
 
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -20,6 +21,12 @@ public final class Budget {
         public volatile long end;
         final AtomicLong committed;
         final AtomicLong spent;
+        /**
+         * How many of the alert thresholds this period has sent; -1 until first asked, then counted from
+         * the spend it began with (a period restored from the store has sent those before the restart).
+         */
+        final AtomicInteger alerted = new AtomicInteger(-1);
+        private final long initialSpent;
 
         Period(long start, long end, long spent) {
             this(start, end, spent, spent);
@@ -30,6 +37,7 @@ public final class Budget {
             this.end = end;
             this.committed = new AtomicLong(committed);
             this.spent = new AtomicLong(spent);
+            this.initialSpent = spent;
         }
 
         public long spent() {
@@ -41,7 +49,25 @@ public final class Budget {
     public record Reservation(Budget budget, Period period, long amount) {
     }
 
+    /**
+     * The spends (nano-USD, ascending) whose crossing sends an alert, and the percents they stand for.
+     * An admin's change applies from the current spend on: thresholds already passed stay quiet.
+     */
+    public record Alerts(long[] at, int[] percents) {
+        public static final Alerts NONE = new Alerts(new long[0], new int[0]);
+
+        /** How many thresholds {@code spend} has reached. */
+        int reached(long spend) {
+            int n = 0;
+            while (n < at.length && spend >= at[n]) {
+                n++;
+            }
+            return n;
+        }
+    }
+
     private final String ledger;
+    private volatile Alerts alerts = Alerts.NONE;
     private volatile long limit;
     private volatile BudgetDuration duration;
     private final AtomicReference<Period> period;
@@ -151,6 +177,44 @@ public final class Budget {
         r.period.committed.addAndGet(cost - r.amount);
         r.period.spent.addAndGet(cost);
         r.budget.total.addAndGet(cost);
+    }
+
+    /** New alert thresholds; the current period has already sent those its spend has reached. */
+    public void alerts(Alerts a) {
+        alerts = a;
+        Period p = period.get();
+        p.alerted.set(a.reached(p.spent.get()));
+    }
+
+    public Alerts alerts() {
+        return alerts;
+    }
+
+    /**
+     * After a settle: the thresholds the period's spend has newly reached, as {@code [from, to)}
+     * indexes into {@link #alerts()} packed in a long ({@code from << 32 | to}), or 0 for none. A
+     * compare-and-set hands each threshold of a period to exactly one caller, however many settle at once.
+     */
+    public static long crossed(Reservation r) {
+        Alerts a = r.budget.alerts;
+        if (a.at.length == 0) {
+            return 0;
+        }
+        Period p = r.period;
+        while (true) {
+            int sent = p.alerted.get();
+            if (sent < 0) {
+                p.alerted.compareAndSet(-1, a.reached(p.initialSpent));
+                continue;
+            }
+            int reached = a.reached(p.spent.get());
+            if (reached <= sent) {
+                return 0;
+            }
+            if (p.alerted.compareAndSet(sent, reached)) {
+                return (long) sent << 32 | reached;
+            }
+        }
     }
 
     /** Spend settled in the period {@code now} falls in. */

@@ -45,6 +45,7 @@ public final class Entity<R> {
     }
 
     private void apply(Limits l) {
+        budget.alerts(alerts(l));
         rpm = same(rpm, l.rpmLimit()) ? rpm : l.rpmLimit() == null ? null : new RateLimit(l.rpmLimit());
         tpm = same(tpm, l.tpmLimit()) ? tpm : l.tpmLimit() == null ? null : new RateLimit(l.tpmLimit());
         maxParallel = l.maxParallelRequests() == null ? 0 : l.maxParallelRequests();
@@ -67,6 +68,22 @@ public final class Entity<R> {
     /** At most this many in flight; 0: no limit. */
     public int maxParallel() {
         return maxParallel;
+    }
+
+    /** The limits' alert thresholds as spends: none without a soft budget or a budget to be percents of. */
+    static Budget.Alerts alerts(Limits l) {
+        Double base = l.alertBase();
+        java.util.List<Integer> percents = l.thresholds();
+        if (base == null || percents.isEmpty()) {
+            return Budget.Alerts.NONE;
+        }
+        long[] at = new long[percents.size()];
+        int[] p = new int[percents.size()];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = percents.get(i);
+            at[i] = Math.round(base * p[i] / 100.0 * SpendRecord.NANOS_PER_USD);
+        }
+        return new Budget.Alerts(at, p);
     }
 
     /** USD as nano-USD; null (no budget) as -1. */

@@ -27,7 +27,7 @@ class ChronicleKeyStoreTest {
     void recordsAndSpendSurviveACleanCloseAndTheMarkerGoes() {
         try (ChronicleKeyStore s = ChronicleKeyStore.open(dir, 1000)) {
             s.putKey(key("aa"));
-            s.putTeam(new TeamRecord("t", null, null, List.of(), new Limits(5.0, "1d", 10L, null, null), Map.of(), false, 1, 1));
+            s.putTeam(new TeamRecord("t", null, null, List.of(), new Limits(5.0, "1d", 10L, null, null, null, null), Map.of(), false, 1, 1));
             s.addSpend("key:id-aa", 100, 200, 7);
             s.addSpend("key:id-aa", 100, 200, 5);
             s.addSpend("key:id-aa", 200, 300, 1); // a new period
