@@ -344,3 +344,23 @@ test('deleting a key asks first; the key is refused after', async () => {
   assert.equal((await adminApi('/key/list')).total_count, 1);
   assertNoProblems();
 });
+
+test('the Keys page works from the keyboard: tabs follow the arrow keys, a dialog takes the focus and Escape closes it', async () => {
+  const keysTab = page.getByRole('tab', { name: 'Keys' });
+  await keysTab.focus();
+  await page.keyboard.press('ArrowRight');
+  const teamsTab = page.getByRole('tab', { name: 'Teams' });
+  assert.equal(await teamsTab.getAttribute('aria-selected'), 'true');
+  assert.ok(await teamsTab.evaluate((t) => t === document.activeElement));
+  await page.locator('#page-keys tbody tr', { hasText: 'finance' }).waitFor();
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await keysTab.getAttribute('aria-selected'), 'true');
+
+  await page.getByRole('button', { name: 'Create key' }).focus();
+  await page.keyboard.press('Enter');
+  await dialog().waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.labels?.[0]?.textContent), 'Alias', 'the first field has the focus');
+  await page.keyboard.press('Escape');
+  await dialog().waitFor({ state: 'detached' });
+  assertNoProblems();
+});

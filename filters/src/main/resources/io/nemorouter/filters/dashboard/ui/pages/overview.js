@@ -133,7 +133,7 @@ function topCard(by, heading, rep, hours) {
       { label: label(by), value: (r) => (by === 'key' ? r.key_alias ?? r.group : r.group) },
       { label: 'Requests', num: true, value: (r) => num(r.requests) },
       { label: 'Spend', num: true, value: (r) => usd(r.cost) },
-    ], rows, { empty: 'No calls in this range.', onRow }),
+    ], rows, { empty: { tag: 'No tagged calls in this range.', job_id: 'No calls with a job_id in this range.' }[by] ?? 'No calls in this range.', onRow }),
     el('a', { class: 'more', href: `#/spend?group_by=${by}&hours=${hours}`, 'aria-label': `${heading}: all in Spend` },
       rep.data.length > TOP_N ? `All ${num(rep.data.length)} in Spend` : 'Open in Spend'));
 }

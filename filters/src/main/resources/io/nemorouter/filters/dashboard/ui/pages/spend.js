@@ -35,10 +35,10 @@ export default {
       el('span', { class: 'field' }, el('label', { for: ids.job }, 'Job id'), jobInput),
       el('button', { type: 'submit' }, 'Show'),
       csv);
+    metaInput.value = s.meta;
+    jobInput.value = s.job;
     form.addEventListener('submit', (e) => {
       e.preventDefault();
-      s.meta = metaInput.value.trim();
-      s.job = jobInput.value.trim();
       apply();
     });
     const narrowed = el('p', { class: 'narrowed', hidden: true });
@@ -57,20 +57,20 @@ export default {
 
     /** Puts the state in the controls and the address, then reads the report. */
     async function apply() {
+      s.meta = metaInput.value.trim(); // typed, perhaps not yet submitted: a change of another control keeps it
+      s.job = jobInput.value.trim();
       if (s.job && !JOB_GROUPINGS.includes(s.group)) s.group = 'stage'; // what a report narrowed to a job may group by
       for (const o of groupSelect.options) o.disabled = Boolean(s.job) && !JOB_GROUPINGS.includes(o.value);
       groupSelect.value = s.group;
-      metaInput.value = s.meta;
       metaField.hidden = s.group !== 'metadata';
       intervalSelect.value = s.interval;
-      jobInput.value = s.job;
       const q = new URLSearchParams();
       for (const [k, v] of [['group_by', s.group], ['meta', s.group === 'metadata' ? s.meta : ''], ['interval', s.interval],
         ['job_id', s.job], ['hours', s.hours === 24 ? '' : s.hours]]) if (v) q.set(k, v);
       history.replaceState(null, '', `#/spend${q.toString() ? `?${q}` : ''}`);
       narrowed.hidden = !s.job;
       narrowed.replaceChildren(...(s.job ? ['Narrowed to job ', el('strong', {}, s.job), ' ',
-        el('button', { type: 'button', class: 'small secondary', onclick: () => { s.job = ''; apply(); } }, 'Show all jobs')] : []));
+        el('button', { type: 'button', class: 'small secondary', onclick: () => { jobInput.value = ''; apply(); } }, 'Show all jobs')] : []));
       if (s.group === 'metadata' && !s.meta) {
         summary.textContent = 'Name the metadata field to group by (a member of the requests\' "metadata").';
         dropChart();
@@ -93,7 +93,8 @@ export default {
 
     function show(rep) {
       const t = rep.totals;
-      summary.replaceChildren(`${num(t.requests)} requests, ${usd(t.cost)}, ${num(t.input_tokens + t.output_tokens)} tokens`,
+      summary.replaceChildren(`${num(t.requests)} ${t.requests === 1 ? 'request' : 'requests'}, ${usd(t.cost)}, `
+        + `${num(t.input_tokens + t.output_tokens)} tokens`,
         ` from ${when(rep.from)} to ${when(rep.to)}.`);
       const by = rep.group_by ?? '';
       const groupKey = s.group === 'metadata' ? 'metadata' : s.group;
@@ -114,7 +115,7 @@ export default {
         { label: 'p95', num: true, value: (r) => ms(r.latency_ms?.p95) },
       ];
       const jobRow = by === 'job_id' && !s.job
-        ? (r) => { if (r.group !== '(none)' && r.group !== '(other)') { s.job = r.group; s.group = 'stage'; apply(); } }
+        ? (r) => { if (r.group !== '(none)' && r.group !== '(other)') { jobInput.value = r.group; s.group = 'stage'; apply(); } }
         : undefined;
       const tbl = table(columns, rows, { empty: 'No calls in this range.', onRow: jobRow });
       const tableEl = tbl.querySelector?.('table');
@@ -160,7 +161,8 @@ export default {
       const top = rep.data.slice(0, BARS);
       const max = Math.max(...top.map((r) => r.cost), 0);
       chartHost.setAttribute('aria-label', 'Spend per group');
-      chartHost.append(el('h3', { class: 'chart-title' }, `Spend per ${(GROUPINGS.find(([v]) => v === s.group)?.[1] ?? s.meta).replace('…', '').toLowerCase()}`
+      const per = s.group === 'metadata' ? s.meta : GROUPINGS.find(([v]) => v === s.group)?.[1].toLowerCase();
+      chartHost.append(el('h3', { class: 'chart-title' }, `Spend per ${per}`
         + (rep.data.length > BARS ? ` (the ${BARS} largest)` : '')),
       el('ul', { class: 'hbars' }, top.map((r) => {
         const bar = el('span', { class: 'hbar' });
