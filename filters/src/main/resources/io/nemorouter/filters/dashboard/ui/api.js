@@ -62,21 +62,35 @@ export function apiFetch(path, options) {
 
 /**
  * Who a key is: the master key may list keys; a virtual key may read its own info. Null when neither
- * (a wrong key, or a gateway without keys).
+ * (a wrong key, or a gateway without keys). A key shaped like the gateway's own (sk-nemo- and 40 characters)
+ * is asked about as a virtual key first, so that signing in with either kind starts with no refused request.
  */
 export async function whoIs(key) {
+  const order = /^sk-nemo-[0-9A-Za-z]{40}$/.test(key) ? [asVirtualKey, asMaster] : [asMaster, asVirtualKey];
+  for (const ask of order) {
+    const found = await ask(key);
+    if (found) return found;
+  }
+  return null;
+}
+
+async function asMaster(key) {
   try {
     await api('/key/list?size=1', { key });
     return { role: 'admin', label: 'Admin (master key)' };
   } catch (e) {
-    if (e.status !== 401 && e.status !== 403) throw e;
+    if (e.status === 401 || e.status === 403) return null;
+    throw e;
   }
+}
+
+async function asVirtualKey(key) {
   try {
     const info = await api('/key/info', { key });
     const k = info.info ?? info;
     return { role: 'key', key: k, label: k.key_alias || k.key_name || 'Virtual key' };
   } catch (e) {
-    if (e.status === 401 || e.status === 403) return null;
+    if (e.status === 400 || e.status === 401 || e.status === 403) return null; // 400: the master key, which must name a key
     throw e;
   }
 }
