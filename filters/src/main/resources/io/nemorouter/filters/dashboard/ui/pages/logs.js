@@ -202,7 +202,8 @@ export default {
           r.fallbacks ? el('span', { class: 'sub' }, `${r.fallbacks} fallback${r.fallbacks === 1 ? '' : 's'}`) : null),
         el('span', { title: r.ttft_ms !== undefined ? `first byte after ${ms(r.ttft_ms)}` : undefined }, ms(r.total_ms)),
         `${num(r.input_tokens)} → ${num(r.output_tokens)}${r.usage_estimated ? ' (est.)' : ''}`,
-        el('span', {}, usd(r.cost), r.saved_cost ? el('span', { class: 'sub' }, `saved ${usd(r.saved_cost)}`) : null),
+        el('span', {}, usd(r.cost), r.saved_cost ? el('span', { class: 'sub' }, `saved ${usd(r.saved_cost)}`) : null,
+          r.unpriced ? el('span', { class: 'sub' }, 'unpriced') : null),
         cacheBadge(r.cache),
         el('span', {}, jobStage(r), Array.isArray(r.tags) && r.tags.length ? el('span', { class: 'sub' }, r.tags.join(', ')) : null),
       ].filter((x) => x !== null);
