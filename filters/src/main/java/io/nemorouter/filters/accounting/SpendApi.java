@@ -52,7 +52,7 @@ final class SpendApi {
     private static final List<String> GROUPS = List.of("key", "team", "org", "model", "deployment", "provider", "tag",
             "variant", "job_id", "stage");
     private static final List<String> LOG_FILTERS = List.of("key", "team", "org", "model", "deployment", "provider", "tag",
-            "variant", "job_id", "stage", "status", "cache", "from", "to", "limit", "cursor");
+            "variant", "job_id", "stage", "status", "cache", "request_id", "from", "to", "limit", "cursor");
 
     private final Path dir;
     private final Rollups rollups;
@@ -185,6 +185,7 @@ final class SpendApi {
                 case "org" -> want.equals(r.path("org_id").asText(null));
                 case "model", "deployment", "provider", "cache", "variant" -> want.equals(r.path(e.getKey()).asText(null));
                 case "tag" -> contains(r.path("tags"), want);
+                case "request_id" -> want.equals(r.path("id").asText(null)); // one call, e.g. the answer's x-request-id
                 case "job_id", "stage" -> want.equals(scalar(r.path("metadata").get(e.getKey())));
                 case "status" -> status(r.path("status").asInt(), want);
                 case "from", "to", "limit", "cursor" -> true;

@@ -140,6 +140,9 @@ class AccountingTest {
         assertEquals(200, r.statusCode());
         assertEquals(0.0, Double.parseDouble(r.headers().firstValue("x-nemo-response-cost").orElseThrow()), EPS);
         JsonNode rec = records(MASTER, "model=tuned", 1, 50).get(0);
+        call(MASTER, chat("tuned", ""));
+        String id = r.headers().firstValue("x-request-id").orElseThrow();
+        assertEquals(id, records(MASTER, "request_id=" + id, 1, 50).get(0).get("id").asText(), "one call found by its id");
         assertTrue(rec.get("unpriced").asBoolean());
         assertEquals("openai/acme-tuned-1", rec.get("deployment").asText());
     }

@@ -27,11 +27,11 @@ export function query(params = {}) {
   return s ? `?${s}` : '';
 }
 
-async function call(path, { method = 'GET', body, key = session.key(), headers = {} } = {}) {
+async function call(path, { method = 'GET', body, key = session.key(), headers = {}, signal } = {}) {
   const h = { ...headers };
   if (key) h.authorization = `Bearer ${key}`;
   if (body !== undefined) h['content-type'] = 'application/json';
-  const r = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+  const r = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', signal });
   if (!r.ok) {
     let message = `${r.status} ${r.statusText}`;
     let code;

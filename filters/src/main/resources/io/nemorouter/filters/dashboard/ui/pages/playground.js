@@ -250,10 +250,10 @@ export default {
     };
 
     /** Looks the request up in /spend/logs by its id, a few times while the log catches up. */
-    const findRecord = async (requestId, modelName, sentAt) => {
+    const findRecord = async (requestId, sentAt) => {
       for (let i = 0; i < RECORD_TRIES && !ctx.signal.aborted; i++) {
         try {
-          const page = await api(`/spend/logs${query({ model: modelName, from: sentAt - 60_000, limit: 100 })}`);
+          const page = await api(`/spend/logs${query({ request_id: requestId, from: sentAt - 60_000, limit: 1 })}`);
           const r = (page.data ?? []).find((x) => x.id === requestId);
           if (r) return r;
         } catch { /* a key without log access, or the gateway busy: try again, then give up */ }
@@ -373,7 +373,7 @@ export default {
       else out.cost.textContent = 'looking it up in the request log…';
       const requestId = headers.get('x-request-id');
       if (!requestId) return;
-      const rec = await findRecord(requestId, b.model, sentAt);
+      const rec = await findRecord(requestId, sentAt);
       if (ctx.signal.aborted) return;
       if (!rec) {
         if (costHeader === null || costHeader === '') out.cost.textContent = 'not found in the request log';
