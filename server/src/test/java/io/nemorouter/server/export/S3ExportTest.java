@@ -321,6 +321,30 @@ class S3ExportTest {
         assertTrue(metrics.contains("nemo_export_retries_total{exporter=\"s3\",} 1.0"), metrics);
     }
 
+    /**
+     * An hour's flush interval and S3's 5,000-record batches, but records of several KB (bodies
+     * included) and a 64 KiB byte cap: a batch goes whenever the queue holds half the cap, so nothing
+     * waits for the hour, nothing is dropped, and what is left goes at shutdown.
+     */
+    @Test
+    void largeRecordsGoWhenTheQueueHoldsHalfItsByteCapNotWhenItOverflows() throws Exception {
+        FakeS3 s3 = s3(null);
+        TestGateway gw = gateway(KEYS + ", endpoint = \"" + s3.endpoint() + "\", flush_interval = 1h, max_queue_bytes = 64 KiB, "
+                + "include_bodies = true", "nemo.log.bodies = true");
+        List<String> sent = send(gw, 24, "x".repeat(4000));
+        await("objects before the hour is up", () -> s3.stored().size() >= 2);
+        for (FakeS3.Put p : s3.stored()) {
+            assertTrue(p.body().length < 32 * 1024, "gzipped, a batch of about half the cap is small: " + p.body().length);
+        }
+        JsonNode stored = s3.records().get(0);
+        assertTrue(stored.get("prompt").asText().contains("x".repeat(4000)), "bodies included, as asked");
+        String metrics = gw.get("/metrics").body();
+        Matcher dropped = Pattern.compile("nemo_export_records_total\\{exporter=\"s3\",result=\"dropped\",} (\\S+)").matcher(metrics);
+        assertTrue(!dropped.find() || Double.parseDouble(dropped.group(1)) == 0, "none dropped: " + metrics);
+        gw.close(); // sends the rest
+        assertEquals(Set.copyOf(sent), ids(s3.records()), "every record, once, and none dropped");
+    }
+
     @Test
     void aWrongSecretIsRefusedNotRetried() throws Exception {
         FakeS3 s3 = s3(null);
