@@ -51,7 +51,8 @@ public final class S3Exporter implements Exporter {
 
     /**
      * The objects, one per hour, in order. If one is not stored, the whole batch is sent again later:
-     * the objects already stored are then written again under the same keys, not duplicated.
+     * the objects already stored are then written again under the same keys, not duplicated. (If one
+     * is refused, the queue counts the whole batch refused, the rare straddling object's partner too.)
      */
     @Override
     public Delivery send(List<ExportRecord> batch) throws Exception {
@@ -189,6 +190,10 @@ public final class S3Exporter implements Exporter {
                     customEndpoint ? "endpoint" : "region");
             if (endpoint.getRawQuery() != null || endpoint.getRawFragment() != null) {
                 throw new IllegalArgumentException("endpoint: the store's address alone, e.g. http://127.0.0.1:9000");
+            }
+            if (!pathStyle && (endpoint.getHost().startsWith("[") || endpoint.getHost().matches("[0-9.]+") || endpoint.getHost().equals("localhost"))) {
+                throw new IllegalArgumentException("path_style: an endpoint at an address (" + endpoint.getHost()
+                        + ") has no subdomain for the bucket; set path_style = true");
             }
             if (!pathStyle && bucket.contains(".") && endpoint.getScheme().equals("https")) {
                 // *.s3.<region>.amazonaws.com covers one label: a.b.s3... fails the TLS check

@@ -169,6 +169,7 @@ class S3ExporterTest {
         assertMessage("bucket:", "bucket = \"logs.example.com\", region = us-east-1, " + KEYS);
         assertMessage("bucket:", "bucket = \"a/b\", region = us-east-1, path_style = true, " + KEYS);
         assertMessage("endpoint:", "bucket = logs, region = us-east-1, endpoint = \"127.0.0.1:9000\", " + KEYS);
+        assertMessage("path_style:", "bucket = logs, region = us-east-1, endpoint = \"http://127.0.0.1:9000\", " + KEYS);
         assertMessage("prefix:", "bucket = logs, region = us-east-1, prefix = \"/logs/\", " + KEYS);
         exporter("bucket = \"logs.example.com\", region = us-east-1, path_style = true, " + KEYS); // fine path-style
         exporter("bucket = My_Logs, region = us-east-1, endpoint = \"http://127.0.0.1:9000\", path_style = true, " + KEYS);
