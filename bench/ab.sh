@@ -5,7 +5,8 @@
 #  - throughput: wrk alternates A and B for ROUNDS rounds
 # Usage: [A_OPTS=...] [B_OPTS=...] bench/ab.sh A.jar B.jar [rounds]   (A_OPTS/B_OPTS: extra JVM flags per side;
 #   A_ENV/B_ENV="K=V ...": extra environment per side, which bench.conf reads; AB_SETUP=CMD: run once both are up,
-#   its output becomes BENCH_AUTH, the key every request of the load carries, e.g. bench/keys-ab.sh) e.g. cp server/target/nemo-router.jar /tmp/a.jar; (change, build); bench/ab.sh /tmp/a.jar server/target/nemo-router.jar
+#   its output becomes BENCH_AUTH, the key every request of the load carries, e.g. bench/keys-ab.sh;
+#   A_CONF/B_CONF: a config file per side instead of bench/bench.conf, e.g. bench/export-ab.sh) e.g. cp server/target/nemo-router.jar /tmp/a.jar; (change, build); bench/ab.sh /tmp/a.jar server/target/nemo-router.jar
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 [ $# -ge 2 ] || { echo "usage: bench/ab.sh A.jar B.jar [rounds]" >&2; exit 2; }
@@ -22,9 +23,9 @@ java -Xms256m -Xmx256m -cp "$a" io.nemorouter.providers.mock.MockUpstreamServer 
   > "$out/upstream.log" 2>&1 & pids+=($!)
 # both through the real launcher (its JVM flags, NEMO_JAR picks the build), as bench/run.sh starts the gateway
 env NEMO_DATA_DIR="$out/data-a" ${A_ENV:-} BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN NEMO_JAR="$a" NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch ${A_OPTS:-}" \
-  scripts/nemo-router --config bench/bench.conf --port $pa > "$out/a.log" 2>&1 & pids+=($!)
+  scripts/nemo-router --config "${A_CONF:-bench/bench.conf}" --port $pa > "$out/a.log" 2>&1 & pids+=($!)
 env NEMO_DATA_DIR="$out/data-b" ${B_ENV:-} BENCH_UPSTREAM_PORT=$up NEMO_LOG_LEVEL=WARN NEMO_JAR="$b" NEMO_JAVA_OPTS="-Xms1g -Xmx1g -XX:+AlwaysPreTouch ${B_OPTS:-}" \
-  scripts/nemo-router --config bench/bench.conf --port $pb > "$out/b.log" 2>&1 & pids+=($!)
+  scripts/nemo-router --config "${B_CONF:-bench/bench.conf}" --port $pb > "$out/b.log" 2>&1 & pids+=($!)
 for p in $up $pa $pb; do
   for _ in $(seq 600); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done  # 60 s: a start-up warm-up comes first
 done

@@ -301,6 +301,21 @@ public final class ExportExtension implements Extension {
 
     /** On the log's writer thread: the record, redacted for each exporter, into each queue. */
     private void fanOut(byte[] line) {
+        boolean room = false;
+        for (Target t : targets) {
+            if (!t.alerts() && t.queue().hasRoom()) {
+                room = true;
+                break;
+            }
+        }
+        if (!room) {
+            for (Target t : targets) {
+                if (!t.alerts()) {
+                    t.queue().dropped(); // counted as a drop, without parsing a record no queue would take
+                }
+            }
+            return;
+        }
         ObjectNode record;
         try {
             record = (ObjectNode) JSON.readTree(line);

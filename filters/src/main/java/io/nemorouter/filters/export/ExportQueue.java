@@ -95,6 +95,21 @@ final class ExportQueue implements Runnable {
         return queuedBytes >= s.maxBytes() / 2;
     }
 
+    /** Counts a record the fan-out did not offer because no queue had room. */
+    void dropped() {
+        meters.droppedFull().inc();
+    }
+
+    /** Whether a record would be taken now: when no queue has room, the fan-out skips building records it would drop. */
+    boolean hasRoom() {
+        lock.lock();
+        try {
+            return !closing && queue.size() < s.capacity() && queuedBytes < s.maxBytes();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     int queued() {
         lock.lock();
         try {
