@@ -90,7 +90,7 @@ public final class UpstreamRequest {
      */
     UpstreamRequest clientHeaders(HttpHeaders headers, java.util.List<java.util.Map.Entry<String, String>> set) {
         add(headers, 256);
-        replacing = set;
+        replacing = set.isEmpty() ? java.util.List.of() : java.util.List.copyOf(set); // a request may be sent later (after a token mint)
         for (java.util.Map.Entry<String, String> h : set) {
             headerTrusted(AsciiString.of(h.getKey()), h.getValue()); // checked when set
         }

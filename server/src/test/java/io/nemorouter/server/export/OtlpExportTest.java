@@ -314,6 +314,23 @@ class OtlpExportTest {
     }
 
     @Test
+    void aCallInATraceTheClientDoesNotSampleIsNotExportedButItsTraceGoesOnUpstream() throws Exception {
+        Collector collector = collector();
+        ScriptableUpstream upstream = upstream(200);
+        TestGateway gw = gateway(upstream, otlp(collector));
+        chat(gw, "traceparent", "00-" + CLIENT_TRACE + "-" + CLIENT_SPAN + "-00");
+        String sampled = chat(gw).headers().firstValue("x-request-id").orElseThrow();
+        await("the sampled call's spans", () -> collector.spans().size() >= 2);
+        Thread.sleep(300);
+        List<Received> spans = collector.spans();
+        assertEquals(2, spans.size(), "only the sampled call's");
+        assertEquals(sampled, only(spans, Span.SpanKind.SPAN_KIND_SERVER).text("nemo.request_id"));
+        String traceparent = upstream.received().get(0).headers().get("traceparent");
+        assertTrue(traceparent.startsWith("00-" + CLIENT_TRACE + "-") && traceparent.endsWith("-00")
+                && !traceparent.contains(CLIENT_SPAN), "the client's trace and flags, the attempt's span: " + traceparent);
+    }
+
+    @Test
     void withoutAnOtlpExporterNoTraceparentGoesUpstreamAndTheRecordHasNoIds() throws Exception {
         ExportTest.Receiver hook = new ExportTest.Receiver();
         open.add(hook);
