@@ -28,6 +28,7 @@ import java.util.List;
  * @param completion    the answer's text (body or events) when bodies are logged (capped), else null
  * @param droppedParams request members the provider could not honour and left out, or null
  * @param budgetAlerts  the alert thresholds this call's spend crossed, or null
+ * @param trace         the call's trace context when tracing is on, else null
  */
 record CallRecord(String id, long time, String endpoint, String model, String deployment, String provider,
                   String keyId, String keyAlias, String keyHash, String teamId, String orgId,
@@ -36,10 +37,15 @@ record CallRecord(String id, long time, String endpoint, String model, String de
                   long inputTokens, long outputTokens, long cachedTokens, boolean usageEstimated,
                   double cost, boolean unpriced, String cache, double savedCost, int fallbacks, List<Attempt> attempts,
                   String metadataJson, List<String> tags, String prompt, String completion, String variant,
-                  List<String> droppedParams, List<BudgetAlert> budgetAlerts) {
+                  List<String> droppedParams, List<BudgetAlert> budgetAlerts, TraceIds trace) {
 
-    /** One try on one deployment. */
-    record Attempt(String deployment, int status, double ms, String error) {
+    /**
+     * One try on one deployment.
+     *
+     * @param startMs when it began, after the request's arrival (written when the call is traced)
+     * @param spanId  its span, whose id went upstream in {@code traceparent}; 0 when not traced
+     */
+    record Attempt(String deployment, int status, double ms, String error, double startMs, long spanId) {
     }
 
     static CallRecord of(Completion c, Captured captured, long nowMillis) {
@@ -50,11 +56,13 @@ record CallRecord(String id, long time, String endpoint, String model, String de
         Usage u = c.usage();
         List<AttemptRecord> tries = c.attempts();
         List<Attempt> attempts = tries.isEmpty() ? List.of() : new ArrayList<>(tries.size());
+        long received = c.receivedNanos();
+        TraceIds trace = c.get(TraceIds.KEY);
         for (AttemptRecord a : tries) {
             attempts.add(new Attempt(a.deployment().id(), a.upstreamStatus(),
-                    a.endedNanos() == 0 ? 0 : ms(a.endedNanos() - a.startedNanos()), a.error()));
+                    a.endedNanos() == 0 ? 0 : ms(a.endedNanos() - a.startedNanos()), a.error(),
+                    ms(a.startedNanos() - received), trace == null ? 0 : trace.attemptSpan(a.number())));
         }
-        long received = c.receivedNanos();
         CacheHit hit = c.get(CacheHit.KEY);
         AbVariant variant = c.get(AbVariant.KEY);
         return new CallRecord(c.requestId(), nowMillis, c.endpoint().path, c.requestedModel(),
@@ -71,7 +79,7 @@ record CallRecord(String id, long time, String endpoint, String model, String de
                 c.cacheDecision(), hit == null ? 0 : hit.savedCost(), c.fallbacks(), attempts,
                 captured == null ? null : captured.metadataJson, captured == null ? List.of() : captured.tags,
                 captured == null ? null : captured.prompt, captured == null ? null : captured.completion(),
-                variant == null ? null : variant.variant(), c.get(DroppedParams.KEY), c.get(BudgetAlert.KEY));
+                variant == null ? null : variant.variant(), c.get(DroppedParams.KEY), c.get(BudgetAlert.KEY), trace);
     }
 
     private static double ms(long nanos) {

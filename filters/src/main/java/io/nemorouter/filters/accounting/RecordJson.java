@@ -60,6 +60,15 @@ final class RecordJson {
                 g.writeNumberField("saved_cost", r.savedCost());
             }
             g.writeNumberField("fallbacks", r.fallbacks());
+            TraceIds trace = r.trace();
+            if (trace != null) {
+                g.writeStringField("trace_id", trace.traceIdHex());
+                g.writeStringField("span_id", TraceIds.hex(trace.spanId()));
+                if (trace.parentSpanId() != 0) {
+                    g.writeStringField("parent_span_id", TraceIds.hex(trace.parentSpanId()));
+                }
+                g.writeBooleanField("trace_sampled", trace.sampled());
+            }
             if (r.variant() != null) {
                 g.writeStringField("variant", r.variant());
             }
@@ -91,6 +100,12 @@ final class RecordJson {
                 g.writeNumberField("status", a.status());
                 g.writeNumberField("ms", a.ms());
                 g.writeStringField("error", a.error());
+                if (trace != null) {
+                    g.writeNumberField("start_ms", a.startMs());
+                    if (a.spanId() != 0) {
+                        g.writeStringField("span_id", TraceIds.hex(a.spanId()));
+                    }
+                }
                 g.writeEndObject();
             }
             g.writeEndArray();
@@ -138,7 +153,7 @@ final class RecordJson {
         List<CallRecord.Attempt> attempts = new ArrayList<>();
         for (JsonNode a : n.path("attempts")) {
             attempts.add(new CallRecord.Attempt(text(a, "deployment"), a.path("status").asInt(), a.path("ms").asDouble(),
-                    text(a, "error")));
+                    text(a, "error"), a.path("start_ms").asDouble(), 0));
         }
         List<String> tags = new ArrayList<>();
         for (JsonNode t : n.path("tags")) {
@@ -160,7 +175,7 @@ final class RecordJson {
                 n.path("cached_tokens").asLong(), n.path("usage_estimated").asBoolean(), n.path("cost").asDouble(),
                 n.path("unpriced").asBoolean(), text(n, "cache"), n.path("saved_cost").asDouble(), n.path("fallbacks").asInt(), attempts,
                 md == null || md.isNull() ? null : md.toString(), tags, text(n, "prompt"), text(n, "completion"), text(n, "variant"),
-                dropped, null); // the alerts a replay does not need: it rebuilds sums
+                dropped, null, null); // the alerts and trace a replay does not need: it rebuilds sums
     }
 
     private static String text(JsonNode n, String field) {

@@ -9,6 +9,7 @@ import com.typesafe.config.ConfigValue;
 import io.nemorouter.core.config.ConfigError;
 import io.nemorouter.core.extension.Extension;
 import io.nemorouter.core.extension.ExtensionContext;
+import io.nemorouter.core.extension.Phase;
 import io.nemorouter.filters.accounting.RecordListener;
 import io.nemorouter.filters.keys.BudgetAlert;
 import io.nemorouter.filters.keys.BudgetAlerts;
@@ -105,6 +106,7 @@ public final class ExportExtension implements Extension {
         Gauge queued = Gauge.build("nemo_export_queued", "Records waiting in an exporter's queue").labelNames("exporter").register(ctx.metrics());
 
         Set<String> names = new TreeSet<>();
+        boolean traced = false;
         for (int i = 0; i < entries.size(); i++) {
             String path = "nemo.exporters." + i;
             ConfigValue v = entries.get(i);
@@ -135,6 +137,11 @@ public final class ExportExtension implements Extension {
             }
             targets.add(new Target(queue(exporter, s, records, retries, queued), full.getBoolean("include_bodies"),
                     Set.copyOf(full.getStringList("mask_metadata")), false));
+            traced |= factory.traces();
+        }
+        if (traced) { // only then: without a trace exporter, the request path does no trace work and adds no header
+            ctx.filter(Phase.BEFORE_ROUTING, Tracing.BEFORE_ROUTING_ORDER, Tracing::beforeRouting);
+            ctx.filter(Phase.DEPLOYMENT_CHOSEN, Tracing.DEPLOYMENT_CHOSEN_ORDER, Tracing::deploymentChosen);
         }
         List<ExportQueue> alertQueues = new ArrayList<>();
         for (int i = 0; i < alertTargets.size(); i++) {
@@ -258,12 +265,21 @@ public final class ExportExtension implements Extension {
         }
         for (String key : secretKeys) {
             if (entry.hasPath(key)) {
-                String from = entry.getValue(key).origin().description();
-                if (!from.startsWith("env variable")) {
-                    throw ConfigError.at(entry.getValue(key).origin(), path + "." + key,
-                            "a secret comes from the environment, not the file: write " + key + " = ${?YOUR_ENV_VAR}");
+                ConfigValue value = entry.getValue(key);
+                if (value instanceof com.typesafe.config.ConfigObject members) { // headers { x-api-key = ${?KEY} }: each member
+                    for (Map.Entry<String, ConfigValue> m : members.entrySet()) {
+                        checkFromEnvironment(m.getValue(), path + "." + key + "." + m.getKey(), key + " { " + m.getKey() + " = ${?YOUR_ENV_VAR} }");
+                    }
+                } else {
+                    checkFromEnvironment(value, path + "." + key, key + " = ${?YOUR_ENV_VAR}");
                 }
             }
+        }
+    }
+
+    private static void checkFromEnvironment(ConfigValue value, String path, String example) {
+        if (!value.origin().description().startsWith("env variable")) {
+            throw ConfigError.at(value.origin(), path, "a secret comes from the environment, not the file: write " + example);
         }
     }
 

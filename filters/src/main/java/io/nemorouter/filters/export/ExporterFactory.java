@@ -24,9 +24,22 @@ public interface ExporterFactory {
         return com.typesafe.config.ConfigFactory.empty();
     }
 
-    /** The entry keys that hold secrets: they must come from the environment ({@code ${?ENV_VAR}}), never the file. */
+    /**
+     * The entry keys that hold secrets: they must come from the environment ({@code ${?ENV_VAR}}),
+     * never the file; for an object-valued key, each of its members.
+     */
     default Set<String> secretKeys() {
         return Set.of();
+    }
+
+    /**
+     * Whether this type sends traces, so requests need a W3C trace context: when an entry of such a
+     * type is configured, each request gets trace and span ids (the client's {@code traceparent}
+     * continued), the upstream call gets a {@code traceparent} of its own, and the record carries the
+     * ids ({@code trace_id}, {@code span_id}, {@code parent_span_id}, each attempt's {@code span_id}).
+     */
+    default boolean traces() {
+        return false;
     }
 
     /**

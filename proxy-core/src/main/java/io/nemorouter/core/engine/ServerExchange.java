@@ -91,6 +91,8 @@ public final class ServerExchange implements Exchange, Completion {
     private Attributes attributes;
     /** Headers filters asked for: names and values in turn. */
     private List<Object> extraHeaders;
+    /** Headers for the upstream request ({@link #upstreamHeader}); null when none. */
+    private List<java.util.Map.Entry<String, String>> upstreamHeaders;
     private AnswerListener[] listeners;
 
     // ---- filters and attempts (see FilterChain, Dispatcher) ----------------------------------
@@ -250,12 +252,14 @@ public final class ServerExchange implements Exchange, Completion {
     private int headersAtRouting;
     private int listenersAtRouting;
     private Object editsAtRouting;
+    private List<java.util.Map.Entry<String, String>> upstreamHeadersAtRouting;
 
     /** Routing is done: what the filters set so far holds for every attempt; what comes after is per attempt. */
     void markRouted() {
         headersAtRouting = extraHeaders == null ? 0 : extraHeaders.size();
         listenersAtRouting = listeners == null ? 0 : listeners.length;
         editsAtRouting = body.editsSnapshot();
+        upstreamHeadersAtRouting = upstreamHeaders == null ? null : List.copyOf(upstreamHeaders);
     }
 
     /** Undoes what the last attempt's {@code DEPLOYMENT_CHOSEN} filters set (headers, listeners, body edits) and the params its provider dropped. */
@@ -267,6 +271,7 @@ public final class ServerExchange implements Exchange, Completion {
             listeners = listenersAtRouting == 0 ? null : java.util.Arrays.copyOf(listeners, listenersAtRouting);
         }
         body.restoreEdits(editsAtRouting);
+        upstreamHeaders = upstreamHeadersAtRouting == null ? null : new ArrayList<>(upstreamHeadersAtRouting);
         if (attributes != null) {
             attributes.set(DroppedParams.KEY, null); // what the last attempt's provider dropped: its header went above, the log's goes too
         }
@@ -366,6 +371,34 @@ public final class ServerExchange implements Exchange, Completion {
         }
         extraHeaders.add(n);
         extraHeaders.add(value.toString());
+    }
+
+    @Override
+    public void upstreamHeader(CharSequence name, CharSequence value) {
+        checkLoop();
+        String n = name.toString().toLowerCase(java.util.Locale.ROOT);
+        if (n.isEmpty() || !HttpBytes.isHeaderText(n) || !HttpBytes.isHeaderText(value) || n.indexOf(':') >= 0 || n.indexOf(' ') >= 0) {
+            throw new IllegalArgumentException("a header name or value may not hold control or non-Latin-1 characters");
+        }
+        if (!io.nemorouter.core.upstream.UpstreamClient.forwarded(n)) {
+            throw new IllegalArgumentException("the gateway or the provider sets " + name + " itself");
+        }
+        java.util.Map.Entry<String, String> h = java.util.Map.entry(n, value.toString());
+        if (upstreamHeaders == null) {
+            upstreamHeaders = new ArrayList<>(2);
+        }
+        for (int i = 0; i < upstreamHeaders.size(); i++) {
+            if (upstreamHeaders.get(i).getKey().equals(n)) {
+                upstreamHeaders.set(i, h);
+                return;
+            }
+        }
+        upstreamHeaders.add(h);
+    }
+
+    @Override
+    public List<java.util.Map.Entry<String, String>> upstreamHeaders() {
+        return upstreamHeaders == null ? List.of() : java.util.Collections.unmodifiableList(upstreamHeaders);
     }
 
     /** Exchanges are confined to their event loop: a call from elsewhere is a bug in the caller, said at once. */

@@ -84,6 +84,24 @@ public interface Exchange {
 
     String cacheDecision();
 
+    // ---- the upstream request ------------------------------------------------------------------
+
+    /**
+     * Sets a header on the request the provider sends upstream, in place of the client's header of
+     * that name (a trace context, say). Set before routing, it goes with every attempt; set by a
+     * {@code DEPLOYMENT_CHOSEN} filter, with that attempt only (the next attempt's filters set it
+     * again). A later value for the same name replaces an earlier one. Every provider that sends
+     * with the gateway's {@code UpstreamClient} honours it.
+     *
+     * @throws IllegalArgumentException for a header the gateway or the provider sets itself (hop-by-hop
+     *                                  headers, credentials, {@code content-type}, {@code x-request-id}),
+     *                                  or a name or value with control or non-Latin-1 characters
+     */
+    void upstreamHeader(CharSequence name, CharSequence value);
+
+    /** The headers set with {@link #upstreamHeader} for the attempt under way, names in lower case; empty when none. */
+    java.util.List<java.util.Map.Entry<String, String>> upstreamHeaders();
+
     // ---- the answer ----------------------------------------------------------------------------
 
     /**

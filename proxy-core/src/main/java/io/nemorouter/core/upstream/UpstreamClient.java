@@ -88,12 +88,17 @@ public final class UpstreamClient {
      * provider adds its own credentials before {@link #send}.
      */
     public UpstreamRequest newRequest(Exchange ex, byte[] preamble, ByteBuf body) {
-        return new UpstreamRequest(preamble, body).clientHeaders(ex.requestHeaders())
+        return new UpstreamRequest(preamble, body).clientHeaders(ex.requestHeaders(), ex.upstreamHeaders())
                 .headerTrusted(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
                 .headerTrusted(X_REQUEST_ID, ex.requestId());
     }
 
-    static boolean forwarded(CharSequence name) {
+    /**
+     * Whether a client's header of this name goes upstream. Those that do not (hop-by-hop, the
+     * client's credentials for the gateway, what the gateway and providers set) cannot be set with
+     * {@link Exchange#upstreamHeader} either.
+     */
+    public static boolean forwarded(CharSequence name) {
         for (AsciiString n : NOT_FORWARDED) {
             if (n.length() == name.length() && n.contentEqualsIgnoreCase(name)) {
                 return false;

@@ -32,6 +32,8 @@ public final class UpstreamRequest {
     private int count;
     private int headBytes;
     private final ByteBuf body;
+    /** Headers set for this request ({@code Exchange#upstreamHeader}): the client's of the same names stay out. */
+    private java.util.List<java.util.Map.Entry<String, String>> replacing = java.util.List.of();
 
     UpstreamRequest(byte[] requestLine, ByteBuf body) {
         this.body = body;
@@ -82,10 +84,31 @@ public final class UpstreamRequest {
         return this;
     }
 
-    /** Adds the client's end-to-end headers (those {@link UpstreamClient#forwarded} lets through), as they came. */
-    UpstreamRequest clientHeaders(HttpHeaders headers) {
+    /**
+     * Adds the client's end-to-end headers (those {@link UpstreamClient#forwarded} lets through), as
+     * they came, except those {@code set} replaces; then {@code set}, the headers set on the exchange.
+     */
+    UpstreamRequest clientHeaders(HttpHeaders headers, java.util.List<java.util.Map.Entry<String, String>> set) {
         add(headers, 256);
+        replacing = set.isEmpty() ? java.util.List.of() : java.util.List.copyOf(set); // a request may be sent later (after a token mint)
+        for (java.util.Map.Entry<String, String> h : set) {
+            headerTrusted(AsciiString.of(h.getKey()), h.getValue()); // checked when set
+        }
         return this;
+    }
+
+    /** Whether a client header of this name goes upstream: forwarded, and not replaced by one set on the exchange. */
+    private boolean forwarded(CharSequence name) {
+        if (!UpstreamClient.forwarded(name)) {
+            return false;
+        }
+        for (java.util.Map.Entry<String, String> h : replacing) {
+            String n = h.getKey();
+            if (n.length() == name.length() && AsciiString.contentEqualsIgnoreCase(n, name)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The whole request, ready to write; ownership of the head and body passes to the result. */
@@ -97,7 +120,7 @@ public final class UpstreamRequest {
             if (part instanceof byte[] line) {
                 head.put(line);
             } else if (part instanceof HttpHeaders client) {
-                head.headerLines(client, UpstreamClient::forwarded);
+                head.headerLines(client, replacing.isEmpty() ? UpstreamClient::forwarded : this::forwarded);
             } else {
                 head.text((AsciiString) part, (CharSequence) parts[++i]);
             }

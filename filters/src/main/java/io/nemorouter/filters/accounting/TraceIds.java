@@ -1,0 +1,115 @@
+package io.nemorouter.filters.accounting;
+
+import io.nemorouter.core.exchange.Key;
+
+import java.util.Arrays;
+
+/**
+ * The W3C trace context of one request, set on the exchange when tracing is on (an {@code otlp}
+ * exporter is configured): the trace it belongs to (the client's, from its {@code traceparent},
+ * or a new one), the span of the gateway's handling of it, the client's span when it sent one,
+ * and a span per attempt, whose id went upstream. The request log writes them into the record,
+ * where exporters read them. Ids are kept as numbers and turned into hex only on the log's writer
+ * thread; confined to the exchange's event loop until the record is built.
+ */
+public final class TraceIds {
+    /** On the exchange: this request's trace context; absent when tracing is off. */
+    public static final Key<TraceIds> KEY = Key.of("trace.ids");
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
+
+    private final long traceHigh;
+    private final long traceLow;
+    private final long spanId;
+    private final long parentSpanId;
+    private final int flags;
+    /** Each attempt's span id by attempt number - 1; 0 for an attempt that never reached its provider's filters. */
+    private long[] attemptSpans = new long[0];
+
+    /**
+     * @param parentSpanId the client's span, or 0 when the trace starts here
+     * @param flags        the trace flags (bit 0: sampled), the client's or {@code 01}
+     */
+    public TraceIds(long traceHigh, long traceLow, long spanId, long parentSpanId, int flags) {
+        this.traceHigh = traceHigh;
+        this.traceLow = traceLow;
+        this.spanId = spanId;
+        this.parentSpanId = parentSpanId;
+        this.flags = flags;
+    }
+
+    public long traceHigh() {
+        return traceHigh;
+    }
+
+    public long traceLow() {
+        return traceLow;
+    }
+
+    public long spanId() {
+        return spanId;
+    }
+
+    /** The client's span (this request's parent), or 0. */
+    public long parentSpanId() {
+        return parentSpanId;
+    }
+
+    public int flags() {
+        return flags;
+    }
+
+    public boolean sampled() {
+        return (flags & 1) != 0;
+    }
+
+    /** Notes attempt {@code number}'s (1, 2, ...) span id. */
+    public void attemptSpan(int number, long attemptSpanId) {
+        if (number > attemptSpans.length) {
+            attemptSpans = Arrays.copyOf(attemptSpans, Math.max(number, 2));
+        }
+        attemptSpans[number - 1] = attemptSpanId;
+    }
+
+    /** Attempt {@code number}'s span id, or 0 when it has none. */
+    public long attemptSpan(int number) {
+        return number >= 1 && number <= attemptSpans.length ? attemptSpans[number - 1] : 0;
+    }
+
+    /** The 32 hex digits of the trace id. */
+    public String traceIdHex() {
+        char[] c = new char[32];
+        hex(traceHigh, c, 0);
+        hex(traceLow, c, 16);
+        return new String(c);
+    }
+
+    /** A span id's 16 hex digits. */
+    public static String hex(long id) {
+        char[] c = new char[16];
+        hex(id, c, 0);
+        return new String(c);
+    }
+
+    /** {@code 00-<trace>-<span>-<flags>}: the {@code traceparent} of a call whose span is {@code span}. */
+    public String traceparent(long span) {
+        char[] c = new char[55];
+        c[0] = '0';
+        c[1] = '0';
+        c[2] = '-';
+        hex(traceHigh, c, 3);
+        hex(traceLow, c, 19);
+        c[35] = '-';
+        hex(span, c, 36);
+        c[52] = '-';
+        c[53] = HEX[(flags >> 4) & 0xf];
+        c[54] = HEX[flags & 0xf];
+        return new String(c);
+    }
+
+    private static void hex(long v, char[] out, int at) {
+        for (int i = 15; i >= 0; i--) {
+            out[at + i] = HEX[(int) (v & 0xf)];
+            v >>>= 4;
+        }
+    }
+}
