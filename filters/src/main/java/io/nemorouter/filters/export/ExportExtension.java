@@ -51,6 +51,7 @@ public final class ExportExtension implements Extension {
 
     private final Clock clock;
     private final List<Target> targets = new ArrayList<>();
+    private final List<ExportQueue> alertQueues = new ArrayList<>();
     private Duration grace = Duration.ofSeconds(10);
     private java.util.concurrent.ExecutorService httpThreads;
 
@@ -62,8 +63,15 @@ public final class ExportExtension implements Extension {
         this.clock = clock;
     }
 
-    /** One configured exporter or alert target: its queue and how its records are redacted. */
-    private record Target(ExportQueue queue, boolean bodies, Set<String> masked, boolean alerts) {
+    /** One configured exporter: its queue and how its records are redacted. */
+    private record Target(ExportQueue queue, boolean bodies, Set<String> masked) {
+    }
+
+    /** Every queue, the exporters' and the alert targets': what starts and what closes. */
+    private List<ExportQueue> queues() {
+        List<ExportQueue> all = new ArrayList<>(targets.stream().map(Target::queue).toList());
+        all.addAll(alertQueues);
+        return all;
     }
 
     @Override
@@ -132,18 +140,15 @@ public final class ExportExtension implements Extension {
                 exporter = factory.create(full, env);
             } catch (IllegalArgumentException e) {
                 throw configError(v, path, e);
-            } catch (ConfigException e) {
-                throw io.nemorouter.core.config.GatewayConfig.explain(e);
             }
             targets.add(new Target(queue(exporter, s, records, retries, queued), full.getBoolean("include_bodies"),
-                    Set.copyOf(full.getStringList("mask_metadata")), false));
+                    Set.copyOf(full.getStringList("mask_metadata"))));
             traced |= factory.traces();
         }
         if (traced) { // only then: without a trace exporter, the request path does no trace work and adds no header
             ctx.filter(Phase.BEFORE_ROUTING, Tracing.BEFORE_ROUTING_ORDER, Tracing::beforeRouting);
             ctx.filter(Phase.DEPLOYMENT_CHOSEN, Tracing.DEPLOYMENT_CHOSEN_ORDER, Tracing::deploymentChosen);
         }
-        List<ExportQueue> alertQueues = new ArrayList<>();
         for (int i = 0; i < alertTargets.size(); i++) {
             String path = "nemo.alerts." + i;
             Config entry = entry(alertTargets.get(i), path);
@@ -173,15 +178,14 @@ public final class ExportExtension implements Extension {
             if (alerts == null) {
                 throw ConfigError.at(alertTargets.get(0).origin(), "nemo.alerts", "budget alerts need the keys extension (nemo.keys.enabled = true)");
             }
-            alertQueues.forEach(q -> targets.add(new Target(q, false, Set.of(), true)));
             alerts.subscribe(a -> {
                 ExportRecord r = alertRecord(a);
                 alertQueues.forEach(q -> q.offer(r));
             });
         }
-        targets.forEach(t -> t.queue().start());
+        queues().forEach(ExportQueue::start);
         ctx.publish(RecordListener.class, this::fanOut);
-        LOG.info("exporters: {}", String.join(", ", targets.stream().map(t -> t.queue().name()).toList()));
+        LOG.info("exporters: {}", String.join(", ", queues().stream().map(ExportQueue::name).toList()));
     }
 
     /** Alert targets send soon: an alert is worth little an hour late. */
@@ -317,19 +321,8 @@ public final class ExportExtension implements Extension {
 
     /** On the log's writer thread: the record, redacted for each exporter, into each queue. */
     private void fanOut(byte[] line) {
-        boolean room = false;
-        for (Target t : targets) {
-            if (!t.alerts() && t.queue().hasRoom()) {
-                room = true;
-                break;
-            }
-        }
-        if (!room) {
-            for (Target t : targets) {
-                if (!t.alerts()) {
-                    t.queue().dropped(); // counted as a drop, without parsing a record no queue would take
-                }
-            }
+        if (targets.stream().noneMatch(t -> t.queue().hasRoom())) {
+            targets.forEach(t -> t.queue().dropped()); // counted as drops, without parsing a record no queue would take
             return;
         }
         ObjectNode record;
@@ -341,9 +334,6 @@ public final class ExportExtension implements Extension {
         NEVER.forEach(record::remove);
         ExportRecord plain = null;
         for (Target t : targets) {
-            if (t.alerts()) {
-                continue; // alert targets get alerts, not log records
-            }
             ExportRecord r;
             if (!t.bodies() && t.masked().isEmpty()) {
                 if (plain == null) {
@@ -391,9 +381,10 @@ public final class ExportExtension implements Extension {
     @Override
     public void close() throws InterruptedException {
         long deadline = System.nanoTime() + Math.min(grace.toNanos(), TimeUnit.SECONDS.toNanos(30));
-        targets.forEach(t -> t.queue().beginClose(deadline)); // all send at once, each on its thread
-        for (Target t : targets) {
-            t.queue().awaitClosed(deadline);
+        List<ExportQueue> all = queues();
+        all.forEach(q -> q.beginClose(deadline)); // all send at once, each on its thread
+        for (ExportQueue q : all) {
+            q.awaitClosed(deadline);
         }
         if (httpThreads != null) {
             httpThreads.shutdownNow();
