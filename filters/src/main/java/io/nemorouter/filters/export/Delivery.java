@@ -27,13 +27,17 @@ public record Delivery(Outcome outcome, Duration retryAfter, String detail) {
 
     /** The usual reading of an HTTP receiver's answer. */
     public static Delivery of(HttpResponse<?> response) {
-        int status = response.statusCode();
+        return ofStatus(response.statusCode(), response.headers().firstValue("retry-after").orElse(null));
+    }
+
+    /** The usual reading of a receiver's status and its {@code Retry-After} (null when it sent none). */
+    public static Delivery ofStatus(int status, String retryAfterHeader) {
         if (status >= 200 && status < 300) {
             return DELIVERED;
         }
         String detail = "HTTP " + status;
         if (status == 429 || status >= 500 || status == 408) {
-            return retry(detail, retryAfter(response.headers().firstValue("retry-after").orElse(null), Instant.now()));
+            return retry(detail, retryAfter(retryAfterHeader, Instant.now()));
         }
         return refused(detail);
     }

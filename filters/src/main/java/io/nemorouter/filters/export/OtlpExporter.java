@@ -61,9 +61,7 @@ public final class OtlpExporter implements Exporter {
      */
     static Delivery failure(Throwable t) {
         if (t instanceof FailedExportException.HttpExportException http && http.failedWithResponse()) {
-            int status = http.getResponse().getStatusCode();
-            String detail = "HTTP " + status;
-            return status == 408 || status == 429 || status >= 500 ? Delivery.retry(detail, null) : Delivery.refused(detail);
+            return Delivery.ofStatus(http.getResponse().getStatusCode(), null);
         }
         return Delivery.retry(t == null ? "export failed" : t.toString(), null);
     }
