@@ -3,6 +3,7 @@ package io.nemorouter.filters.accounting;
 import io.nemorouter.core.exchange.Key;
 
 import java.util.Arrays;
+import java.util.HexFormat;
 
 /**
  * The W3C trace context of one request, set on the exchange when tracing is on (an {@code otlp}
@@ -15,7 +16,7 @@ import java.util.Arrays;
 public final class TraceIds {
     /** On the exchange: this request's trace context; absent when tracing is off. */
     public static final Key<TraceIds> KEY = Key.of("trace.ids");
-    private static final char[] HEX = "0123456789abcdef".toCharArray();
+    private static final HexFormat HEX = HexFormat.of();
 
     private final long traceHigh;
     private final long traceLow;
@@ -77,39 +78,16 @@ public final class TraceIds {
 
     /** The 32 hex digits of the trace id. */
     public String traceIdHex() {
-        char[] c = new char[32];
-        hex(traceHigh, c, 0);
-        hex(traceLow, c, 16);
-        return new String(c);
+        return HEX.toHexDigits(traceHigh) + HEX.toHexDigits(traceLow);
     }
 
     /** A span id's 16 hex digits. */
     public static String hex(long id) {
-        char[] c = new char[16];
-        hex(id, c, 0);
-        return new String(c);
+        return HEX.toHexDigits(id);
     }
 
     /** {@code 00-<trace>-<span>-<flags>}: the {@code traceparent} of a call whose span is {@code span}. */
     public String traceparent(long span) {
-        char[] c = new char[55];
-        c[0] = '0';
-        c[1] = '0';
-        c[2] = '-';
-        hex(traceHigh, c, 3);
-        hex(traceLow, c, 19);
-        c[35] = '-';
-        hex(span, c, 36);
-        c[52] = '-';
-        c[53] = HEX[(flags >> 4) & 0xf];
-        c[54] = HEX[flags & 0xf];
-        return new String(c);
-    }
-
-    private static void hex(long v, char[] out, int at) {
-        for (int i = 15; i >= 0; i--) {
-            out[at + i] = HEX[(int) (v & 0xf)];
-            v >>>= 4;
-        }
+        return "00-" + traceIdHex() + "-" + HEX.toHexDigits(span) + "-" + HEX.toHexDigits((byte) flags);
     }
 }

@@ -67,7 +67,7 @@ final class RecordSpans {
         String spanId = r.text("span_id");
         if (traceId == null || spanId == null) { // refused before the tracing filter ran: a trace of its own
             ThreadLocalRandom random = ThreadLocalRandom.current();
-            traceId = new TraceIds(random.nextLong(), random.nextLong() | 1, 0, 0, 1).traceIdHex();
+            traceId = TraceIds.hex(random.nextLong()) + TraceIds.hex(random.nextLong() | 1);
             spanId = TraceIds.hex(random.nextLong() | 1);
         }
         SpanContext server = SpanContext.create(traceId, spanId, TraceFlags.getSampled(), TraceState.getDefault());

@@ -40,13 +40,8 @@ final class Traceparent {
         return true;
     }
 
-    /** The hex digits from {@code from} to {@code to} (at most 16, checked already). */
+    /** The hex digits from {@code from} to {@code to} (at most 16, checked lower-case already). */
     private static long hex(CharSequence s, int from, int to) {
-        long v = 0;
-        for (int i = from; i < to; i++) {
-            char c = s.charAt(i);
-            v = v << 4 | (c <= '9' ? c - '0' : c - 'a' + 10);
-        }
-        return v;
+        return java.util.HexFormat.fromHexDigitsToLong(s, from, to);
     }
 }
