@@ -9,10 +9,8 @@ import io.nemorouter.filters.keys.state.Budget;
 import io.nemorouter.filters.keys.state.Entity;
 import io.nemorouter.filters.keys.state.RateLimit;
 import io.nemorouter.filters.keys.state.Registry;
-import io.nemorouter.filters.keys.store.KeyRecord;
+import io.nemorouter.filters.keys.store.LimitedRecord;
 import io.nemorouter.filters.keys.store.Limits;
-import io.nemorouter.filters.keys.store.OrgRecord;
-import io.nemorouter.filters.keys.store.TeamRecord;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -183,10 +181,10 @@ final class Admission implements AnswerListener {
     }
 
     private BudgetAlert alert(Entity<?> level, Budget.Reservation r, int threshold, String requestId) {
-        Object rec = level.record();
-        String id = rec instanceof KeyRecord k ? k.id() : rec instanceof TeamRecord t ? t.id() : rec instanceof OrgRecord o ? o.id() : level.ledger;
-        String alias = rec instanceof KeyRecord k ? k.alias() : rec instanceof TeamRecord t ? t.alias() : rec instanceof OrgRecord o ? o.alias() : null;
-        Limits l = rec instanceof KeyRecord k ? k.limits() : rec instanceof TeamRecord t ? t.limits() : rec instanceof OrgRecord o ? o.limits() : null;
+        LimitedRecord rec = level.record() instanceof LimitedRecord lr ? lr : null;
+        String id = rec != null ? rec.id() : level.ledger;
+        String alias = rec != null ? rec.alias() : null;
+        Limits l = rec != null ? rec.limits() : null;
         Budget.Alerts a = r.budget().alerts();
         return new BudgetAlert(level.level, id, alias, a.percents()[threshold], l == null || l.alertBase() == null ? 0 : l.alertBase(),
                 l != null && l.softBudget() != null, r.period().spent() / 1e9, l == null ? null : l.maxBudget(), r.period().end,

@@ -10,6 +10,7 @@ import io.nemorouter.filters.keys.state.Budget;
 import io.nemorouter.filters.keys.state.Entity;
 import io.nemorouter.filters.keys.state.Registry;
 import io.nemorouter.filters.keys.store.KeyRecord;
+import io.nemorouter.filters.keys.store.LimitedRecord;
 import io.nemorouter.filters.keys.store.Limits;
 import io.nemorouter.filters.keys.store.OrgRecord;
 import io.nemorouter.filters.keys.store.Secrets;
@@ -379,8 +380,7 @@ public final class AdminApi {
     }
 
     private static Limits limitsOf(Object record) {
-        Limits l = record instanceof KeyRecord k ? k.limits() : record instanceof TeamRecord t ? t.limits()
-                : record instanceof OrgRecord o ? o.limits() : null;
+        Limits l = record instanceof LimitedRecord r ? r.limits() : null;
         return l == null ? Limits.NONE : l;
     }
 

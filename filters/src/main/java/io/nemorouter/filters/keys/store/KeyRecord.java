@@ -19,7 +19,7 @@ import java.util.Map;
  */
 public record KeyRecord(String id, String hash, String prefix, String alias, String teamId, List<String> models, Limits limits,
                         List<String> tags, Map<String, Object> metadata, Long expiresAt, boolean blocked,
-                        long createdAt, long updatedAt) {
+                        long createdAt, long updatedAt) implements LimitedRecord {
 
     /** Whether the key has expired by {@code nowMillis} (the gateway's clock). */
     public boolean expired(long nowMillis) {

@@ -5,5 +5,5 @@ import java.util.Map;
 
 /** An organization: teams belong to one; it has its own budget and limits. */
 public record OrgRecord(String id, String alias, List<String> models, Limits limits, Map<String, Object> metadata,
-                        boolean blocked, long createdAt, long updatedAt) {
+                        boolean blocked, long createdAt, long updatedAt) implements LimitedRecord {
 }
