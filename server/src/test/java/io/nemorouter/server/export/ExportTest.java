@@ -3,17 +3,14 @@ package io.nemorouter.server.export;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.nemorouter.core.config.ConfigError;
 import io.nemorouter.server.GatewayProcess;
 import io.nemorouter.testkit.TestGateway;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,7 +24,6 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -39,28 +35,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Exporters against local receivers standing in for a webhook and Datadog's logs intake: payload
  * shapes, auth headers, signatures, batching, retries, a stuck receiver, the flush at shutdown.
  */
-class ExportTest {
+class ExportTest extends ExportTestSupport {
     static final ObjectMapper JSON = new ObjectMapper();
     /** Set in the test JVM's environment by Surefire (server/pom.xml): exporters read secrets only from there. */
     static final String SECRET = "test-export-secret-0123456789";
-    final List<AutoCloseable> open = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) {
-            open.get(i).close();
-        }
-    }
 
     /** A local HTTP receiver that keeps what it was sent and answers with the statuses given, then 200. */
-    static final class Receiver implements AutoCloseable {
+    static final class Receiver extends LocalReceiver {
         record Post(String path, com.sun.net.httpserver.Headers headers, byte[] body) {
         }
 
-        final HttpServer server;
         final ConcurrentLinkedQueue<Post> posts = new ConcurrentLinkedQueue<>();
-        final List<Integer> statuses;
-        final AtomicInteger calls = new AtomicInteger();
         final CountDownLatch released = new CountDownLatch(1);
         volatile boolean stuck;
 
@@ -69,20 +54,17 @@ class ExportTest {
         }
 
         Receiver(int port, List<Integer> statuses) throws IOException {
-            this.statuses = statuses;
-            server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
-            server.setExecutor(Executors.newFixedThreadPool(4));
-            server.createContext("/", this::handle);
-            server.start();
+            super(port, "/", statuses, 4);
         }
 
         String url(String path) {
-            return "http://127.0.0.1:" + server.getAddress().getPort() + path;
+            return base() + path;
         }
 
-        private void handle(HttpExchange ex) throws IOException {
+        @Override
+        void handle(HttpExchange ex) throws IOException {
             byte[] body = ex.getRequestBody().readAllBytes();
-            int n = calls.getAndIncrement();
+            int status = nextStatus();
             if (stuck) {
                 try {
                     released.await(30, TimeUnit.SECONDS); // never answers while the test runs
@@ -90,7 +72,6 @@ class ExportTest {
                     Thread.currentThread().interrupt();
                 }
             }
-            int status = n < statuses.size() ? statuses.get(n) : 200;
             if (status == 200) {
                 posts.add(new Post(ex.getRequestURI().getPath(), ex.getRequestHeaders(), body));
             }
@@ -111,14 +92,12 @@ class ExportTest {
         @Override
         public void close() {
             released.countDown();
-            server.stop(0);
+            super.close();
         }
     }
 
     private Receiver receiver(Integer... statuses) throws IOException {
-        Receiver r = new Receiver(statuses);
-        open.add(r);
-        return r;
+        return closeLater(new Receiver(statuses));
     }
 
     private TestGateway gateway(String exporters) throws Exception {
@@ -142,13 +121,6 @@ class ExportTest {
         return ids;
     }
 
-    private static void await(String what, java.util.function.BooleanSupplier done) throws InterruptedException {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!done.getAsBoolean()) {
-            assertTrue(System.nanoTime() < until, "timed out waiting for " + what);
-            Thread.sleep(20);
-        }
-    }
 
     private static Set<String> ids(List<JsonNode> records) {
         Set<String> out = new HashSet<>();

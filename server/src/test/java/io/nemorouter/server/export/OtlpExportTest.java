@@ -3,7 +3,6 @@ package io.nemorouter.server.export;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.nemorouter.core.config.ConfigError;
 import io.nemorouter.testkit.ScriptableUpstream;
 import io.nemorouter.testkit.TestGateway;
@@ -15,11 +14,9 @@ import io.opentelemetry.proto.trace.v1.ResourceSpans;
 import io.opentelemetry.proto.trace.v1.ScopeSpans;
 import io.opentelemetry.proto.trace.v1.Span;
 import io.opentelemetry.proto.trace.v1.Status;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -27,10 +24,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -44,44 +38,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * OTLP/HTTP protobuf it receives: a server span per call with the GenAI attributes, a client span per
  * attempt, the client's {@code traceparent} continued and a new one sent upstream, retries.
  */
-class OtlpExportTest {
+class OtlpExportTest extends ExportTestSupport {
     static final ObjectMapper JSON = new ObjectMapper();
     static final String CLIENT_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
     static final String CLIENT_SPAN = "00f067aa0ba902b7";
     static final String MASTER = "sk-master-otlp-test-0123456789";
-    final List<AutoCloseable> open = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) {
-            open.get(i).close();
-        }
-    }
 
     /** A collector's OTLP/HTTP traces endpoint: keeps the spans of each request it answers 200, after the statuses given. */
-    static final class Collector implements AutoCloseable {
-        final HttpServer server;
-        final List<Integer> statuses;
-        final AtomicInteger calls = new AtomicInteger();
+    static final class Collector extends LocalReceiver {
         final ConcurrentLinkedQueue<ExportTraceServiceRequest> accepted = new ConcurrentLinkedQueue<>();
         final ConcurrentLinkedQueue<String> apiKeys = new ConcurrentLinkedQueue<>();
 
         Collector(Integer... statuses) throws IOException {
-            this.statuses = List.of(statuses);
-            server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-            server.setExecutor(Executors.newFixedThreadPool(2));
-            server.createContext("/v1/traces", this::handle);
-            server.start();
+            super(0, "/v1/traces", List.of(statuses), 2);
         }
 
         String url() {
-            return "http://127.0.0.1:" + server.getAddress().getPort() + "/v1/traces";
+            return base() + "/v1/traces";
         }
 
-        private void handle(HttpExchange ex) throws IOException {
+        @Override
+        void handle(HttpExchange ex) throws IOException {
             byte[] body = ex.getRequestBody().readAllBytes();
-            int n = calls.getAndIncrement();
-            int status = n < statuses.size() ? statuses.get(n) : 200;
+            int status = nextStatus();
             if (status == 200) {
                 assertEquals("application/x-protobuf", ex.getRequestHeaders().getFirst("content-type"));
                 accepted.add(ExportTraceServiceRequest.parseFrom(body));
@@ -108,11 +87,6 @@ class OtlpExportTest {
                 }
             }
             return out;
-        }
-
-        @Override
-        public void close() {
-            server.stop(0);
         }
     }
 
@@ -203,13 +177,6 @@ class OtlpExportTest {
         return r;
     }
 
-    private static void await(String what, BooleanSupplier done) throws InterruptedException {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!done.getAsBoolean()) {
-            assertTrue(System.nanoTime() < until, "timed out waiting for " + what);
-            Thread.sleep(20);
-        }
-    }
 
     private static Received only(List<Received> spans, Span.SpanKind kind) {
         List<Received> of = spans.stream().filter(s -> s.span().getKind() == kind).toList();

@@ -3,17 +3,14 @@ package io.nemorouter.server.export;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.nemorouter.core.config.ConfigError;
 import io.nemorouter.filters.export.SigV4;
 import io.nemorouter.testkit.TestGateway;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -27,9 +24,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.zip.GZIPInputStream;
@@ -51,65 +45,46 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * every signed header as the HTTP client sent it, the body matching its hash. A second implementation
  * in the test would add no ground truth the vectors do not already give.
  */
-class S3ExportTest {
+class S3ExportTest extends ExportTestSupport {
     static final ObjectMapper JSON = new ObjectMapper();
     /** Set in the test JVM's environment by Surefire (server/pom.xml): exporters read secrets only from there. */
     static final String ACCESS_KEY_ID = "AKIDNEMOTEST";
     static final String SECRET_ACCESS_KEY = "nemo/test+SECRET0123456789abcdefghijklmn";
     static final String SESSION_TOKEN = "FwoGZXIvYXdzEXAMPLE//nemo-test-session-token==";
     static final String KEYS = "access_key_id = ${?NEMO_TEST_S3_ACCESS_KEY_ID}, secret_access_key = ${?NEMO_TEST_S3_SECRET_ACCESS_KEY}";
-    final List<AutoCloseable> open = new ArrayList<>();
-
-    @AfterEach
-    void closeAll() throws Exception {
-        for (int i = open.size() - 1; i >= 0; i--) {
-            open.get(i).close();
-        }
-    }
 
     /**
      * A local stand-in for S3: takes PUTs of objects, checks each one's signature and body hash the
      * way S3 does (403 SignatureDoesNotMatch, 400 XAmzContentSHA256Mismatch), answers the statuses
      * given first (503 as S3's SlowDown), then 200, and keeps every request it was sent.
      */
-    static final class FakeS3 implements AutoCloseable {
+    static final class FakeS3 extends LocalReceiver {
         record Put(String rawPath, String path, com.sun.net.httpserver.Headers headers, byte[] body, int status, String problem) {
         }
 
-        final HttpServer server;
         final ConcurrentLinkedQueue<Put> puts = new ConcurrentLinkedQueue<>();
-        final List<Integer> statuses;
         final String sessionToken;
-        final AtomicInteger calls = new AtomicInteger();
 
         FakeS3(String sessionToken, Integer... statuses) throws IOException {
+            super(0, "/", List.of(statuses), 2);
             this.sessionToken = sessionToken;
-            this.statuses = List.of(statuses);
-            server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-            server.setExecutor(Executors.newFixedThreadPool(2));
-            server.createContext("/", this::handle);
-            server.start();
         }
 
         String endpoint() {
-            return "http://127.0.0.1:" + server.getAddress().getPort();
+            return base();
         }
 
-        private void handle(HttpExchange ex) throws IOException {
+        @Override
+        void handle(HttpExchange ex) throws IOException {
             byte[] body = ex.getRequestBody().readAllBytes();
-            int n = calls.getAndIncrement();
+            int status = nextStatus();
             String problem = problem(ex, body);
-            int status;
             String answer;
             if (problem != null) {
                 status = problem.startsWith("SignatureDoesNotMatch") ? 403 : 400;
                 answer = "<Error><Code>" + problem.split(":")[0] + "</Code></Error>";
-            } else if (n < statuses.size()) {
-                status = statuses.get(n);
-                answer = status == 503 ? "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>" : "";
             } else {
-                status = 200;
-                answer = "";
+                answer = status == 503 ? "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>" : "";
             }
             puts.add(new Put(ex.getRequestURI().getRawPath(), ex.getRequestURI().getPath(), ex.getRequestHeaders(), body, status, problem));
             byte[] out = answer.getBytes(StandardCharsets.UTF_8);
@@ -167,11 +142,6 @@ class S3ExportTest {
             }
             return out;
         }
-
-        @Override
-        public void close() {
-            server.stop(0);
-        }
     }
 
     static final Pattern AUTHORIZATION = Pattern.compile(
@@ -213,13 +183,6 @@ class S3ExportTest {
         return ids;
     }
 
-    private static void await(String what, java.util.function.BooleanSupplier done) throws InterruptedException {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (!done.getAsBoolean()) {
-            assertTrue(System.nanoTime() < until, "timed out waiting for " + what);
-            Thread.sleep(20);
-        }
-    }
 
     /** Records stored so far; fails at once on a request S3 would have refused (rather than waiting out the timeout). */
     private static int count(FakeS3 s3) {
