@@ -147,3 +147,8 @@ export function download(name, text, type = 'text/csv') {
   a.click();
   setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 0);
 }
+
+/** The query of the page's address (#/spend?job_id=…), where pages keep what should survive a reload. */
+export function hashParams() {
+  return new URLSearchParams(location.hash.split('?')[1] ?? '');
+}

@@ -1,7 +1,7 @@
 // Keys: for the master key, keys, teams and organizations with their spend against budget, limits and state,
 // and what the admin API does with them (create, edit, rotate, block, delete); for a virtual key, its own key.
 import { api, query } from '../api.js';
-import { budgetBar, copyText, el, errorBox, num, table, when } from '../util.js';
+import { budgetBar, copyText, el, errorBox, hashParams, num, table, when } from '../util.js';
 import {
   BUDGET_PERIODS, busy, field, limitsLines, limitsText, list, numberOrText, openDialog, ownKeyCard, shortDate, showFormError, stacked, stateBadge, uid,
 } from './money-kit.js';
@@ -67,7 +67,7 @@ const LISTS = new Set(['models', 'tags']);
 const NUMBERS = new Set(['max_budget', 'rpm_limit', 'tpm_limit', 'max_parallel_requests']);
 
 async function adminView(host, ctx) {
-  const params = new URLSearchParams(location.hash.split('?')[1] ?? '');
+  const params = hashParams();
   let tab = KINDS[params.get('tab')] ? params.get('tab') : 'keys';
   const notice = el('p', { class: 'notice', role: 'status', 'aria-live': 'polite' });
   const tablist = el('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Keys, teams and organizations' });

@@ -2,7 +2,7 @@
 // latency), the same per hour or day as charts, and the top keys, teams, models, tags and jobs by spend. A
 // virtual key sees its own: its budget and limits first, then its own figures (the API narrows them to it).
 import { api } from '../api.js';
-import { chart, el, errorBox, ms, num, pct, rangePicker, rangeQuery, table, usd, when } from '../util.js';
+import { chart, el, errorBox, hashParams, ms, num, pct, rangePicker, rangeQuery, table, usd, when } from '../util.js';
 import { intervalFor, msAxis, ownKeyCard, report, timeline, usdAxis } from './money-kit.js';
 
 const POLL_MS = 15_000;
@@ -16,7 +16,7 @@ export default {
   roles: ['admin', 'key'],
   async render(host, ctx) {
     const admin = ctx.me.role === 'admin';
-    const params = new URLSearchParams(location.hash.split('?')[1] ?? '');
+    const params = hashParams();
     let hours = Number(params.get('hours')) || 24;
     const updated = el('span', { class: 'muted updated', 'aria-live': 'off' });
     const refresh = el('button', { type: 'button', class: 'secondary', onclick: () => show() }, 'Refresh');

@@ -2,7 +2,7 @@
 // a metadata field, over a range, optionally per hour or day, narrowed to one job; as a table, a chart, and the
 // same query as CSV. A virtual key's report is its own (the API narrows it), by the groupings that split it.
 import { apiText, query } from '../api.js';
-import { RANGES, chart, download, el, errorBox, ms, num, rangePicker, rangeQuery, table, usd, when } from '../util.js';
+import { RANGES, chart, download, el, errorBox, hashParams, ms, num, rangePicker, rangeQuery, table, usd, when } from '../util.js';
 import { GROUPINGS, JOB_GROUPINGS, KEY_GROUPINGS, groupName, intervalLabel, report, uid, usdAxis } from './money-kit.js';
 
 const BARS = 12;
@@ -191,7 +191,7 @@ export default {
 
 /** The page's state from its address (#/spend?group_by=stage&job_id=...&hours=168), within what this key may use. */
 function readState(allowed) {
-  const p = new URLSearchParams(location.hash.split('?')[1] ?? '');
+  const p = hashParams();
   let group = p.get('group_by') ?? (allowed.includes('model') ? 'model' : '');
   let meta = p.get('meta') ?? '';
   if (group.startsWith('metadata.')) {
