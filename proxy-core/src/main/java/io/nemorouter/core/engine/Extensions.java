@@ -56,6 +56,8 @@ final class Extensions {
     private final Map<Class<?>, String> serviceOwners = new java.util.HashMap<>();
     /** Warnings of extensions that declared the gateway open ({@link ExtensionContext#restrictToLoopback}). */
     final List<String> openWarnings = new ArrayList<>();
+    /** What {@code GET /health} reports besides the gateway's own state, by name, in start order. */
+    final Map<String, io.nemorouter.core.extension.HealthCheck> healthChecks = new LinkedHashMap<>();
 
     Extensions(ClassLoader loader, List<Extension> given) {
         for (Extension e : ServiceLoader.load(Extension.class, loader)) {
@@ -218,6 +220,13 @@ final class Extensions {
         @Override
         public void route(HttpMethod method, String path, RouteAuth auth, RouteHandler handler) {
             routes.add(name, method, path, auth, handler);
+        }
+
+        @Override
+        public void healthCheck(String check, io.nemorouter.core.extension.HealthCheck hc) {
+            if (healthChecks.putIfAbsent(check, hc) != null) {
+                throw new ConfigError("two extensions report the health check " + check);
+            }
         }
 
         @Override

@@ -49,6 +49,11 @@ public final class GatewayRuntime {
     private final RouteTable routes;
     private final CompletionObserver[] observers;
 
+    /** The extensions' health checks, by name, for {@code GET /health}. */
+    public java.util.Map<String, io.nemorouter.core.extension.HealthCheck> healthChecks() {
+        return java.util.Collections.unmodifiableMap(extensions.healthChecks);
+    }
+
     /** Warnings of extensions that found the gateway open to anyone; non-empty: listen on loopback unless the user set a host. */
     public List<String> openWarnings() {
         return List.copyOf(extensions.openWarnings);

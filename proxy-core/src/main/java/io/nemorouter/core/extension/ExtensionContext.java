@@ -70,6 +70,12 @@ public interface ExtensionContext {
     /** The service of {@code type} an extension started earlier published, or null when none did (it is off, say). */
     <T> T service(Class<T> type);
 
+    /**
+     * Reports {@code check} under {@code name} in {@code GET /health}: the gateway answers 200 while
+     * every check is up or degraded ({@code "status": "degraded"} then) and 503 when one is down.
+     */
+    void healthCheck(String name, HealthCheck check);
+
     /** Makes {@code strategy} the one that orders deployments for every request; only one extension may. */
     void routingStrategy(RoutingStrategy strategy);
 }

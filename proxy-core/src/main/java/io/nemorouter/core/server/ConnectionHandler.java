@@ -3,6 +3,7 @@ package io.nemorouter.core.server;
 import io.nemorouter.core.engine.GatewayRuntime;
 import io.nemorouter.core.engine.RouteTable;
 import io.nemorouter.core.engine.ServerExchange;
+import io.nemorouter.core.extension.HealthCheck;
 import io.nemorouter.core.internal.http1.LingeringClose;
 import io.nemorouter.core.openai.Endpoint;
 import io.nemorouter.core.openai.OpenAiError;
@@ -148,9 +149,15 @@ public final class ConnectionHandler extends ChannelInboundHandlerAdapter implem
 
     private FullHttpResponse health() {
         boolean d = draining.getAsBoolean();
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-                d ? HttpResponseStatus.SERVICE_UNAVAILABLE : HttpResponseStatus.OK,
-                ServerExchange.utf8(d ? "{\"status\":\"draining\"}" : "{\"status\":\"ok\"}"));
+        String body = d ? "{\"status\":\"draining\"}" : "{\"status\":\"ok\"}";
+        HttpResponseStatus status = d ? HttpResponseStatus.SERVICE_UNAVAILABLE : HttpResponseStatus.OK;
+        java.util.Map<String, HealthCheck> checks = runtime.healthChecks();
+        if (!checks.isEmpty()) {
+            HealthReport report = HealthReport.of(checks, d);
+            body = report.json();
+            status = report.down() ? HttpResponseStatus.SERVICE_UNAVAILABLE : status;
+        }
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, ServerExchange.utf8(body));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
         return r;
     }

@@ -1,0 +1,295 @@
+package io.nemorouter.filters.cluster;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisNoScriptException;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.ScriptOutputType;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.lettuce.core.resource.ClientResources;
+import io.nemorouter.core.extension.HealthCheck;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+
+/**
+ * The gateway's link to Redis in cluster mode: one multiplexed command connection (Lettuce,
+ * asynchronous, on its own Netty threads: nothing here ever blocks an event loop), one pub/sub
+ * connection, the Lua scripts, and what {@code /health} says of the link. Every key it names
+ * starts with {@code {prefix}:}: the braces are a Redis Cluster hash tag, so every key of one
+ * gateway cluster lives in one slot and a script may touch several of them.
+ *
+ * <p>Commands that get no answer within {@code timeout} fail (the callers' policy decides what
+ * that means: fail open or closed); while the link is down commands fail at once instead of
+ * queueing, and Lettuce reconnects on its own. A ping each second keeps the health figure fresh.
+ */
+public final class RedisLink implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RedisLink.class);
+
+    private final RedisClient client;
+    private final ClientResources resources;
+    private final StatefulRedisConnection<String, String> connection;
+    private final StatefulRedisPubSubConnection<String, String> pubsub;
+    private final String prefix;
+    private final Duration timeout;
+    private final String replica;
+    private final String where;
+    private final Map<String, String> shas = new ConcurrentHashMap<>();
+    private final Map<String, String> scripts = new ConcurrentHashMap<>();
+    private final Map<String, CopyOnWriteArrayList<BiConsumer<String, String>>> listeners = new ConcurrentHashMap<>();
+    private final CopyOnWriteArrayList<Runnable> onReconnect = new CopyOnWriteArrayList<>();
+    private final ScheduledExecutorService timer;
+    private final boolean failOpen;
+    private volatile io.prometheus.client.Counter fallbacks;
+    private volatile boolean up = true;
+    private volatile long lastPingMicros = -1;
+    private volatile String lastError;
+    private volatile long downSince;
+
+    private RedisLink(RedisClient client, ClientResources resources, StatefulRedisConnection<String, String> connection,
+                      StatefulRedisPubSubConnection<String, String> pubsub, String prefix, Duration timeout, String replica, String where, boolean failOpen) {
+        this.failOpen = failOpen;
+        this.client = client;
+        this.resources = resources;
+        this.connection = connection;
+        this.pubsub = pubsub;
+        this.prefix = prefix;
+        this.timeout = timeout;
+        this.replica = replica;
+        this.where = where;
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "nemo-cluster");
+            t.setDaemon(true);
+            return t;
+        });
+        pubsub.addListener(new RedisPubSubAdapter<>() {
+            @Override
+            public void message(String channel, String message) {
+                for (BiConsumer<String, String> l : listeners.getOrDefault(channel, new CopyOnWriteArrayList<>())) {
+                    try {
+                        l.accept(channel, message);
+                    } catch (RuntimeException e) {
+                        LOG.error("cluster: a listener of {} failed on {}", channel, message, e);
+                    }
+                }
+            }
+        });
+        timer.scheduleWithFixedDelay(this::ping, 1, 1, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Connects to {@code uri} (anything Lettuce accepts: {@code redis://}, {@code rediss://},
+     * password, database, Sentinel), waiting at most {@code connectTimeout}.
+     *
+     * @throws IllegalArgumentException the URI is not one Lettuce reads
+     * @throws io.lettuce.core.RedisException Redis cannot be reached
+     */
+    public static RedisLink connect(String uri, String prefix, Duration timeout, Duration connectTimeout, String replica, boolean failOpen) {
+        RedisURI redisUri = RedisURI.create(uri);
+        redisUri.setTimeout(timeout);
+        // two I/O threads of its own: Redis replies never wait behind the gateway's event loops, nor those behind them
+        ClientResources resources = ClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(1).build();
+        RedisClient client = RedisClient.create(resources, redisUri);
+        client.setOptions(ClientOptions.builder()
+                .autoReconnect(true)
+                // while the link is down a command fails at once: the caller's policy applies, nothing piles up
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                .timeoutOptions(TimeoutOptions.enabled(timeout))
+                .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout).keepAlive(true).build())
+                .build());
+        try {
+            StatefulRedisConnection<String, String> c = client.connect();
+            StatefulRedisPubSubConnection<String, String> ps = client.connectPubSub();
+            return new RedisLink(client, resources, c, ps, prefix, timeout, replica, redacted(uri), failOpen);
+        } catch (RuntimeException e) {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            resources.shutdown(0, 2, TimeUnit.SECONDS);
+            throw e;
+        }
+    }
+
+    /** {@code {prefix}:name}: a key of this gateway cluster. */
+    public String key(String name) {
+        return "{" + prefix + "}:" + name;
+    }
+
+    /** This gateway's id among the replicas (its reservations and in-flight counts are kept under it). */
+    public String replica() {
+        return replica;
+    }
+
+    public Duration timeout() {
+        return timeout;
+    }
+
+    public RedisAsyncCommands<String, String> async() {
+        return connection.async();
+    }
+
+    /** For start-up and admin writes, off the event loops: each call waits at most the timeout. */
+    public io.lettuce.core.api.sync.RedisCommands<String, String> sync() {
+        return connection.sync();
+    }
+
+    /** Whether the last command or ping got an answer. */
+    public boolean up() {
+        return up;
+    }
+
+    /** Runs {@code name}.lua (from this package's resources) with its SHA, loading it when Redis does not know it. */
+    public <T> CompletionStage<T> script(String name, ScriptOutputType type, String[] keys, String... args) {
+        String body = scripts.computeIfAbsent(name, RedisLink::readScript);
+        String sha = shas.computeIfAbsent(name, n -> sha1(body));
+        CompletableFuture<T> out = new CompletableFuture<>();
+        connection.async().<T>evalsha(sha, type, keys, args).whenComplete((v, e) -> {
+            if (e instanceof RedisNoScriptException || e != null && e.getMessage() != null && e.getMessage().startsWith("NOSCRIPT")) {
+                connection.async().<T>eval(body, type, keys, args).whenComplete((v2, e2) -> settle(out, v2, e2));
+            } else {
+                settle(out, v, e);
+            }
+        });
+        return out;
+    }
+
+    private <T> void settle(CompletableFuture<T> out, T value, Throwable error) {
+        if (error != null) {
+            failed(error);
+            out.completeExceptionally(error);
+        } else {
+            answered();
+            out.complete(value);
+        }
+    }
+
+    /** A command answered: the link is up (again). */
+    void answered() {
+        if (!up) {
+            up = true;
+            LOG.warn("cluster: Redis at {} answers again after {} ms", where, System.currentTimeMillis() - downSince);
+            onReconnect.forEach(Runnable::run);
+        }
+    }
+
+    /** A command failed or timed out: the link is down until one answers. */
+    void failed(Throwable error) {
+        lastError = error.getClass().getSimpleName() + ": " + error.getMessage();
+        if (up) {
+            up = false;
+            downSince = System.currentTimeMillis();
+            LOG.error("cluster: Redis at {} does not answer ({})", where, lastError);
+        }
+    }
+
+    /** Calls {@code listener} with each message on {@code channel} (on a Lettuce thread). */
+    public void subscribe(String channel, BiConsumer<String, String> listener) {
+        listeners.computeIfAbsent(channel, c -> {
+            pubsub.sync().subscribe(c);
+            return new CopyOnWriteArrayList<>();
+        }).add(listener);
+    }
+
+    /** Runs {@code r} each time the link comes back after being down (a pub/sub message may have been missed meanwhile). */
+    public void onReconnect(Runnable r) {
+        onReconnect.add(r);
+    }
+
+    /** The link's own timer thread, for periodic work (heartbeats, replays): never an event loop. */
+    public ScheduledExecutorService timer() {
+        return timer;
+    }
+
+    private void ping() {
+        long start = System.nanoTime();
+        connection.async().ping().whenComplete((pong, e) -> {
+            if (e != null) {
+                failed(e);
+            } else {
+                lastPingMicros = (System.nanoTime() - start) / 1000;
+                answered();
+            }
+        });
+    }
+
+    /** The URI without its password: what logs and {@code /health} may show. */
+    static String redacted(String uri) {
+        return uri.replaceAll("//[^@/]*@", "//***@");
+    }
+
+    /** {@code on_redis_error = fail_open}: when Redis fails, each gateway goes on alone rather than refusing. */
+    public boolean failOpen() {
+        return failOpen;
+    }
+
+    void metrics(io.prometheus.client.CollectorRegistry registry) {
+        fallbacks = io.prometheus.client.Counter.build("nemo_cluster_fallbacks_total",
+                "Requests served without Redis's answer (fail_open) or refused for want of it (fail_closed), by what was asked")
+                .labelNames("what", "policy").register(registry);
+    }
+
+    /** Counts one request that {@code what} (limits, cache, ...) served alone, or refused, because Redis did not answer. */
+    public void fellBack(String what) {
+        io.prometheus.client.Counter c = fallbacks;
+        if (c != null) {
+            c.labels(what, failOpen ? "fail_open" : "fail_closed").inc();
+        }
+    }
+
+    /** What {@code /health} says of the link: up with the last ping's round trip, or down with the error. */
+    public HealthCheck.Status health() {
+        if (up) {
+            return new HealthCheck.Status(HealthCheck.State.UP, Map.of("redis", where, "ping_ms", lastPingMicros / 1000.0,
+                    "replica", replica));
+        }
+        return new HealthCheck.Status(failOpen ? HealthCheck.State.DEGRADED : HealthCheck.State.DOWN, Map.of("redis", where,
+                "error", String.valueOf(lastError), "down_for_ms", System.currentTimeMillis() - downSince,
+                "policy", failOpen ? "fail_open" : "fail_closed", "replica", replica));
+    }
+
+    private static String sha1(String script) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-1")
+                    .digest(script.getBytes(StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static String readScript(String name) {
+        try (InputStream in = RedisLink.class.getResourceAsStream(name + ".lua")) {
+            if (in == null) {
+                throw new IllegalStateException("no script " + name + ".lua");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+        pubsub.close();
+        connection.close();
+        client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+        resources.shutdown(0, 2, TimeUnit.SECONDS);
+    }
+}

@@ -1,0 +1,147 @@
+package io.nemorouter.server.cluster;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real {@code redis-server} (the Debian package) for the cluster tests: {@link #shared()} is the
+ * one {@code .ci/run} starts ({@code NEMO_TEST_REDIS_URL}), or one started for this JVM; tests on it
+ * keep apart by a prefix of their own ({@link #prefix()}). {@link #start()} gives a private one a test
+ * may kill and restart on the same port.
+ */
+public final class RedisProcess implements AutoCloseable {
+    private static RedisProcess shared;
+    private final int port;
+    private final Path dir;
+    private final boolean durable;
+    private Process process;
+
+    private RedisProcess(int port, Path dir, boolean durable) {
+        this.port = port;
+        this.dir = dir;
+        this.durable = durable;
+    }
+
+    /** A Redis for tests that do not stop it. */
+    public static synchronized String sharedUrl() throws IOException {
+        String url = System.getenv("NEMO_TEST_REDIS_URL");
+        if (url != null && !url.isBlank()) {
+            return url;
+        }
+        if (shared == null) {
+            shared = start();
+            Runtime.getRuntime().addShutdownHook(new Thread(shared::close));
+        }
+        return shared.url();
+    }
+
+    /** A fresh prefix: a test's keys, apart from every other test's on the same Redis. */
+    public static String prefix() {
+        return "t-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    /** A private Redis on a free loopback port, without persistence. */
+    public static RedisProcess start() throws IOException {
+        return start(false);
+    }
+
+    /**
+     * A private Redis; {@code durable}: with an append-only file synced on every write, so what it
+     * acknowledged survives {@link #kill()} and {@link #restart()}, as a production Redis's would.
+     */
+    public static RedisProcess start(boolean durable) throws IOException {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        RedisProcess r = new RedisProcess(port, Files.createTempDirectory("nemo-redis"), durable);
+        r.launch();
+        return r;
+    }
+
+    public String url() {
+        return "redis://127.0.0.1:" + port;
+    }
+
+    public int port() {
+        return port;
+    }
+
+    private void launch() throws IOException {
+        List<String> cmd = List.of(binary(), "--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", durable ? "yes" : "no", "--appendfsync", "always", "--dir", dir.toString(), "--protected-mode", "no");
+        process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("redis.log").toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            if (ping()) {
+                return;
+            }
+            if (!process.isAlive()) {
+                throw new IOException("redis-server exited: " + Files.readString(dir.resolve("redis.log")));
+            }
+            sleep(20);
+        }
+        throw new IOException("redis-server did not answer on port " + port + " within 10 s");
+    }
+
+    private static String binary() {
+        for (String p : List.of("/usr/bin/redis-server", "/usr/local/bin/redis-server")) {
+            if (Files.isExecutable(Path.of(p))) {
+                return p;
+            }
+        }
+        throw new IllegalStateException("the cluster tests need redis-server: apt-get install redis-server (.ci/run does)");
+    }
+
+    /** Whether Redis answers PING (a raw RESP exchange, so the test does not lean on the client under test). */
+    public boolean ping() {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(1000);
+            OutputStream out = s.getOutputStream();
+            out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = s.getInputStream();
+            byte[] b = new byte[7];
+            int n = in.read(b);
+            return n > 0 && new String(b, 0, n, StandardCharsets.US_ASCII).startsWith("+PONG");
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** SIGKILL: Redis gone at once, as a crash or a network cut looks to the gateways. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(10, TimeUnit.SECONDS);
+    }
+
+    /** Starts it again on the same port after {@link #kill()}: empty, or with what it had when durable. */
+    public void restart() throws IOException {
+        launch();
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        if (process != null) {
+            process.destroyForcibly();
+        }
+        io.nemorouter.testkit.TestGateway.deleteTree(dir);
+    }
+}
