@@ -70,8 +70,8 @@ public final class ClusterExtension implements Extension {
                     }
                 }).register(ctx.metrics());
         link.metrics(ctx.metrics());
-        LOG.info("cluster: replica {} sharing state through Redis at {} under {{{}}}, {} on Redis errors",
-                replica, RedisLink.redacted(uri), prefix, policy);
+        LOG.info("cluster: replica {} sharing state through Redis at {} under the key prefix {}, {} on Redis errors",
+                replica, RedisLink.redacted(uri), "{" + prefix + "}:", policy);
     }
 
     /** The configured id, or one made at first start and kept in the data directory (stable across restarts). */

@@ -48,6 +48,8 @@ public final class RedisLink implements AutoCloseable {
     private final RedisClient client;
     private final ClientResources resources;
     private final StatefulRedisConnection<String, String> connection;
+    /** For start-up and the admin thread: the connect timeout rather than the request path's. */
+    private final StatefulRedisConnection<String, String> slow;
     private final StatefulRedisPubSubConnection<String, String> pubsub;
     private final String prefix;
     private final Duration timeout;
@@ -66,11 +68,13 @@ public final class RedisLink implements AutoCloseable {
     private volatile long downSince;
 
     private RedisLink(RedisClient client, ClientResources resources, StatefulRedisConnection<String, String> connection,
+                      StatefulRedisConnection<String, String> slow,
                       StatefulRedisPubSubConnection<String, String> pubsub, String prefix, Duration timeout, String replica, String where, boolean failOpen) {
         this.failOpen = failOpen;
         this.client = client;
         this.resources = resources;
         this.connection = connection;
+        this.slow = slow;
         this.pubsub = pubsub;
         this.prefix = prefix;
         this.timeout = timeout;
@@ -105,21 +109,25 @@ public final class RedisLink implements AutoCloseable {
      */
     public static RedisLink connect(String uri, String prefix, Duration timeout, Duration connectTimeout, String replica, boolean failOpen) {
         RedisURI redisUri = RedisURI.create(uri);
-        redisUri.setTimeout(timeout);
+        // the handshake of a new connection (HELLO, class loading on the first) gets the connect timeout; commands get `timeout`
+        redisUri.setTimeout(connectTimeout);
         // two I/O threads of its own: Redis replies never wait behind the gateway's event loops, nor those behind them
-        ClientResources resources = ClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(1).build();
+        ClientResources resources = ClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
         RedisClient client = RedisClient.create(resources, redisUri);
         client.setOptions(ClientOptions.builder()
                 .autoReconnect(true)
                 // while the link is down a command fails at once: the caller's policy applies, nothing piles up
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .timeoutOptions(TimeoutOptions.enabled(timeout))
+                .timeoutOptions(TimeoutOptions.enabled()) // each connection's own timeout (below)
                 .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout).keepAlive(true).build())
                 .build());
         try {
             StatefulRedisConnection<String, String> c = client.connect();
+            c.setTimeout(timeout); // the request path's: the policy applies after this
+            StatefulRedisConnection<String, String> slow = client.connect();
+            slow.setTimeout(connectTimeout); // start-up reads and admin writes may wait longer
             StatefulRedisPubSubConnection<String, String> ps = client.connectPubSub();
-            return new RedisLink(client, resources, c, ps, prefix, timeout, replica, redacted(uri), failOpen);
+            return new RedisLink(client, resources, c, slow, ps, prefix, timeout, replica, redacted(uri), failOpen);
         } catch (RuntimeException e) {
             client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
             resources.shutdown(0, 2, TimeUnit.SECONDS);
@@ -145,9 +153,17 @@ public final class RedisLink implements AutoCloseable {
         return connection.async();
     }
 
-    /** For start-up and admin writes, off the event loops: each call waits at most the timeout. */
+    /**
+     * For start-up and admin writes, off the event loops: a connection of their own, whose calls
+     * wait at most the connect timeout (a cold start may take longer than the request path's timeout).
+     */
     public io.lettuce.core.api.sync.RedisCommands<String, String> sync() {
-        return connection.sync();
+        return slow.sync();
+    }
+
+    /** The slow connection's asynchronous commands: a start-up batch, pipelined. */
+    public RedisAsyncCommands<String, String> slowAsync() {
+        return slow.async();
     }
 
     /** Whether the last command or ping got an answer. */
@@ -185,7 +201,7 @@ public final class RedisLink implements AutoCloseable {
         if (!up) {
             up = true;
             LOG.warn("cluster: Redis at {} answers again after {} ms", where, System.currentTimeMillis() - downSince);
-            onReconnect.forEach(Runnable::run);
+            onReconnect.forEach(timer::execute); // on the link's timer: a reply thread must never wait for Redis
         }
     }
 
@@ -207,7 +223,10 @@ public final class RedisLink implements AutoCloseable {
         }).add(listener);
     }
 
-    /** Runs {@code r} each time the link comes back after being down (a pub/sub message may have been missed meanwhile). */
+    /**
+     * Runs {@code r} on the link's timer each time the link comes back after being down (a pub/sub
+     * message may have been missed meanwhile).
+     */
     public void onReconnect(Runnable r) {
         onReconnect.add(r);
     }
@@ -289,6 +308,7 @@ public final class RedisLink implements AutoCloseable {
         timer.shutdownNow();
         pubsub.close();
         connection.close();
+        slow.close();
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         resources.shutdown(0, 2, TimeUnit.SECONDS);
     }

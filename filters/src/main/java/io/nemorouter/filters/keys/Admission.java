@@ -5,6 +5,7 @@ import io.nemorouter.core.exchange.AttemptRecord;
 import io.nemorouter.core.exchange.Completion;
 import io.nemorouter.core.exchange.Exchange;
 import io.nemorouter.core.openai.Usage;
+import io.nemorouter.filters.keys.cluster.RedisLedgers;
 import io.nemorouter.filters.keys.state.Budget;
 import io.nemorouter.filters.keys.state.Entity;
 import io.nemorouter.filters.keys.state.RateLimit;
@@ -42,8 +43,48 @@ final class Admission implements AnswerListener {
     /** The current attempt's reservations, per level (null where the level has none). */
     private Budget.Reservation[] reservations;
     private boolean settled;
+    /** Cluster mode: the shared ledgers every settlement goes to; null when the gateway runs alone. */
+    private final RedisLedgers ledgers;
+    /** Cluster mode, admitted by Redis: what the request took there (null: admitted here, Redis being away). */
+    SharedShare share;
+
+    /**
+     * What a request admitted by the shared ledgers took there: per level, one request of its RPM
+     * limit, tokens of its TPM limit (in {@link #tokensTaken}), a place in flight; and its budget
+     * reservation (for every attempt) with the period it was made in.
+     */
+    static final class SharedShare {
+        final boolean[] rpm;
+        final long[] rpmLimit;
+        final long[] tpmLimit;
+        final boolean[] place;
+        /** The worst-case cost reserved for (the dearest deployment so far), per level what Redis holds reserved, and the period. */
+        long worst;
+        long[] reserved;
+        long[] start;
+        long[] end;
+
+        SharedShare(int levels) {
+            rpm = new boolean[levels];
+            rpmLimit = new long[levels];
+            tpmLimit = new long[levels];
+            place = new boolean[levels];
+        }
+
+        void attempt(long worst, long[] reserved, long[] start, long[] end) {
+            this.worst = worst;
+            this.reserved = reserved;
+            this.start = start;
+            this.end = end;
+        }
+    }
 
     Admission(Entity<?>[] levels, long promptEstimate, Registry registry, Exchange exchange, BudgetAlerts alerts) {
+        this(levels, promptEstimate, registry, exchange, alerts, null);
+    }
+
+    Admission(Entity<?>[] levels, long promptEstimate, Registry registry, Exchange exchange, BudgetAlerts alerts, RedisLedgers ledgers) {
+        this.ledgers = ledgers;
         this.exchange = exchange;
         this.alerts = alerts;
         this.levels = levels;
@@ -102,7 +143,9 @@ final class Admission implements AnswerListener {
 
     @Override
     public void onAttemptFailed(Exchange exchange, AttemptRecord attempt) {
-        releaseReservations();
+        if (share == null) { // in cluster mode one reservation covers every attempt, settled at the end
+            releaseReservations();
+        }
     }
 
     @Override
@@ -114,8 +157,9 @@ final class Admission implements AnswerListener {
         long now = registry.clock().nanos();
         Usage usage = c.usage();
         // refused by the gateway before any upstream was asked (a budget, an unknown model): the request
-        // used no provider capacity, so it does not count against the rate limits either
-        boolean noAttempt = true;
+        // used no provider capacity, so it does not count against the rate limits either. An answer (2xx)
+        // always counts: a provider that answers in the gateway (the built-in mock) records no attempt
+        boolean noAttempt = c.status() >= 400;
         for (AttemptRecord a : c.attempts()) {
             noAttempt &= a.outcome() == AttemptRecord.Outcome.ABANDONED;
         }
@@ -126,6 +170,10 @@ final class Admission implements AnswerListener {
         // that left, or timed out (504), after the request had gone upstream: the provider bills those too
         boolean answered = c.headSentNanos() != 0 && (c.status() < 400 || c.cancelled())
                 || c.upstreamSentNanos() != 0 && (c.cancelled() || c.status() == 504);
+        if (share != null) {
+            settleShared(c, noAttempt, hit, answered);
+            return;
+        }
         for (int i = 0; i < levels.length; i++) {
             levels[i].inFlight.decrementAndGet();
             if (noAttempt && rpm[i] != null) {
@@ -169,6 +217,17 @@ final class Admission implements AnswerListener {
             exchange.set(BudgetAlert.KEY, crossed); // for the request log, which reads it next
             crossed.forEach(alerts::publish);
         }
+        if (ledgers != null) { // admitted here while Redis was away: the spend still goes to the shared ledgers
+            List<RedisLedgers.SettleLevel> spend = new ArrayList<>(r.length);
+            for (int i = 0; i < r.length; i++) {
+                if (r[i] != null) {
+                    spend.add(new RedisLedgers.SettleLevel(levels[i].ledger, r[i].period().start, r[i].period().end, 0, costs[i], 0, 0,
+                            false, 0, false, null));
+                }
+            }
+            ledgers.settle(spend, null);
+            return;
+        }
         for (int i = 0; i < r.length; i++) {
             if (r[i] != null) {
                 try {
@@ -181,14 +240,60 @@ final class Admission implements AnswerListener {
     }
 
     private BudgetAlert alert(Entity<?> level, Budget.Reservation r, int threshold, String requestId) {
+        return alert(level, r.budget().alerts(), threshold, r.period().spent(), r.period().end, requestId);
+    }
+
+    private BudgetAlert alert(Entity<?> level, Budget.Alerts a, int threshold, long spent, long periodEnd, String requestId) {
         LimitedRecord rec = level.record() instanceof LimitedRecord lr ? lr : null;
         String id = rec != null ? rec.id() : level.ledger;
         String alias = rec != null ? rec.alias() : null;
         Limits l = rec != null ? rec.limits() : null;
-        Budget.Alerts a = r.budget().alerts();
         return new BudgetAlert(level.level, id, alias, a.percents()[threshold], l == null || l.alertBase() == null ? 0 : l.alertBase(),
-                l != null && l.softBudget() != null, r.period().spent() / 1e9, l == null ? null : l.maxBudget(), r.period().end,
+                l != null && l.softBudget() != null, spent / 1e9, l == null ? null : l.maxBudget(), periodEnd,
                 requestId, registry.clock().millis());
+    }
+
+    /**
+     * Cluster mode: one settle script call for every level (its reservation by the real cost, tokens
+     * and the request given back where due, its place in flight freed); the ledgers' new state comes
+     * back to the local budgets, and a crossed alert threshold (handed to one settlement cluster-wide)
+     * goes out from here. Off the event loop from the call on.
+     */
+    private void settleShared(Completion c, boolean noAttempt, boolean hit, boolean answered) {
+        Usage usage = c.usage();
+        List<RedisLedgers.SettleLevel> settle = new ArrayList<>(levels.length);
+        Budget.Alerts[] alertsAt = new Budget.Alerts[levels.length];
+        for (int i = 0; i < levels.length; i++) {
+            Entity<?> e = levels[i];
+            e.inFlight.decrementAndGet();
+            long tpmCorrection = 0;
+            if (share.tpmLimit[i] > 0 && tokensTaken[i] > 0) {
+                long used = hit ? 0 : usage != null ? usage.totalTokens() : answered ? tokensTaken[i] : 0;
+                tpmCorrection = used - tokensTaken[i];
+            } else if (share.tpmLimit[i] > 0 && usage != null) {
+                tpmCorrection = usage.totalTokens();
+            }
+            long reserved = share.reserved == null ? 0 : share.reserved[i];
+            // a cache hit costs nothing (it was reserved for, before the cache answered)
+            long cost = share.reserved == null || hit ? 0 : cost(c, answered, share.worst);
+            Budget.Period p = e.budget.current(registry.clock().millis());
+            alertsAt[i] = e.budget.alerts();
+            settle.add(new RedisLedgers.SettleLevel(e.ledger, share.start == null ? p.start : share.start[i],
+                    share.end == null ? p.end : share.end[i], reserved, cost, tpmCorrection, share.tpmLimit[i],
+                    noAttempt && share.rpm[i], share.rpmLimit[i], share.place[i], alertsAt[i].at()));
+        }
+        share.reserved = null;
+        String requestId = c.requestId();
+        ledgers.settle(settle, settled -> {
+            long[] s = settled.state();
+            for (int i = 0; i < levels.length && (i + 1) * RedisLedgers.Settled.PER_LEVEL <= s.length; i++) {
+                int o = i * RedisLedgers.Settled.PER_LEVEL;
+                levels[i].budget.observe(s[o], s[o + 1], s[o + 2], s[o + 3]);
+                for (int t = (int) s[o + 4]; t < (int) s[o + 5] && t < alertsAt[i].percents().length; t++) {
+                    alerts.publish(alert(levels[i], alertsAt[i], t, s[o + 2], s[o + 1], requestId));
+                }
+            }
+        });
     }
 
     /**

@@ -24,7 +24,7 @@ public final class BudgetAlerts {
                 .labelNames("level", "threshold").register(metrics);
     }
 
-    /** Gets every alert from now on, on the event loop of the call that set it off: hand it on, never block. */
+    /** Gets every alert from now on, on the event loop of the call that set it off (in cluster mode, a Redis reply thread): hand it on, never block. */
     public void subscribe(Consumer<BudgetAlert> subscriber) {
         subscribers.add(subscriber);
     }

@@ -43,24 +43,7 @@ final class BudgetFilter implements RequestFilter {
         if (a == null) {
             return Verdict.CONTINUE;
         }
-        Deployment d = exchange.deployment();
-        long maxOut = exchange.body().maxOutputTokens();
-        Pricing price = d.pricing();
-        long stated = price.maxOutputTokens(); // its catalog entry's max_output_tokens, or the price table's
-        if (maxOut < 0) {
-            maxOut = stated > 0 ? stated : defaultMaxOutput;
-        } else if (stated > 0 && maxOut > stated) {
-            maxOut = stated; // a deployment that states its maximum writes no more, whatever the request says
-        }
-        long promptBound = exchange.content().readableBytes();
-        if (price.contextWindow() > 0 && exchange.endpoint() == Endpoint.CHAT_COMPLETIONS) {
-            // a longer prompt is refused upstream; not for embeddings, whose window is per input of a batch
-            promptBound = Math.min(promptBound, price.contextWindow());
-        }
-        // at the highest rates the call may be billed at (a long prompt moves Gemini Pro to its long-context rates)
-        double usd = (promptBound * price.maxInput() + (double) maxOut * exchange.body().choices() * price.maxOutput()) / 1_000_000d;
-        // capped far below Long.MAX_VALUE: sums of reservations must not wrap round
-        long worst = (long) Math.min(Math.ceil(usd * SpendRecord.NANOS_PER_USD), (double) (Long.MAX_VALUE >> 8));
+        long worst = worstCost(exchange, defaultMaxOutput);
         long now = registry.clock().millis();
         Budget.Reservation[] taken = new Budget.Reservation[a.levels.length];
         for (int i = 0; i < a.levels.length; i++) {
@@ -80,17 +63,50 @@ final class BudgetFilter implements RequestFilter {
         return Verdict.CONTINUE;
     }
 
+    /**
+     * The attempt's worst-case cost in nano-USD on the chosen deployment: the body's size in bytes as
+     * prompt tokens, plus {@code n} times the most it may write, at the highest rates it may be billed at.
+     */
+    static long worstCost(Exchange exchange, long defaultMaxOutput) {
+        return worstCost(exchange, exchange.deployment(), defaultMaxOutput);
+    }
+
+    /** {@link #worstCost(Exchange, long)} were the request sent to {@code d}. */
+    static long worstCost(Exchange exchange, Deployment d, long defaultMaxOutput) {
+        long maxOut = exchange.body().maxOutputTokens();
+        Pricing price = d.pricing();
+        long stated = price.maxOutputTokens(); // its catalog entry's max_output_tokens, or the price table's
+        if (maxOut < 0) {
+            maxOut = stated > 0 ? stated : defaultMaxOutput;
+        } else if (stated > 0 && maxOut > stated) {
+            maxOut = stated; // a deployment that states its maximum writes no more, whatever the request says
+        }
+        long promptBound = exchange.content().readableBytes();
+        if (price.contextWindow() > 0 && exchange.endpoint() == Endpoint.CHAT_COMPLETIONS) {
+            // a longer prompt is refused upstream; not for embeddings, whose window is per input of a batch
+            promptBound = Math.min(promptBound, price.contextWindow());
+        }
+        // at the highest rates the call may be billed at (a long prompt moves Gemini Pro to its long-context rates)
+        double usd = (promptBound * price.maxInput() + (double) maxOut * exchange.body().choices() * price.maxOutput()) / 1_000_000d;
+        // capped far below Long.MAX_VALUE: sums of reservations must not wrap round
+        return (long) Math.min(Math.ceil(usd * SpendRecord.NANOS_PER_USD), (double) (Long.MAX_VALUE >> 8));
+    }
+
     private static OpenAiError exceeded(Entity<?> e, long worst, long now) {
-        Budget b = e.budget;
-        Budget.Period p = b.current(now);
+        Budget.Period p = e.budget.current(now);
+        return exceeded(e, e.budget.limit(), p.spent(), p.end, worst);
+    }
+
+    /** The 402 for a level whose budget ({@code limit}, nano-USD) cannot take {@code worst} more, with its period's spend and end. */
+    static OpenAiError exceeded(Entity<?> e, long limit, long spent, long periodEnd, long worst) {
         String code = switch (e.level) {
             case "key" -> "key_budget_exceeded";
             case "team" -> "team_budget_exceeded";
             default -> "org_budget_exceeded";
         };
-        String resets = p.end == 0 ? "it does not reset" : "it resets at " + Instant.ofEpochMilli(p.end);
-        String message = "Budget exceeded for this " + e.level + ": spend " + usd(p.spent()) + " of its " + usd(b.limit())
-                + " budget" + (worst > 0 && p.spent() < b.limit() ? " (this request may cost up to " + usd(worst) + ")" : "")
+        String resets = periodEnd == 0 ? "it does not reset" : "it resets at " + Instant.ofEpochMilli(periodEnd);
+        String message = "Budget exceeded for this " + e.level + ": spend " + usd(spent) + " of its " + usd(limit)
+                + " budget" + (worst > 0 && spent < limit ? " (this request may cost up to " + usd(worst) + ")" : "")
                 + "; " + resets + ".";
         return new OpenAiError(HttpResponseStatus.PAYMENT_REQUIRED, "budget_exceeded", code, null, message);
     }

@@ -10,6 +10,9 @@ import io.nemorouter.filters.keys.state.KeysClock;
 import io.nemorouter.filters.keys.state.Registry;
 import io.nemorouter.filters.keys.store.ChronicleKeyStore;
 import io.nemorouter.filters.keys.store.KeyStore;
+import io.nemorouter.filters.keys.store.RedisKeyStore;
+import io.nemorouter.filters.keys.cluster.RedisLedgers;
+import io.nemorouter.filters.cluster.RedisLink;
 import io.nemorouter.filters.keys.store.Secrets;
 import io.nemorouter.filters.store.StoreException;
 import io.prometheus.client.Counter;
@@ -32,6 +35,7 @@ public final class KeysExtension implements Extension {
 
     private final KeysClock clock;
     private KeyStore store;
+    private RedisLedgers ledgers;
 
     public KeysExtension() {
         this(KeysClock.SYSTEM);
@@ -66,8 +70,9 @@ public final class KeysExtension implements Extension {
         if (defaultMaxOutput < 1) {
             throw ctx.configError("default_max_output_tokens", "must be a positive number of tokens");
         }
+        RedisLink link = ctx.service(RedisLink.class); // cluster mode: records and ledgers shared in Redis
         try {
-            store = ChronicleKeyStore.open(ctx.dataDir(), entries);
+            store = link != null ? new RedisKeyStore(link) : ChronicleKeyStore.open(ctx.dataDir(), entries);
         } catch (StoreException e) {
             throw new ConfigError("nemo.keys: the key store cannot be opened: " + e.getMessage());
         }
@@ -80,9 +85,19 @@ public final class KeysExtension implements Extension {
         ctx.filter(Phase.BEFORE_ROUTING, AUTH_ORDER, new AuthFilter(registry, masterDigest, authFailures));
         BudgetAlerts alerts = new BudgetAlerts(ctx.metrics());
         ctx.publish(BudgetAlerts.class, alerts);
-        ctx.filter(Phase.BEFORE_ROUTING, LIMITS_ORDER, new LimitsFilter(registry, refusals, alerts));
-        ctx.filter(Phase.DEPLOYMENT_CHOSEN, BUDGET_ORDER,
-                new BudgetFilter(registry, defaultMaxOutput, refusals));
+        if (link == null) {
+            ctx.filter(Phase.BEFORE_ROUTING, LIMITS_ORDER, new LimitsFilter(registry, refusals, alerts));
+            ctx.filter(Phase.DEPLOYMENT_CHOSEN, BUDGET_ORDER, new BudgetFilter(registry, defaultMaxOutput, refusals));
+        } else { // limits and budget in one round trip to Redis (a second only for a dearer deployment than reserved for)
+            try {
+                ledgers = RedisLedgers.start(link, ctx.dataDir());
+            } catch (StoreException e) {
+                throw new ConfigError("nemo.keys: " + e.getMessage());
+            }
+            SharedLimitsFilter shared = new SharedLimitsFilter(registry, ledgers, refusals, alerts, defaultMaxOutput, ctx.catalog());
+            ctx.filter(Phase.BEFORE_ROUTING, LIMITS_ORDER, shared.admission);
+            ctx.filter(Phase.DEPLOYMENT_CHOSEN, BUDGET_ORDER, shared.topUp);
+        }
         AdminApi.register(ctx, registry, masterDigest, authFailures);
         ctx.publish(Readers.class, new ReaderAuth(registry, masterDigest, authFailures));
         new BudgetGauges(registry).register(ctx.metrics());
@@ -91,11 +106,14 @@ public final class KeysExtension implements Extension {
                     + "may call every model and spend without limit, and the admin API is off. Set NEMO_MASTER_KEY to require keys.");
         }
         LOG.info("keys: {} keys, {} teams, {} organizations in {}", registry.keys().size(), registry.teams().size(),
-                registry.orgs().size(), ctx.dataDir());
+                registry.orgs().size(), link != null ? "Redis (cluster mode)" : ctx.dataDir());
     }
 
     @Override
     public void close() {
+        if (ledgers != null) {
+            ledgers.close();
+        }
         if (store != null) {
             store.close();
         }

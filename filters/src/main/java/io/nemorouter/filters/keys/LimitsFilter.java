@@ -4,6 +4,7 @@ import io.nemorouter.core.exchange.Exchange;
 import io.nemorouter.core.extension.RequestFilter;
 import io.nemorouter.core.extension.Verdict;
 import io.nemorouter.core.openai.OpenAiError;
+import io.nemorouter.filters.keys.cluster.RedisLedgers;
 import io.nemorouter.filters.keys.state.Entity;
 import io.nemorouter.filters.keys.state.RateLimit;
 import io.nemorouter.filters.keys.state.Registry;
@@ -31,7 +32,15 @@ final class LimitsFilter implements RequestFilter {
     private final Counter refusals;
     private final BudgetAlerts alerts;
 
+    /** Cluster mode's shared ledgers, where even a request decided here (Redis away) settles its spend; else null. */
+    private final RedisLedgers ledgers;
+
     LimitsFilter(Registry registry, Counter refusals, BudgetAlerts alerts) {
+        this(registry, refusals, alerts, null);
+    }
+
+    LimitsFilter(Registry registry, Counter refusals, BudgetAlerts alerts, RedisLedgers ledgers) {
+        this.ledgers = ledgers;
         this.alerts = alerts;
         this.registry = registry;
         this.refusals = refusals;
@@ -43,13 +52,10 @@ final class LimitsFilter implements RequestFilter {
         if (p == null || p.key() == null) {
             return Verdict.CONTINUE;
         }
-        Entity<?>[] levels = p.team() == null ? new Entity<?>[] {p.key()}
-                : p.org() == null ? new Entity<?>[] {p.key(), p.team()} : new Entity<?>[] {p.key(), p.team(), p.org()};
-        // a token is about 4 bytes of English text; the JSON around it makes this an over-estimate,
-        // which the settlement gives back
-        long prompt = (exchange.content().readableBytes() + 3) / 4;
+        Entity<?>[] levels = levels(p);
+        long prompt = promptEstimate(exchange);
         long maxOut = Math.max(0, exchange.body().maxOutputTokens());
-        Admission a = new Admission(levels, prompt, registry, exchange, alerts);
+        Admission a = new Admission(levels, prompt, registry, exchange, alerts, ledgers);
         long now = registry.clock().nanos();
         for (int i = 0; i < levels.length; i++) {
             Entity<?> e = levels[i];
@@ -57,8 +63,7 @@ final class LimitsFilter implements RequestFilter {
             // each refusal gives back what this level and those before it took
             if (e.inFlight.incrementAndGet() > max && max > 0) {
                 a.rollBack(i + 1, now);
-                return refuse(exchange, e, "parallel", "requests", 1_000_000_000L,
-                        "Too many requests in flight for this " + e.level + ": its limit is " + max + " at once.");
+                return refuse(exchange, e, "parallel", "requests", 1_000_000_000L, refusal(e, "parallel", max, 0));
             }
             RateLimit rpm = e.rpm();
             a.rpm[i] = rpm;
@@ -66,8 +71,7 @@ final class LimitsFilter implements RequestFilter {
                 long wait = rpm.tryTake(1, now);
                 if (wait > 0) {
                     a.rollBack(i + 1, now);
-                    return refuse(exchange, e, "rpm", "requests", wait,
-                            "Rate limit reached for this " + e.level + ": " + rpm.limit() + " requests per minute.");
+                    return refuse(exchange, e, "rpm", "requests", wait, refusal(e, "rpm", rpm.limit(), 0));
                 }
                 a.rpmTaken[i] = true;
             }
@@ -78,8 +82,7 @@ final class LimitsFilter implements RequestFilter {
                 long wait = tpm.tryTake(tokens, now);
                 if (wait > 0) {
                     a.rollBack(i + 1, now);
-                    return refuse(exchange, e, "tpm", "tokens", wait, "Rate limit reached for this " + e.level + ": "
-                            + tpm.limit() + " tokens per minute (this request needs about " + tokens + ").");
+                    return refuse(exchange, e, "tpm", "tokens", wait, refusal(e, "tpm", tpm.limit(), tokens));
                 }
                 a.tokensTaken[i] = tokens;
             }
@@ -88,6 +91,30 @@ final class LimitsFilter implements RequestFilter {
         exchange.set(KeysExtension.ADMISSION, a);
         exchange.listen(a);
         return Verdict.CONTINUE;
+    }
+
+    /** The levels a keyed request is held to: its key, and its team and organization when it has them. */
+    static Entity<?>[] levels(Principal p) {
+        return p.team() == null ? new Entity<?>[] {p.key()}
+                : p.org() == null ? new Entity<?>[] {p.key(), p.team()} : new Entity<?>[] {p.key(), p.team(), p.org()};
+    }
+
+    /**
+     * Prompt tokens as a TPM limit counts them before the answer: a token is about 4 bytes of English
+     * text; the JSON around it makes this an over-estimate, which the settlement gives back.
+     */
+    static long promptEstimate(Exchange exchange) {
+        return (exchange.content().readableBytes() + 3) / 4;
+    }
+
+    /** The 429 message for a level's limit, as the gateway alone and cluster mode word it. */
+    static String refusal(Entity<?> e, String limit, long value, long tokens) {
+        return switch (limit) {
+            case "parallel" -> "Too many requests in flight for this " + e.level + ": its limit is " + value + " at once.";
+            case "rpm" -> "Rate limit reached for this " + e.level + ": " + value + " requests per minute.";
+            default -> "Rate limit reached for this " + e.level + ": " + value + " tokens per minute (this request needs about "
+                    + tokens + ").";
+        };
     }
 
     private Verdict refuse(Exchange exchange, Entity<?> e, String limit, String type, long waitNanos, String message) {

@@ -430,4 +430,20 @@ class KeysTest {
             assertEquals(400, r.statusCode(), bad);
         }
     }
+
+    /** The built-in mock answers in the gateway without an upstream attempt: its answers still count toward RPM. */
+    @Test
+    void rpmLimitHoldsForAModelTheMockAnswers() throws Exception {
+        upstream = new ScriptableUpstream();
+        gw = TestGateway.builder()
+                .config("nemo.models = [ { name = \"mocked\", provider = mock, " + PRICES + " } ]")
+                .config("nemo.keys.master_key = \"" + MASTER + "\"")
+                .extension(new KeysExtension(clock))
+                .start();
+        String key = newKey("{\"rpm_limit\":3}");
+        for (int i = 0; i < 3; i++) {
+            assertEquals(200, chat(key, "mocked").statusCode());
+        }
+        assertError(chat(key, "mocked"), 429, "requests", "rate_limit_exceeded");
+    }
 }

@@ -138,34 +138,57 @@ public final class AdminApi {
     }
 
     private void answerBody(Exchange ex, Function<ObjectNode, Object> handler) {
-        run(ex, () -> {
-            ObjectNode body;
+        ObjectNode body;
+        try {
+            body = ex.body().json(); // on the event loop, which owns the request's bytes
+        } catch (InvalidBodyException e) {
+            ex.respond(e.error());
+            return;
+        }
+        run(ex, () -> handler.apply(body));
+    }
+
+    /**
+     * Runs an admin request on the admin thread, never an event loop (a shared store's writes wait for
+     * Redis), one at a time with every other change, and answers on the exchange's loop.
+     */
+    private void run(Exchange ex, java.util.function.Supplier<Object> work) {
+        WORK.execute(() -> {
+            Object answer;
             try {
-                body = ex.body().json();
-            } catch (InvalidBodyException e) {
-                throw new Refusal(e.error());
+                synchronized (registry) { // each admin request checks and writes as one step (no key made for a team being deleted)
+                    answer = work.get();
+                }
+            } catch (Fields.BadField e) {
+                answer = OpenAiError.badRequest("invalid_field", e.field, e.getMessage());
+            } catch (Refusal e) {
+                answer = e.error;
+            } catch (StoreException e) {
+                LOG.error("admin request {} failed in the store", ex.requestId(), e);
+                answer = new OpenAiError(HttpResponseStatus.SERVICE_UNAVAILABLE, "api_error", "store_error", null,
+                        "The key store refused the change: " + e.getMessage());
+            } catch (RuntimeException e) {
+                LOG.error("admin request {} failed", ex.requestId(), e);
+                answer = new OpenAiError(HttpResponseStatus.INTERNAL_SERVER_ERROR, "api_error", "internal_error", null,
+                        "The admin request failed: " + e);
             }
-            return handler.apply(body);
+            Object reply = answer;
+            ex.eventLoop().execute(() -> {
+                if (reply instanceof OpenAiError err) {
+                    ex.respond(err);
+                } else {
+                    ex.respond(AdminJson.ok(ex.alloc(), reply));
+                }
+            });
         });
     }
 
-    private void run(Exchange ex, java.util.function.Supplier<Object> work) {
-        try {
-            Object answer;
-            synchronized (registry) { // each admin request checks and writes as one step (no key made for a team being deleted)
-                answer = work.get();
-            }
-            ex.respond(AdminJson.ok(ex.alloc(), answer));
-        } catch (Fields.BadField e) {
-            ex.respond(OpenAiError.badRequest("invalid_field", e.field, e.getMessage()));
-        } catch (Refusal e) {
-            ex.respond(e.error);
-        } catch (StoreException e) {
-            LOG.error("admin request {} failed in the store", ex.requestId(), e);
-            ex.respond(new OpenAiError(HttpResponseStatus.SERVICE_UNAVAILABLE, "api_error", "store_error", null,
-                    "The key store refused the change: " + e.getMessage()));
-        }
-    }
+    /** The admin thread: changes wait for the store (Redis, in cluster mode) here, not on an event loop. */
+    private static final java.util.concurrent.ExecutorService WORK = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "nemo-admin");
+        t.setDaemon(true);
+        return t;
+    });
 
     /** An answer other than 200, thrown from a handler. */
     private static final class Refusal extends RuntimeException {
@@ -364,6 +387,7 @@ public final class AdminApi {
 
     private void limitsView(Map<String, Object> m, Entity<?> e) {
         Limits l = limitsOf(e.record());
+        registry.fresh(e);
         long now = registry.clock().millis();
         Budget.Period p = e.budget.current(now);
         m.put("max_budget", l.maxBudget());

@@ -217,6 +217,22 @@ public final class Budget {
         }
     }
 
+    /**
+     * What the shared ledger says (cluster mode), as of a round trip ago: the period it is in and its
+     * sums. This gateway's own open reservations stay counted in {@code committed} (they matter only
+     * when it must decide alone, Redis being away).
+     */
+    public void observe(long start, long end, long spent, long totalSpent) {
+        Period p = period.get();
+        if (start > p.start) {
+            period.compareAndSet(p, new Period(start, end, spent));
+        } else if (start == p.start) {
+            long old = p.spent.getAndSet(spent);
+            p.committed.addAndGet(spent - old);
+        }
+        total.accumulateAndGet(totalSpent, Math::max);
+    }
+
     /** Spend settled in the period {@code now} falls in. */
     public long spent(long now) {
         return current(now).spent.get();

@@ -16,7 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * the store. Changes (from the admin API) write the store first, then the maps, one at a time
  * (a lock on the admin path only); settled spend is written through by {@link #settle}.
  */
-public final class Registry {
+public final class Registry implements KeyStore.Watcher {
     private final KeyStore store;
     private final KeysClock clock;
     private final Map<String, Entity<KeyRecord>> keysByHash = new ConcurrentHashMap<>();
@@ -47,6 +47,7 @@ public final class Registry {
         keysByHash.values().forEach(e -> liveLedgers.add(e.ledger));
         teams.values().forEach(e -> liveLedgers.add(e.ledger));
         orgs.values().forEach(e -> liveLedgers.add(e.ledger));
+        store.watch(this);
     }
 
     public KeysClock clock() {
@@ -80,16 +81,19 @@ public final class Registry {
     // ---- changes (admin) -----------------------------------------------------------------------
 
     public synchronized void putKey(KeyRecord r) {
-        store.putKey(r);
         Entity<KeyRecord> e = keysByHash.get(r.hash());
         if (e == null) {
+            // its ledger's period first: a gateway sharing the store reads it when it hears of the record
             e = new Entity<>("key", "key:" + r.id(), r, r.limits(), null, clock.millis());
+            recordPeriod(e);
+            store.putKey(r);
             keysByHash.put(r.hash(), e);
             liveLedgers.add(e.ledger);
         } else {
+            store.putKey(r);
             e.update(r, r.limits());
+            recordPeriod(e);
         }
-        recordPeriod(e);
     }
 
     /** A new secret for a key: same id, settings, spend and live counters. */
@@ -113,8 +117,7 @@ public final class Registry {
     }
 
     public synchronized void putTeam(TeamRecord r) {
-        store.putTeam(r);
-        putGroup(teams, r.id(), r, r.limits(), "team", "team:");
+        putGroup(teams, r.id(), r, r.limits(), "team", "team:", () -> store.putTeam(r));
     }
 
     public synchronized void removeTeam(String id) {
@@ -123,8 +126,7 @@ public final class Registry {
     }
 
     public synchronized void putOrg(OrgRecord r) {
-        store.putOrg(r);
-        putGroup(orgs, r.id(), r, r.limits(), "organization", "org:");
+        putGroup(orgs, r.id(), r, r.limits(), "organization", "org:", () -> store.putOrg(r));
     }
 
     public synchronized void removeOrg(String id) {
@@ -141,23 +143,135 @@ public final class Registry {
         }
     }
 
-    /** A team or organization, stored already: its live side made or updated, its ledger recorded. */
-    private <R> void putGroup(Map<String, Entity<R>> map, String id, R r, Limits limits, String level, String ledgerPrefix) {
+    /**
+     * A team or organization: stored ({@code write}), its live side made or updated, its ledger's
+     * period recorded (before the record, when new: a gateway sharing the store reads both when it hears of it).
+     */
+    private <R> void putGroup(Map<String, Entity<R>> map, String id, R r, Limits limits, String level, String ledgerPrefix,
+                              Runnable write) {
         Entity<R> e = map.get(id);
         if (e == null) {
             e = new Entity<>(level, ledgerPrefix + id, r, limits, null, clock.millis());
+            recordPeriod(e);
+            write.run();
             map.put(id, e);
             liveLedgers.add(e.ledger);
         } else {
+            write.run();
             e.update(r, limits);
+            recordPeriod(e);
         }
-        recordPeriod(e);
     }
 
     /** The store learns the ledger's current period (new, or its duration changed); its sums stay the store's. */
     private void recordPeriod(Entity<?> e) {
         Budget.Period p = e.budget.current(clock.millis());
         store.setPeriod(e.ledger, p.start, p.end);
+    }
+
+    /**
+     * Brings an entity's spend up to date from a shared store (other gateways settle into the same
+     * ledger); the figures in memory stand when the store is this gateway's own or does not answer.
+     * For the admin API, off the event loops.
+     */
+    public void fresh(Entity<?> e) {
+        try {
+            SpendRecord r = store.ledger(e.ledger);
+            if (r != null) {
+                e.budget.observe(r.periodStart(), r.periodEnd(), r.periodSpend(), r.totalSpend());
+            }
+        } catch (RuntimeException ignored) {
+            // Redis away: what this gateway last saw
+        }
+    }
+
+    // ---- changes other gateways made (a shared store) --------------------------------------------
+
+    @Override
+    public synchronized void changed(String id, Object record, SpendRecord spend) {
+        if (id.startsWith("key:")) {
+            if (record == null) {
+                dropKey(id.substring(4));
+            } else {
+                applyKey((KeyRecord) record, spend);
+            }
+        } else if (id.startsWith("team:")) {
+            TeamRecord r = (TeamRecord) record;
+            applyGroup(teams, id.substring(5), r, r == null ? null : r.limits(), "team", "team:", spend);
+        } else if (id.startsWith("org:")) {
+            OrgRecord r = (OrgRecord) record;
+            applyGroup(orgs, id.substring(4), r, r == null ? null : r.limits(), "organization", "org:", spend);
+        }
+    }
+
+    @Override
+    public synchronized void reloaded(Map<String, KeyRecord> keys, Map<String, TeamRecord> teams, Map<String, OrgRecord> orgs,
+                                      Map<String, SpendRecord> spend) {
+        orgs.forEach((id, r) -> applyGroup(this.orgs, id, r, r.limits(), "organization", "org:", spend.get("org:" + id)));
+        teams.forEach((id, r) -> applyGroup(this.teams, id, r, r.limits(), "team", "team:", spend.get("team:" + id)));
+        keys.values().forEach(r -> applyKey(r, spend.get("key:" + r.id())));
+        java.util.List.copyOf(keysByHash.keySet()).forEach(hash -> {
+            if (!keys.containsKey(hash)) {
+                dropKey(hash);
+            }
+        });
+        java.util.List.copyOf(this.teams.keySet()).forEach(id -> {
+            if (!teams.containsKey(id)) {
+                applyGroup(this.teams, id, null, null, "team", "team:", null);
+            }
+        });
+        java.util.List.copyOf(this.orgs.keySet()).forEach(id -> {
+            if (!orgs.containsKey(id)) {
+                applyGroup(this.orgs, id, null, null, "organization", "org:", null);
+            }
+        });
+    }
+
+    /** A key as another gateway wrote it: updated, moved to its new hash (a rotation: same id), or new. */
+    private void applyKey(KeyRecord r, SpendRecord spend) {
+        Entity<KeyRecord> e = keysByHash.get(r.hash());
+        if (e == null) {
+            for (Map.Entry<String, Entity<KeyRecord>> other : keysByHash.entrySet()) {
+                if (other.getValue().record().id().equals(r.id())) { // rotated elsewhere: live counters go with it
+                    e = other.getValue();
+                    keysByHash.remove(other.getKey());
+                    keysByHash.put(r.hash(), e);
+                    break;
+                }
+            }
+        }
+        if (e == null) {
+            e = new Entity<>("key", "key:" + r.id(), r, r.limits(), spend, clock.millis());
+            keysByHash.put(r.hash(), e);
+            liveLedgers.add(e.ledger);
+        } else if (!r.equals(e.record())) {
+            e.update(r, r.limits());
+        }
+    }
+
+    private void dropKey(String hash) {
+        Entity<KeyRecord> e = keysByHash.remove(hash);
+        if (e != null) {
+            liveLedgers.remove(e.ledger);
+        }
+    }
+
+    /** A team or organization as another gateway wrote it (null: deleted); the store is not written. */
+    private <R> void applyGroup(Map<String, Entity<R>> map, String id, R r, Limits limits, String level, String ledgerPrefix,
+                                SpendRecord spend) {
+        Entity<R> e = map.get(id);
+        if (r == null) {
+            if (e != null) {
+                map.remove(id);
+                liveLedgers.remove(e.ledger);
+            }
+        } else if (e == null) {
+            e = new Entity<>(level, ledgerPrefix + id, r, limits, spend, clock.millis());
+            map.put(id, e);
+            liveLedgers.add(e.ledger);
+        } else if (!r.equals(e.record())) {
+            e.update(r, limits);
+        }
     }
 
     // ---- spend (request path) -----------------------------------------------------------------

@@ -44,6 +44,35 @@ public interface KeyStore extends AutoCloseable {
 
     void deleteSpend(String ledger);
 
+    /**
+     * A ledger as a shared store holds it now (other gateways settle into it too); null from a store
+     * this gateway alone writes, whose figures it has in memory already.
+     */
+    default SpendRecord ledger(String ledger) {
+        return null;
+    }
+
+    /**
+     * A shared store tells {@code watcher} of the records other gateways write (and echoes this one's);
+     * the embedded store has no others and never calls it.
+     */
+    default void watch(Watcher watcher) {
+    }
+
+    /** What a gateway sharing its store hears of changes. Called on the store's own thread. */
+    interface Watcher {
+        /**
+         * {@code id} ({@code key:<hash>}, {@code team:<id>}, {@code org:<id>}) now holds {@code record}
+         * ({@link KeyRecord}, {@link TeamRecord} or {@link OrgRecord}; null: deleted), with its ledger
+         * as stored ({@code spend}, null when it has none).
+         */
+        void changed(String id, Object record, SpendRecord spend);
+
+        /** Every record and ledger as the store holds them now (after messages may have been missed). */
+        void reloaded(Map<String, KeyRecord> keys, Map<String, TeamRecord> teams, Map<String, OrgRecord> orgs,
+                      Map<String, SpendRecord> spend);
+    }
+
     @Override
     void close();
 }

@@ -1,0 +1,230 @@
+package io.nemorouter.filters.keys.cluster;
+
+import io.lettuce.core.ScriptOutputType;
+import io.nemorouter.filters.cluster.RedisLink;
+import io.nemorouter.filters.keys.store.RedisKeyStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Limits and budgets kept in Redis (cluster mode), exact across replicas: each attempt of a keyed
+ * request is admitted by one script call that checks and takes at every level at once
+ * ({@code keys-admit.lua}: parallel places, RPM and TPM as GCRA on Redis's clock, the budget as
+ * settled spend plus every replica's open reservations), and settled by another
+ * ({@code keys-settle.lua}). So a limit of N admits N across all replicas, not N per replica, and
+ * a budget raced from every replica passes its ceiling by at most what one request's real cost
+ * exceeds its reservation (only possible for a prompt whose tokens the byte count does not bound).
+ *
+ * <p>Reservations and places in flight are kept per replica ({@code res:<replica>},
+ * {@code par:<replica>}), so a replica that dies does not hold them for ever: each replica beats
+ * once a second, and one silent for {@value #STALE_MS} ms has its shares cleared
+ * ({@code keys-janitor.lua}); a replica clears its own when it starts. A settlement Redis did not
+ * take (down, slow) goes to the {@link SpendJournal} and is replayed, once, when Redis answers.
+ */
+public final class RedisLedgers implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RedisLedgers.class);
+    static final long STALE_MS = 15_000;
+
+    private final RedisLink link;
+    private final SpendJournal journal;
+    private final String touched;
+    private final String replicas;
+
+    private RedisLedgers(RedisLink link, SpendJournal journal) {
+        this.link = link;
+        this.journal = journal;
+        this.touched = link.key("touched:" + link.replica());
+        this.replicas = link.key("replicas");
+    }
+
+    /**
+     * Starts sharing: clears what this replica held before it (re)started, replays the spend it
+     * journaled then, and beats every second.
+     */
+    public static RedisLedgers start(RedisLink link, Path dataDir) {
+        RedisLedgers l = new RedisLedgers(link, SpendJournal.open(dataDir.resolve("cluster-spend.journal")));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) { // a cold start's first script calls may take longer than the request path's timeout
+            try {
+                l.janitor(true).toCompletableFuture().get(10, TimeUnit.SECONDS);
+                break;
+            } catch (Exception e) {
+                if (System.nanoTime() > deadline) {
+                    l.journal.close();
+                    throw new io.nemorouter.filters.store.StoreException("Redis: this replica's shares of the limits cannot be reset: " + e, e);
+                }
+            }
+        }
+        link.timer().scheduleWithFixedDelay(l::beat, 1, 1, TimeUnit.SECONDS);
+        return l;
+    }
+
+    public RedisLink link() {
+        return link;
+    }
+
+    /** What admission asks at one level. */
+    public record AdmitLevel(String ledger, long budgetLimit, long periodStart, long periodEnd, long amount,
+                             long rpmLimit, long tpmLimit, long tokens, int parallel, boolean take) {
+    }
+
+    /**
+     * The answer: admitted (with, per level, the ledger's period and sums and the rate limits' state
+     * after this request) or refused at {@code level} by {@code what} ({@code parallel}, {@code rpm},
+     * {@code tpm}, {@code budget}), with how long until it would pass.
+     */
+    public record Admitted(boolean ok, int level, String what, long waitMillis, long spent, long periodEnd, long[] state) {
+        /** Per level: period start, period end, spent, total, rpm remaining (-1: none), rpm reset ms, tpm remaining, tpm reset ms. */
+        public static final int PER_LEVEL = 8;
+    }
+
+    /** Admits one attempt at every level, atomically; completes on a Redis thread, exceptionally when Redis did not answer in time. */
+    public CompletionStage<Admitted> admit(List<AdmitLevel> levels) {
+        String[] keys = new String[levels.size() + 1];
+        String[] args = new String[2 + levels.size() * 9];
+        args[0] = link.replica();
+        args[1] = Integer.toString(levels.size());
+        int a = 2;
+        for (int i = 0; i < levels.size(); i++) {
+            AdmitLevel l = levels.get(i);
+            keys[i] = RedisKeyStore.ledgerKey(link, l.ledger());
+            args[a++] = Long.toString(l.budgetLimit());
+            args[a++] = Long.toString(l.periodStart());
+            args[a++] = Long.toString(l.periodEnd());
+            args[a++] = Long.toString(l.amount());
+            args[a++] = Long.toString(l.rpmLimit());
+            args[a++] = Long.toString(l.tpmLimit());
+            args[a++] = Long.toString(l.tokens());
+            args[a++] = Integer.toString(l.parallel());
+            args[a++] = l.take() ? "1" : "0";
+        }
+        keys[levels.size()] = touched;
+        return link.<List<Object>>script("keys-admit", ScriptOutputType.MULTI, keys, args).thenApply(RedisLedgers::admitted);
+    }
+
+    private static Admitted admitted(List<Object> r) {
+        if (((Long) r.get(0)) == 0) {
+            return new Admitted(false, (int) (long) (Long) r.get(1) - 1, (String) r.get(2), (Long) r.get(3), (Long) r.get(4),
+                    (Long) r.get(5), null);
+        }
+        long[] state = new long[r.size() - 1];
+        for (int i = 1; i < r.size(); i++) {
+            state[i - 1] = (Long) r.get(i);
+        }
+        return new Admitted(true, -1, null, 0, 0, 0, state);
+    }
+
+    /** What a finished attempt settles at one level. */
+    public record SettleLevel(String ledger, long periodStart, long periodEnd, long reserved, long cost, long tpmCorrection,
+                              long tpmLimit, boolean giveBackRequest, long rpmLimit, boolean freePlace, long[] alertAt) {
+        /** Only its spend: what a replay after a restart may still apply (this replica's shares were cleared). */
+        SettleLevel spendOnly() {
+            return new SettleLevel(ledger, periodStart, periodEnd, 0, cost, 0, tpmLimit, false, rpmLimit, false, alertAt);
+        }
+    }
+
+    /** Per level: period start, period end, spent, total, and the alert thresholds crossed as [from, to). */
+    public record Settled(long[] state) {
+        public static final int PER_LEVEL = 6;
+    }
+
+    /**
+     * Settles a finished attempt; {@code then} gets the ledgers' state on a Redis thread. Never
+     * fails: what Redis does not take now is journaled and replayed when it answers ({@code then}
+     * is not called for those).
+     */
+    public void settle(List<SettleLevel> levels, Consumer<Settled> then) {
+        if (journal.pending() > 0) { // keep the order: nothing overtakes what waits to be replayed
+            journal.add(levels);
+            return;
+        }
+        run(levels, "", then).whenComplete((s, e) -> {
+            if (e != null) {
+                LOG.warn("cluster: a settlement did not reach Redis ({}); journaled for replay", e.toString());
+                journal.add(levels);
+            }
+        });
+    }
+
+    private CompletionStage<Settled> run(List<SettleLevel> levels, String opId, Consumer<Settled> then) {
+        String[] keys = new String[levels.size()];
+        String[] args = new String[3 + levels.size() * 10];
+        args[0] = link.replica();
+        args[1] = Integer.toString(levels.size());
+        args[2] = opId;
+        int a = 3;
+        for (int i = 0; i < levels.size(); i++) {
+            SettleLevel l = levels.get(i);
+            keys[i] = RedisKeyStore.ledgerKey(link, l.ledger());
+            args[a++] = Long.toString(l.periodStart());
+            args[a++] = Long.toString(l.periodEnd());
+            args[a++] = Long.toString(l.reserved());
+            args[a++] = Long.toString(l.cost());
+            args[a++] = Long.toString(l.tpmCorrection());
+            args[a++] = Long.toString(l.tpmLimit());
+            args[a++] = l.giveBackRequest() ? "1" : "0";
+            args[a++] = Long.toString(l.rpmLimit());
+            args[a++] = l.freePlace() ? "1" : "0";
+            args[a++] = thresholds(l.alertAt());
+        }
+        CompletableFuture<Settled> out = new CompletableFuture<>();
+        link.<List<Object>>script("keys-settle", ScriptOutputType.MULTI, keys, args).whenComplete((r, e) -> {
+            if (e != null) {
+                out.completeExceptionally(e);
+                return;
+            }
+            long[] state = new long[r.size()];
+            for (int i = 0; i < r.size(); i++) {
+                state[i] = (Long) r.get(i);
+            }
+            Settled s = new Settled(state);
+            out.complete(s);
+            if (then != null) {
+                try {
+                    then.accept(s);
+                } catch (RuntimeException ex) {
+                    LOG.error("cluster: handling a settlement failed", ex);
+                }
+            }
+        });
+        return out;
+    }
+
+    private static String thresholds(long[] at) {
+        if (at == null || at.length == 0) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder();
+        for (long v : at) {
+            b.append(b.isEmpty() ? "" : ",").append(v);
+        }
+        return b.toString();
+    }
+
+    /** Once a second, on the link's timer: the heartbeat (with the janitor's rounds) and the journal's replay. */
+    private void beat() {
+        try {
+            janitor(false).toCompletableFuture().get(5, TimeUnit.SECONDS);
+            journal.replay((levels, id) -> run(levels, link.key("op:" + id), null));
+        } catch (Exception e) {
+            LOG.debug("cluster: heartbeat failed ({})", e.toString());
+        }
+    }
+
+    private CompletionStage<Long> janitor(boolean clearOwn) {
+        return link.script("keys-janitor", ScriptOutputType.INTEGER, new String[] {replicas}, link.replica(),
+                Long.toString(System.currentTimeMillis()), Long.toString(STALE_MS), clearOwn ? "1" : "0", link.key("touched:"));
+    }
+
+    @Override
+    public void close() {
+        journal.close();
+    }
+}

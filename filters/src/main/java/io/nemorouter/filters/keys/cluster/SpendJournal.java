@@ -1,0 +1,116 @@
+package io.nemorouter.filters.keys.cluster;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
+
+/**
+ * Settlements Redis did not take (it was down, or slower than the timeout), kept in order in
+ * memory and appended to {@code cluster-spend.journal} in the data directory, so neither an outage
+ * nor a restart during one loses spend. Replayed in order once Redis answers, each under an id the
+ * settle script applies once ({@code {p}:op:<id>}), so a replay cut short and redone counts nothing
+ * twice; the file is emptied when the queue is. Entries read back at start are replayed as spend
+ * only: this replica's reservations and places in flight were cleared when it started.
+ */
+final class SpendJournal implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(SpendJournal.class);
+    private static final ObjectMapper JSON = JsonMapper.builder().build();
+
+    record Entry(String id, List<RedisLedgers.SettleLevel> levels) {
+    }
+
+    private final Path file;
+    private final ConcurrentLinkedQueue<Entry> queue = new ConcurrentLinkedQueue<>();
+    private FileChannel out;
+
+    private SpendJournal(Path file) {
+        this.file = file;
+    }
+
+    static SpendJournal open(Path file) {
+        SpendJournal j = new SpendJournal(file);
+        try {
+            if (Files.exists(file)) {
+                for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+                    if (line.isBlank()) {
+                        continue;
+                    }
+                    try {
+                        Entry e = JSON.readValue(line, new TypeReference<Entry>() { });
+                        j.queue.add(new Entry(e.id(), e.levels().stream().map(RedisLedgers.SettleLevel::spendOnly).toList()));
+                    } catch (IOException bad) { // a line cut short by a crash mid-write: the rest still counts
+                        LOG.warn("cluster: an unreadable line in {} is skipped: {}", file, bad.getMessage());
+                    }
+                }
+                if (!j.queue.isEmpty()) {
+                    LOG.warn("cluster: {} settlements journaled while Redis was away will be replayed", j.queue.size());
+                }
+            }
+            j.out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open the spend journal " + file, e);
+        }
+        return j;
+    }
+
+    int pending() {
+        return queue.size();
+    }
+
+    /** Keeps a settlement for replay: on disk first (a crash after this loses nothing), then queued. */
+    synchronized void add(List<RedisLedgers.SettleLevel> levels) {
+        Entry e = new Entry(UUID.randomUUID().toString(), levels);
+        try {
+            byte[] line = (JSON.writeValueAsString(e) + "\n").getBytes(StandardCharsets.UTF_8);
+            out.write(java.nio.ByteBuffer.wrap(line));
+        } catch (IOException io) {
+            LOG.error("cluster: the spend journal {} cannot be written; the settlement is kept in memory only", file, io);
+        }
+        queue.add(e);
+    }
+
+    /** Sends what waits, in order, one at a time; stops at the first failure (the next beat tries again). */
+    void replay(BiFunction<List<RedisLedgers.SettleLevel>, String, CompletionStage<?>> send) throws Exception {
+        int sent = 0;
+        for (Entry e; (e = queue.peek()) != null; sent++) {
+            send.apply(e.levels(), e.id()).toCompletableFuture().get(5, TimeUnit.SECONDS);
+            queue.poll();
+        }
+        if (sent > 0) {
+            synchronized (this) {
+                if (queue.isEmpty()) {
+                    out.truncate(0);
+                }
+            }
+            LOG.warn("cluster: {} journaled settlements replayed into Redis", sent);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        try {
+            if (out != null) {
+                out.close();
+            }
+        } catch (IOException e) {
+            LOG.warn("cluster: closing the spend journal failed", e);
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package io.nemorouter.server.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.nemorouter.server.GatewayProcess;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Gateway processes of one cluster (each in its own JVM, as a replica on its own VM runs), on one
+ * Redis under one prefix, each with its own data directory, in front of the built-in mock model
+ * {@code m}. Started in parallel; ready when each answers {@code /health}.
+ */
+final class ClusterGateways implements AutoCloseable {
+    static final String MASTER = "sk-master-cluster-0123456789";
+    static final ObjectMapper JSON = new ObjectMapper();
+    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    final List<String> bases = new ArrayList<>();
+    private final List<Process> processes = new ArrayList<>();
+    private final Path dir;
+
+    /** {@code extra}: more config lines for every replica (e.g. {@code nemo.cluster.on_redis_error = fail_closed}). */
+    ClusterGateways(int replicas, String redisUrl, String prefix, String extra) throws Exception {
+        dir = Files.createTempDirectory("nemo-cluster");
+        List<Path> logs = new ArrayList<>();
+        for (int i = 0; i < replicas; i++) {
+            int port;
+            try (ServerSocket s = new ServerSocket(0)) {
+                port = s.getLocalPort();
+            }
+            Path conf = dir.resolve("gw-" + i + ".conf");
+            Files.writeString(conf, """
+                    nemo {
+                      server { host = "127.0.0.1", warmup = 0s }
+                      data_dir = "%s"
+                      keys.master_key = "%s"
+                      cluster { redis = "%s", prefix = "%s", replica_id = "r%d", timeout = 2s }
+                      models = [ { name = "m", provider = mock, input_cost_per_mtok = 1000, output_cost_per_mtok = 2000 } ]
+                    }
+                    %s
+                    """.formatted(dir.resolve("data-" + i), MASTER, redisUrl, prefix, i, extra));
+            Path log = dir.resolve("gw-" + i + ".log");
+            logs.add(log);
+            processes.add(new ProcessBuilder(GatewayProcess.command("--config", conf.toString(), "--port", Integer.toString(port)))
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start());
+            bases.add("http://127.0.0.1:" + port);
+        }
+        for (int i = 0; i < replicas; i++) {
+            awaitHealth(i, logs.get(i));
+        }
+    }
+
+    private void awaitHealth(int i, Path log) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!processes.get(i).isAlive()) {
+                throw new AssertionError("replica " + i + " exited: " + Files.readString(log));
+            }
+            try {
+                if (http.send(HttpRequest.newBuilder(URI.create(bases.get(i) + "/health")).build(),
+                        HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                Thread.sleep(100);
+            }
+        }
+        throw new AssertionError("replica " + i + " did not start: " + Files.readString(log));
+    }
+
+    String log(int i) throws IOException {
+        return Files.readString(dir.resolve("gw-" + i + ".log"));
+    }
+
+    HttpResponse<String> chat(int replica, String key, String content) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(bases.get(replica) + "/v1/chat/completions"))
+                .header("authorization", "Bearer " + key).timeout(Duration.ofSeconds(10))
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m\",\"max_tokens\":20,\"messages\":[{\"role\":\"user\",\"content\":\""
+                        + content + "\"}]}")).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    JsonNode admin(int replica, String path, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(bases.get(replica) + path)).header("authorization", "Bearer " + MASTER)
+                .timeout(Duration.ofSeconds(10));
+        HttpResponse<String> r = http.send(body == null ? b.GET().build() : b.POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new AssertionError(path + " on replica " + replica + ": " + r.statusCode() + " " + r.body());
+        }
+        return JSON.readTree(r.body());
+    }
+
+    HttpResponse<String> get(int replica, String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(bases.get(replica) + path)).header("authorization", "Bearer " + MASTER)
+                .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Override
+    public void close() {
+        for (Process p : processes) {
+            p.destroy();
+        }
+        for (Process p : processes) {
+            try {
+                if (!p.waitFor(15, java.util.concurrent.TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        io.nemorouter.testkit.TestGateway.deleteTree(dir);
+    }
+}

@@ -1,0 +1,181 @@
+package io.nemorouter.server.cluster;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.DoubleAdder;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Three gateway processes on one Redis hold keys, limits and budgets as one gateway would: a key
+ * made on one works on the others, a block applies everywhere within a second, a 60 RPM key admits
+ * 60 in all (not 60 per replica), and a budget raced from all three does not pass its ceiling.
+ */
+class KeysClusterTest {
+    static ClusterGateways gw;
+
+    @BeforeAll
+    static void start() throws Exception {
+        gw = new ClusterGateways(3, RedisProcess.sharedUrl(), RedisProcess.prefix(), "");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (gw != null) {
+            gw.close();
+        }
+    }
+
+    @Test
+    void aKeyMadeOnOneReplicaWorksOnTheOthersAndABlockReachesAllWithinASecond() throws Exception {
+        String key = gw.admin(0, "/key/generate", "{\"key_alias\":\"roaming\"}").get("key").asText();
+        long made = System.nanoTime();
+        for (int r = 1; r < 3; r++) {
+            assertEquals(200, until(r, key, 200, made), "the key works on replica " + r + " within a second");
+        }
+        gw.admin(1, "/key/block", "{\"key\":\"" + key + "\"}");
+        long blocked = System.nanoTime();
+        for (int r = 0; r < 3; r++) {
+            HttpResponse<String> refused = gw.chat(r, key, "blocked?");
+            int status = refused.statusCode() == 403 ? 403 : until(r, key, 403, blocked);
+            assertEquals(403, status, "the blocked key is refused on replica " + r + " within a second");
+        }
+        // and what any replica reports of it is the shared record
+        assertTrue(gw.admin(2, "/key/info?key=" + key, null).get("info").get("blocked").asBoolean());
+        gw.admin(2, "/key/delete", "{\"keys\":[\"" + key + "\"]}");
+        assertEquals(401, until(0, key, 401, System.nanoTime()), "deleted on one, unknown on all");
+    }
+
+    /** Sends on {@code replica} until it answers {@code want}, for at most a second after {@code since}; the last status. */
+    private static int until(int replica, String key, int want, long since) throws Exception {
+        int status;
+        do {
+            status = gw.chat(replica, key, "hello").statusCode();
+            if (status == want) {
+                return status;
+            }
+            Thread.sleep(20);
+        } while (System.nanoTime() - since < 1_000_000_000L);
+        return status;
+    }
+
+    @Test
+    void aSixtyRpmKeyAdmitsSixtyAcrossAllReplicas() throws Exception {
+        String key = gw.admin(0, "/key/generate", "{\"key_alias\":\"rpm60\",\"rpm_limit\":60}").get("key").asText();
+        for (int r = 1; r < 3; r++) {
+            until(r, key, 429, System.nanoTime()); // make sure every replica knows it (each try may take one of the 60)
+        }
+        String key2 = gw.admin(0, "/key/generate", "{\"key_alias\":\"rpm60b\",\"rpm_limit\":60}").get("key").asText();
+        Thread.sleep(300); // the new key reaches every replica
+        AtomicInteger admitted = new AtomicInteger();
+        AtomicInteger refused = new AtomicInteger();
+        Map<Integer, Integer> other = new ConcurrentHashMap<>();
+        long start = System.nanoTime();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 6; t++) {
+            int replica = t % 3;
+            Thread th = new Thread(() -> {
+                for (int i = 0; i < 25; i++) {
+                    try {
+                        int s = gw.chat(replica, key2, "count me " + i).statusCode();
+                        (s == 200 ? admitted : s == 429 ? refused : null).incrementAndGet();
+                    } catch (Exception | Error e) {
+                        other.merge(-1, 1, Integer::sum);
+                    }
+                }
+            });
+            threads.add(th);
+            th.start();
+        }
+        for (Thread th : threads) {
+            th.join();
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        // GCRA: a minute's worth (60) at once, then one a second: the bound over 60 is the seconds the burst took
+        assertTrue(other.isEmpty(), "every answer was a 200 or a 429: " + other);
+        assertEquals(150, admitted.get() + refused.get());
+        assertTrue(admitted.get() >= 60, "the limit admits its 60: " + admitted);
+        assertTrue(admitted.get() <= 60 + (int) Math.ceil(seconds) + 1,
+                "60 in all across three replicas (plus one a second of refill), not 180: " + admitted + " in " + seconds + " s");
+        System.out.printf("cluster rpm: %d admitted of 150 sent across 3 replicas in %.2f s (limit 60/min)%n", admitted.get(), seconds);
+    }
+
+    @Test
+    void aBudgetRacedFromAllThreeReplicasStopsAtItsCeiling() throws Exception {
+        double budget = 1.0;
+        String key = gw.admin(0, "/key/generate", "{\"key_alias\":\"race\",\"max_budget\":" + budget + "}").get("key").asText();
+        Thread.sleep(300);
+        DoubleAdder costs = new DoubleAdder();
+        AtomicInteger answered = new AtomicInteger();
+        AtomicInteger paymentRequired = new AtomicInteger();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 9; t++) {
+            int replica = t % 3;
+            Thread th = new Thread(() -> {
+                for (int i = 0; i < 40 && paymentRequired.get() < 30; i++) {
+                    try {
+                        HttpResponse<String> r = gw.chat(replica, key, "race " + replica + "/" + Thread.currentThread().getId() + "/" + i);
+                        if (r.statusCode() == 200) {
+                            answered.incrementAndGet();
+                            costs.add(Double.parseDouble(r.headers().firstValue("x-nemo-response-cost").orElse("0")));
+                        } else if (r.statusCode() == 402) {
+                            paymentRequired.incrementAndGet();
+                        }
+                    } catch (Exception ignored) {
+                        // counted as neither
+                    }
+                }
+            });
+            threads.add(th);
+            th.start();
+        }
+        for (Thread th : threads) {
+            th.join();
+        }
+        // then alone, until refused: what is left is less than one request's worst case (about $0.16 here)
+        for (int i = 0; i < 40; i++) {
+            HttpResponse<String> r = gw.chat(i % 3, key, "after the race " + i);
+            if (r.statusCode() != 200) {
+                assertEquals(402, r.statusCode(), r.body());
+                break;
+            }
+            answered.incrementAndGet();
+            costs.add(Double.parseDouble(r.headers().firstValue("x-nemo-response-cost").orElse("0")));
+        }
+        Thread.sleep(300); // the last settlements
+        JsonNode info = gw.admin(1, "/key/info?key=" + key, null).get("info");
+        double spend = info.get("spend").asDouble();
+        assertTrue(paymentRequired.get() > 0, "the budget ran out");
+        assertEquals(costs.sum(), spend, 1e-6, "the shared ledger holds every answered call's cost, once");
+        assertTrue(spend <= budget + 1e-9, "raced from three replicas, spend stays within the budget: " + spend);
+        assertTrue(spend >= budget - 0.2, "and the budget was used up to less than one request's reservation: " + spend);
+        for (int r = 0; r < 3; r++) {
+            assertEquals(spend, gw.admin(r, "/key/info?key=" + key, null).get("info").get("spend").asDouble(), 1e-9,
+                    "replica " + r + " reports the shared spend");
+        }
+        System.out.printf("cluster budget: $%.4f of $%.2f spent by %d calls from 3 replicas, %d refused with 402%n",
+                spend, budget, answered.get(), paymentRequired.get());
+    }
+
+    @Test
+    void healthReportsTheRedisLink() throws Exception {
+        for (int r = 0; r < 3; r++) {
+            HttpResponse<String> h = gw.get(r, "/health");
+            assertEquals(200, h.statusCode());
+            JsonNode body = ClusterGateways.JSON.readTree(h.body());
+            assertEquals("ok", body.get("status").asText());
+            assertEquals("up", body.get("checks").get("redis").get("status").asText(), h.body());
+            assertEquals("r" + r, body.get("checks").get("redis").get("replica").asText());
+        }
+    }
+}
