@@ -76,6 +76,13 @@ class RoutingClusterTest {
         return gw;
     }
 
+    /** Replicas a and b of a cluster of their own on {@code redis}, bad answering 500 (while {@link #badFails}). */
+    TestGateway[] twoReplicas(String redis, String router) throws Exception {
+        upstreams(ScriptableUpstream.status(500, null));
+        String prefix = RedisProcess.prefix();
+        return new TestGateway[]{replica("a", redis, prefix, router), replica("b", redis, prefix, router)};
+    }
+
     static String entry(String id, ScriptableUpstream u, String extra) {
         return "{ name = m, id = " + id + ", provider = openai, api_base = \"" + u.apiBase() + "\", api_key = sk, "
                 + "input_cost_per_mtok = 1, output_cost_per_mtok = 2" + (extra.isEmpty() ? "" : ", " + extra) + " }";
@@ -135,11 +142,9 @@ class RoutingClusterTest {
 
     @Test
     void aCooldownOpenedOnOneReplicaIsKeptByTheOtherWithinASecond() throws Exception {
-        upstreams(ScriptableUpstream.status(500, null));
-        String redis = RedisProcess.sharedUrl();
-        String prefix = RedisProcess.prefix();
-        TestGateway a = replica("a", redis, prefix, "cooldown_time = 30s");
-        TestGateway b = replica("b", redis, prefix, "cooldown_time = 30s");
+        TestGateway[] ab = twoReplicas(RedisProcess.sharedUrl(), "cooldown_time = 30s");
+        TestGateway a = ab[0];
+        TestGateway b = ab[1];
         assertTrue(state(health(b, "bad"), "healthy"));
 
         trip(a);
@@ -160,11 +165,9 @@ class RoutingClusterTest {
 
     @Test
     void aProbeThatSucceedsOnOneReplicaClosesTheCircuitOnTheOther() throws Exception {
-        upstreams(ScriptableUpstream.status(500, null));
-        String redis = RedisProcess.sharedUrl();
-        String prefix = RedisProcess.prefix();
-        TestGateway a = replica("a", redis, prefix, "cooldown_time = 1500ms");
-        TestGateway b = replica("b", redis, prefix, "cooldown_time = 1500ms");
+        TestGateway[] ab = twoReplicas(RedisProcess.sharedUrl(), "cooldown_time = 1500ms");
+        TestGateway a = ab[0];
+        TestGateway b = ab[1];
         trip(a);
         assertTrue(state(awaitBad(b, 1000, d -> state(d, "cooling_down")), "cooling_down"));
         badFails.set(false);
@@ -243,12 +246,11 @@ class RoutingClusterTest {
 
     @Test
     void withRedisDownEachReplicaRoutesAloneAndCatchesUpWhenItIsBack() throws Exception {
-        upstreams(ScriptableUpstream.status(500, null));
         RedisProcess redis = RedisProcess.start();
         opened.add(redis);
-        String prefix = RedisProcess.prefix();
-        TestGateway a = replica("a", redis.url(), prefix, "cooldown_time = 60s");
-        TestGateway b = replica("b", redis.url(), prefix, "cooldown_time = 60s");
+        TestGateway[] ab = twoReplicas(redis.url(), "cooldown_time = 60s");
+        TestGateway a = ab[0];
+        TestGateway b = ab[1];
         redis.kill();
 
         trip(a); // 200s all along: a routes on what it learns itself
