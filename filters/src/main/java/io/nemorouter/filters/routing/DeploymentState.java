@@ -20,6 +20,10 @@ import java.util.concurrent.atomic.LongAdder;
  * {@code cooldown_time}; a 429 or 503 with a {@code Retry-After} opens it for that long at once.
  * When the time is up one request (the probe) may go; its success closes the circuit, its failure
  * opens it again.
+ *
+ * <p>In cluster mode the circuit is also shared ({@link SharedCircuits}): what opens or closes it
+ * here is sent to the other replicas, and what they send is {@link #learn learned}. Every change
+ * carries the epoch-ms time it happened, so that the latest one wins wherever it is applied.
  */
 final class DeploymentState {
     /** In the order of the {@code nemo_deployment_state} metric: 0, 1, 2. */
@@ -53,8 +57,16 @@ final class DeploymentState {
     /** The times of its last {@code allowed_fails} failures (0: none), a ring; guarded by this. */
     private final long[] failTimes;
     private int failNext;
-    /** Until when it is out (0: it is not); past it, one probe may go. */
+    /** Until when it is out (0: it is not); past it, one probe may go. Read without a lock, written under this. */
     private volatile long cooldownUntil;
+    /** When (epoch ms) the circuit last opened or closed, here or on the replica it was learned from; guarded by this. */
+    private long changedAt;
+    /** The cooldown the other replicas are known to have (sent or learned); guarded by this. */
+    private long sharedUntil;
+    /** The replica the circuit's current state was learned from, or null: it came about here. */
+    private volatile String learnedFrom;
+    /** Where circuit changes made here go: nowhere, or to the other replicas in cluster mode. */
+    volatile CircuitSink sink = CircuitSink.NONE;
     /** The request (its {@link RouteState}) that holds the half-open probe, or null. */
     private final AtomicReference<Object> probe = new AtomicReference<>();
 
@@ -157,6 +169,11 @@ final class DeploymentState {
         return full ? (minute + 1) * 60_000 - nowMillis : 0;
     }
 
+    /** The longest it may be out: its group's {@code cooldown_time} or {@code max_retry_after}. */
+    long longestCooldownMillis() {
+        return Math.max(settings.cooldownMillis(), settings.maxRetryAfterMillis());
+    }
+
     /** Milliseconds until its cooldown ends, or 0. */
     long cooldownMillis(long nowMillis) {
         long until = cooldownUntil;
@@ -214,8 +231,9 @@ final class DeploymentState {
             long end = stream && a.firstByteNanos() != 0 ? a.firstByteNanos() : a.endedNanos();
             long start = a.sentNanos() != 0 ? a.sentNanos() : a.startedNanos();
             latencies.recordValue(Math.max(0, TimeUnit.NANOSECONDS.toMicros(end - start)));
-            if (probing || cooldownUntil != 0 && nowMillis >= cooldownUntil) {
-                cooldownUntil = 0; // the probe came back well: closed
+            long until = cooldownUntil;
+            if (probing || until != 0 && nowMillis >= until) {
+                closeHere(nowMillis); // the probe came back well: closed
             }
         }
         if (probing) {
@@ -230,16 +248,116 @@ final class DeploymentState {
         long hint = a.retryAfterMillis();
         if (hint > 0 && (status == 429 || status == 503)) {
             // the upstream said how long; a shorter hint from another request does not cut a longer cooldown
-            cooldownUntil = Math.max(cooldownUntil, nowMillis + Math.min(hint, settings.maxRetryAfterMillis()));
+            openHere(nowMillis, nowMillis + Math.min(hint, settings.maxRetryAfterMillis()));
             return;
         }
         if (probing) {
-            cooldownUntil = nowMillis + settings.cooldownMillis(); // the probe failed: out again
+            openHere(nowMillis, nowMillis + settings.cooldownMillis()); // the probe failed: out again
             return;
         }
         if (recentFailures(nowMillis) >= settings.allowedFails()) {
-            cooldownUntil = nowMillis + settings.cooldownMillis();
+            openHere(nowMillis, nowMillis + settings.cooldownMillis());
         }
+    }
+
+    // ---- the circuit, here and shared ----------------------------------------------------------
+
+    /** A cooldown this much longer than the one the other replicas have is sent again; a shorter lengthening is not. */
+    static final long RESEND_MILLIS = 1000;
+
+    /**
+     * Opens the circuit until {@code until} (never cutting a longer cooldown short) on what happened
+     * here; the other replicas are told when it is new or at least {@link #RESEND_MILLIS} longer
+     * than what they have.
+     */
+    private void openHere(long nowMillis, long until) {
+        synchronized (this) {
+            changedAt = Math.max(changedAt, nowMillis);
+            if (until <= cooldownUntil) {
+                return;
+            }
+            cooldownUntil = until;
+            learnedFrom = null;
+            if (until < sharedUntil + RESEND_MILLIS) {
+                return;
+            }
+            sharedUntil = until;
+        }
+        sink.opened(this, nowMillis, until);
+    }
+
+    /** Closes the circuit on a probe's success here, and tells the other replicas. */
+    private void closeHere(long nowMillis) {
+        synchronized (this) {
+            if (cooldownUntil == 0) {
+                return; // another answer closed it first
+            }
+            cooldownUntil = 0;
+            changedAt = Math.max(changedAt, nowMillis);
+            sharedUntil = 0;
+            learnedFrom = null;
+        }
+        sink.closed(this, nowMillis);
+    }
+
+    /**
+     * Applies a change of the circuit that replica {@code from} made at {@code at} (epoch ms on its
+     * clock): {@code open} until {@code until}, or closed. The latest change wins: an opening older
+     * than a close here, or a close older than an opening here, is ignored; an opening never cuts a
+     * longer cooldown short, and one already over says nothing. A deployment that may not cool down
+     * here (it has nowhere else to go in this replica's catalog) does not learn openings.
+     *
+     * <p>Replicas' clocks are compared as they are: with NTP they agree within milliseconds, and a
+     * skew only decides which of two changes made within it wins, never whether the cluster
+     * converges (every replica applies the same rule to the same changes).
+     *
+     * @return whether the circuit changed here
+     */
+    synchronized boolean learn(boolean open, long until, long at, String from, long nowMillis) {
+        if (open) {
+            if (!coolable || until <= nowMillis || cooldownUntil == 0 && changedAt > at) {
+                return false;
+            }
+            changedAt = Math.max(changedAt, at);
+            sharedUntil = Math.max(sharedUntil, until);
+            if (until <= cooldownUntil) {
+                return false;
+            }
+            cooldownUntil = until;
+        } else {
+            if (cooldownUntil == 0 || changedAt > at) {
+                return false;
+            }
+            cooldownUntil = 0;
+            changedAt = at;
+            sharedUntil = 0;
+        }
+        learnedFrom = from;
+        return true;
+    }
+
+    /** The replica the circuit's current state was learned from, or null when it came about here. */
+    String learnedFrom() {
+        return learnedFrom;
+    }
+
+    /** Where the circuit changes made here are sent. */
+    interface CircuitSink {
+        CircuitSink NONE = new CircuitSink() {
+            @Override
+            public void opened(DeploymentState d, long at, long until) {
+            }
+
+            @Override
+            public void closed(DeploymentState d, long at) {
+            }
+        };
+
+        /** It opened (or lengthened) at {@code at} until {@code until}; called on an event loop: must not wait. */
+        void opened(DeploymentState d, long at, long until);
+
+        /** Its probe succeeded at {@code at}; called on an event loop: must not wait. */
+        void closed(DeploymentState d, long at);
     }
 
     /**

@@ -12,6 +12,7 @@ import io.nemorouter.core.extension.Extension;
 import io.nemorouter.core.extension.ExtensionContext;
 import io.nemorouter.core.extension.RouteAuth;
 import io.nemorouter.core.openai.OpenAiError;
+import io.nemorouter.filters.cluster.RedisLink;
 import io.nemorouter.filters.keys.Readers;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -35,7 +36,8 @@ import java.util.concurrent.TimeUnit;
  * {@code auto} and A/B experiments ({@link Router}), configured in {@code nemo.router}; catalog
  * entries may set {@code weight}, {@code rpm}, {@code tpm} and {@code max_parallel}. Serves
  * {@code GET /health/deployments} (master key) and exports each deployment's state, in-flight
- * requests and latency average as metrics.
+ * requests and latency average as metrics. In cluster mode the deployments' circuits are shared
+ * with the other replicas ({@link SharedCircuits}).
  */
 public final class RouterExtension implements Extension {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -47,6 +49,7 @@ public final class RouterExtension implements Extension {
     private final java.time.Clock clock;
     private ScheduledFuture<?> ticker;
     private Router router;
+    private SharedCircuits shared;
 
     public RouterExtension() {
         this(java.time.Clock.systemUTC());
@@ -108,6 +111,11 @@ public final class RouterExtension implements Extension {
             for (DeploymentState d : g.members) {
                 d.coolable = g.members.length > 1 || g.chain.length > 1;
             }
+        }
+        RedisLink link = ctx.service(RedisLink.class);
+        if (link != null) {
+            shared = new SharedCircuits(link, groups.values().stream().flatMap(g -> java.util.Arrays.stream(g.members)).toList(),
+                    clock::millis);
         }
         long embedding = capabilities.bit("embedding");
         List<DeploymentState> chat = new ArrayList<>();
@@ -171,6 +179,10 @@ public final class RouterExtension implements Extension {
                 o.put("provider", d.deployment.provider());
                 o.put("state", d.state(now).name().toLowerCase());
                 o.put("cooldown_remaining_ms", d.cooldownMillis(now));
+                String from = d.learnedFrom();
+                if (from != null) {
+                    o.put("learned_from", from); // the replica that opened (or closed) its circuit
+                }
                 o.put("quota_reset_ms", d.quotaResetMillis(now));
                 o.put("in_flight", d.inFlight());
                 o.put("latency_ewma_ms", Math.round(d.latencyEwmaMillis() * 1000) / 1000.0);
@@ -365,6 +377,9 @@ public final class RouterExtension implements Extension {
     public void close() {
         if (ticker != null) {
             ticker.cancel(false);
+        }
+        if (shared != null) {
+            shared.close();
         }
     }
 }
