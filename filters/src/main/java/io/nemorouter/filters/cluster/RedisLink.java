@@ -112,7 +112,11 @@ public final class RedisLink implements AutoCloseable {
         // the handshake of a new connection (HELLO, class loading on the first) gets the connect timeout; commands get `timeout`
         redisUri.setTimeout(connectTimeout);
         // two I/O threads of its own: Redis replies never wait behind the gateway's event loops, nor those behind them
-        ClientResources resources = ClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
+        // reconnect tries back off from 100 ms to at most 2 s (Lettuce's default climbs to 30 s): back within seconds of Redis
+        ClientResources resources = ClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2)
+                .reconnectDelay(io.lettuce.core.resource.Delay.exponential(Duration.ofMillis(100), Duration.ofSeconds(2), 2,
+                        TimeUnit.MILLISECONDS))
+                .build();
         RedisClient client = RedisClient.create(resources, redisUri);
         client.setOptions(ClientOptions.builder()
                 .autoReconnect(true)
