@@ -47,8 +47,6 @@ final class RedisCacheStore implements CacheStore {
     /** Answers a flush reads, and removes, per round trip. */
     private static final int FLUSH_BATCH = 500;
 
-    private static final Exception DOWN = new IllegalStateException("the Redis link is down");
-
     private final RedisLink link;
     private final long maxEntries;
     private final long maxBytes;
@@ -86,12 +84,6 @@ final class RedisCacheStore implements CacheStore {
     @Override
     public CompletableFuture<CacheEntry> lookup(String key, long nowMillis) {
         CompletableFuture<CacheEntry> out = new CompletableFuture<>();
-        if (!link.up()) {
-            // known down (its last command or ping went unanswered): a miss at once, not after the timeout; the
-            // link's ping, each second, tells when it is back
-            missed(out, DOWN);
-            return out;
-        }
         try {
             link.async().dispatch(CommandType.GET, new ByteArrayOutput<>(CODEC), new CommandArgs<>(CODEC).addKey(entryPrefix + key))
                     .whenComplete((bytes, error) -> {
@@ -115,12 +107,9 @@ final class RedisCacheStore implements CacheStore {
         out.complete(null);
     }
 
-    /** On the writer thread: sends the answer off and does not wait; one Redis does not take (or while it is down) is dropped. */
+    /** On the writer thread: sends the answer off and does not wait; one Redis does not take is dropped. */
     @Override
     public void put(String key, CacheEntry entry) {
-        if (!link.up()) {
-            return; // dropped: nothing piles up for a Redis that does not answer
-        }
         byte[] value = entry.encode();
         long ttl = entry.expiresMillis() - entry.createdMillis();
         if (value.length > maxBytes || ttl <= 0) {

@@ -70,7 +70,10 @@ class CacheClusterTest {
         return replica(redis, "");
     }
 
-    /** A replica with {@code extra} settings. */
+    /**
+     * A replica with {@code extra} settings. Its Redis timeout is a second, not 50 ms: on a loaded
+     * test machine a lookup may take longer than 50 ms, and a hit the test expects would be a miss.
+     */
     TestGateway replica(String redis, String extra) throws Exception {
         for (int attempt = 1; ; attempt++) {
             try {
@@ -90,7 +93,7 @@ class CacheClusterTest {
                         + "{ name = \"m\", provider = openai, api_base = \"" + base + "\", api_key = \"sk-up\", input_cost_per_mtok = 1000, output_cost_per_mtok = 2000 },"
                         + "{ name = \"e\", provider = openai, api_base = \"" + base + "\", api_key = \"sk-up\", input_cost_per_mtok = 100 }]\n"
                         + "nemo.keys.master_key = \"" + MASTER + "\"\nnemo.cache.enabled = true\n"
-                        + "nemo.cluster { redis = \"" + redis + "\", prefix = \"" + prefix + "\" }\n" + extra)
+                        + "nemo.cluster { redis = \"" + redis + "\", prefix = \"" + prefix + "\", timeout = 1s }\n" + extra)
                 .start();
         opened.add(gw);
         return gw;
@@ -353,7 +356,7 @@ class CacheClusterTest {
     void aRedisSlowerThanTheTimeoutIsAMiss() throws Exception {
         RedisProcess redis = RedisProcess.start();
         opened.add(redis);
-        TestGateway a = replica(redis.url());
+        TestGateway a = replica(redis.url(), "nemo.cluster.timeout = 300ms");
         chat(a, MASTER, body(""));
         awaitEntries(a, 1);
         // a script that keeps Redis busy for three seconds or more: the gateway's lookups go unanswered meanwhile
