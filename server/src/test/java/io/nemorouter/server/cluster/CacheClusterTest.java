@@ -11,11 +11,15 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
@@ -262,12 +266,50 @@ class CacheClusterTest {
     }
 
     /**
-     * Would fail if the cache stayed in each replica: no cache file in the data directory, the
-     * answer's key is in Redis under the cluster's prefix, and once it is deleted there the replica
-     * that stored it misses too.
+     * Identical requests under way at once wait for the first on their own replica (after their
+     * lookup in Redis), not across replicas: each replica's first goes upstream.
      */
     @Test
-    void answersAreKeptInRedisNotInTheReplica() throws Exception {
+    void identicalRequestsInFlightCoalesceWithinAReplicaNotAcross() throws Exception {
+        String redis = RedisProcess.sharedUrl();
+        TestGateway a = replica(redis);
+        TestGateway b = replica(redis);
+        upstream.on("m", (req, reply) -> {
+            int n = calls.incrementAndGet();
+            reply.after(Duration.ofMillis(500), () -> ScriptableUpstream.chat("answer " + n).answer(req, reply));
+        });
+        List<CompletableFuture<HttpResponse<String>>> onA = new ArrayList<>();
+        List<CompletableFuture<HttpResponse<String>>> onB = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            onA.add(send(a, body("")));
+            onB.add(send(b, body("")));
+            Thread.sleep(20);
+        }
+        for (List<CompletableFuture<HttpResponse<String>>> replica : List.of(onA, onB)) {
+            int hits = 0;
+            for (CompletableFuture<HttpResponse<String>> f : replica) {
+                HttpResponse<String> r = f.get(10, TimeUnit.SECONDS);
+                assertEquals(200, r.statusCode(), r.body());
+                hits += cache(r).equals("hit") ? 1 : 0;
+            }
+            assertEquals(2, hits, "two followers of the replica's first request");
+        }
+        assertEquals(2, calls.get(), "one upstream call per replica");
+    }
+
+    static CompletableFuture<HttpResponse<String>> send(TestGateway gw, String body) {
+        return gw.http().sendAsync(HttpRequest.newBuilder(URI.create(gw.base() + "/v1/chat/completions"))
+                .header("authorization", "Bearer " + MASTER).header("content-type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    /**
+     * Would fail if the cache stayed in each replica: no cache file in the data directory, the
+     * answer's key is in Redis under the cluster's prefix, and once it is deleted there the replica
+     * that stored it misses too. Redis expires each answer after its own TTL.
+     */
+    @Test
+    void answersAreKeptInRedisNotInTheReplicaEachForItsTtl() throws Exception {
         String redis = RedisProcess.sharedUrl();
         TestGateway a = replica(redis);
         assertEquals("miss", cache(chat(a, MASTER, body(""))));
@@ -280,13 +322,19 @@ class CacheClusterTest {
             assertTrue(ttl > 3_500_000 && ttl <= 3_600_000, "Redis expires it after the hour: " + ttl);
             assertEquals("hit", cache(chat(a, MASTER, body(""))));
             c.sync().del(keys.get(0));
+            assertEquals("miss", cache(chat(a, MASTER, body(""))), "gone from Redis, gone from the replica");
+            assertEquals(2, calls.get());
+
+            chat(a, MASTER, body(",\"seed\":99,\"nemo_cache\":{\"ttl\":60}"));
+            await(() -> c.sync().keys("{" + prefix + "}:cache:e:*").stream().anyMatch(k -> {
+                long left = c.sync().pttl(k);
+                return left > 50_000 && left <= 60_000;
+            }), 5_000, "an answer kept 60 s is expired by Redis after 60 s");
         }
-        assertEquals("miss", cache(chat(a, MASTER, body(""))), "gone from Redis, gone from the replica");
-        assertEquals(2, calls.get());
     }
 
     @Test
-    void theBoundsAreTheWholeClustersAndEachAnswerExpiresByItsTtl() throws Exception {
+    void theBoundsAreTheWholeClusters() throws Exception {
         String redis = RedisProcess.sharedUrl();
         String small = "nemo.cache { max_bytes = 2 KiB, max_entry_size = 1 KiB, average_entry_size = 512 }";
         TestGateway a = replica(redis, small);
@@ -307,14 +355,6 @@ class CacheClusterTest {
         assertEquals("hit", cache(chat(a, MASTER, body(",\"seed\":11"))), "the newest stays (stored by B)");
         assertEquals("miss", cache(chat(b, MASTER, body(",\"seed\":0"))), "the oldest went first");
         assertEquals(before + 1, calls.get());
-
-        chat(a, MASTER, body(",\"seed\":99,\"nemo_cache\":{\"ttl\":60}"));
-        try (RedisClient client = RedisClient.create(redis); StatefulRedisConnection<String, String> c = client.connect()) {
-            await(() -> c.sync().keys("{" + prefix + "}:cache:e:*").stream().anyMatch(k -> {
-                long ttl = c.sync().pttl(k);
-                return ttl > 50_000 && ttl <= 60_000;
-            }), 5_000, "an answer kept 60 s is expired by Redis after 60 s");
-        }
     }
 
     @Test
