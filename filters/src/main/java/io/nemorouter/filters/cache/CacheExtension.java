@@ -12,6 +12,7 @@ import io.nemorouter.core.extension.Phase;
 import io.nemorouter.core.extension.RouteAuth;
 import io.nemorouter.core.openai.InvalidBodyException;
 import io.nemorouter.core.openai.OpenAiError;
+import io.nemorouter.filters.cluster.RedisLink;
 import io.nemorouter.filters.keys.Readers;
 import io.nemorouter.filters.store.StoreException;
 import io.netty.buffer.Unpooled;
@@ -36,7 +37,9 @@ import java.util.function.Predicate;
  * The exact-match response cache ({@code nemo.cache}, on by default): a repeated chat or embeddings
  * request of the same tenant is answered from the store without calling the provider, at no cost.
  * Answers are stored on a writer thread of their own (an event loop only reads); the admin routes
- * are {@code GET /cache/stats} and {@code POST /cache/flush}.
+ * are {@code GET /cache/stats} and {@code POST /cache/flush}. In cluster mode (a {@link RedisLink}
+ * published) the answers are kept in Redis, shared by every replica, instead of the local file;
+ * coalescing of identical requests stays within each replica.
  */
 public final class CacheExtension implements Extension {
     private static final Logger LOG = LoggerFactory.getLogger(CacheExtension.class);
@@ -95,16 +98,21 @@ public final class CacheExtension implements Extension {
             throw ctx.configError("coalesce_wait", "must be above 0 and below nemo.server.filter_timeout ("
                     + ctx.gatewayConfig().filterTimeout.toSeconds() + " s)");
         }
-        CacheStore chronicle;
-        try {
-            chronicle = ChronicleCacheStore.open(ctx.dataDir(), maxEntries, maxBytes, (int) average);
-        } catch (StoreException e) {
-            throw new ConfigError("nemo.cache: the cache cannot be opened: " + e.getMessage());
+        RedisLink link = ctx.service(RedisLink.class);
+        CacheStore kept;
+        if (link != null) {
+            kept = new RedisCacheStore(link, maxEntries, maxBytes); // cluster mode: one cache for every replica
+        } else {
+            try {
+                kept = ChronicleCacheStore.open(ctx.dataDir(), maxEntries, maxBytes, (int) average);
+            } catch (StoreException e) {
+                throw new ConfigError("nemo.cache: the cache cannot be opened: " + e.getMessage());
+            }
         }
         Counter dropped = Counter.build("nemo_cache_stores_dropped_total",
                 "Answers not stored because the cache's writer was behind").register(ctx.metrics());
         writer = new CacheWriter(4096, dropped);
-        store = new WriteBehindStore(chronicle, writer);
+        store = new WriteBehindStore(kept, writer);
         Counter lookups = Counter.build("nemo_cache_lookups_total", "Cache lookups by result (hit, miss, bypass)")
                 .labelNames("result").register(ctx.metrics());
         Gauge.build("nemo_cache_entries", "Answers in the cache").register(ctx.metrics()).setChild(new Gauge.Child() {
@@ -124,17 +132,29 @@ public final class CacheExtension implements Extension {
         Readers readers = ctx.service(Readers.class);
         RouteAuth admin = readers != null ? readers::admitMaster : ex -> new OpenAiError(HttpResponseStatus.FORBIDDEN,
                 "permission_error", "admin_api_disabled", null, "The cache's admin routes need the keys extension and a master key.");
-        ctx.route(HttpMethod.GET, "/cache/stats", admin, ex -> ex.respond(json(stats(lookups))));
+        ctx.route(HttpMethod.GET, "/cache/stats", admin, ex -> store.size().whenComplete((size, error) -> {
+            if (error != null) {
+                ex.respond(unreachable("read"));
+            } else {
+                ex.respond(json(stats(lookups, size, link != null)));
+            }
+        }));
         ctx.route(HttpMethod.POST, "/cache/flush", admin, this::flush);
-        LOG.info("cache: on, {} answers kept up to {}, ttl {} s", store.entries(), maxEntries, ttl / 1000);
+        if (link != null) {
+            LOG.info("cache: on, shared by the cluster's gateways through Redis, up to {} answers, ttl {} s", maxEntries, ttl / 1000);
+        } else {
+            LOG.info("cache: on, {} answers kept up to {}, ttl {} s", store.entries(), maxEntries, ttl / 1000);
+        }
     }
 
-    private ObjectNode stats(Counter lookups) {
+    /** The figures are the store's ({@code shared}: every replica's, from Redis); the lookups, this gateway's. */
+    private static ObjectNode stats(Counter lookups, CacheStore.Size size, boolean shared) {
         ObjectNode o = JSON.createObjectNode();
         double hits = lookups.labels("hit").get();
         double misses = lookups.labels("miss").get();
-        o.put("entries", store.entries());
-        o.put("bytes", store.bytes());
+        o.put("store", shared ? "redis" : "local");
+        o.put("entries", size.entries());
+        o.put("bytes", size.bytes());
         o.put("hits", (long) hits);
         o.put("misses", (long) misses);
         o.put("bypasses", (long) lookups.labels("bypass").get());
@@ -176,9 +196,13 @@ public final class CacheExtension implements Extension {
             which = which.and(e -> e.model().equals(body.get("model").asText()));
         }
         store.remove(which, n -> {
-            if (n < 0) {
+            if (n == WriteBehindStore.BUSY) {
                 ex.respond(new OpenAiError(HttpResponseStatus.SERVICE_UNAVAILABLE, "api_error", "cache_busy", null,
                         "The cache's writer is behind; try the flush again in a moment."));
+                return;
+            }
+            if (n == WriteBehindStore.UNREACHABLE) {
+                ex.respond(unreachable("flush"));
                 return;
             }
             LOG.info("cache: flushed {} answers", n);
@@ -186,6 +210,12 @@ public final class CacheExtension implements Extension {
             o.put("flushed", n);
             ex.respond(json(o));
         });
+    }
+
+    /** The shared cache's Redis did not answer in time: the admin call is refused, to be tried again. */
+    private static OpenAiError unreachable(String what) {
+        return new OpenAiError(HttpResponseStatus.SERVICE_UNAVAILABLE, "api_error", "cache_unreachable", null,
+                "The shared cache's Redis did not answer; could not " + what + " it. Try again in a moment.");
     }
 
     private static FullHttpResponse json(ObjectNode o) {

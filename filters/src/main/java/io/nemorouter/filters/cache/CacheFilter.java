@@ -11,6 +11,7 @@ import io.nemorouter.filters.keys.store.TeamRecord;
 import io.prometheus.client.Counter;
 
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.LongSupplier;
 
 /**
@@ -18,13 +19,17 @@ import java.util.function.LongSupplier;
  * like any call): answers a request from the cache when its tenant has the same request stored and
  * unexpired ({@code x-nemo-cache: hit}, {@code x-nemo-cache-key}, {@code x-nemo-cache-age}); else
  * marks it a {@code miss} and records its answer. {@code nemo_cache: false} skips the read
- * ({@code bypass}) and refreshes the entry with the new answer.
+ * ({@code bypass}) and refreshes the entry with the new answer. A local store is read on the event
+ * loop; a shared one (Redis, in cluster mode) is asked and the filter waits ({@code PENDING}) for its
+ * answer, a miss when it has none in time.
  */
 final class CacheFilter implements RequestFilter {
     static final String KEY_HEADER = "x-nemo-cache-key";
     static final String AGE_HEADER = "x-nemo-cache-age";
 
     private final CacheStore store;
+    /** The store is read on the event loop (the Chronicle file); else asked, and waited for without blocking (Redis). */
+    private final boolean local;
     private final long ttlMillis;
     private final int maxEntryBytes;
     private final boolean storeTruncated;
@@ -41,6 +46,7 @@ final class CacheFilter implements RequestFilter {
         this.flights = flights;
         this.waitMillis = waitMillis;
         this.store = store;
+        this.local = store.local();
         this.ttlMillis = ttlMillis;
         this.maxEntryBytes = maxEntryBytes;
         this.storeTruncated = storeTruncated;
@@ -86,12 +92,43 @@ final class CacheFilter implements RequestFilter {
         long ttl = ex.body().cacheTtlSeconds() > 0 ? Math.min(policyTtl / 1000, ex.body().cacheTtlSeconds()) * 1000 : policyTtl;
         if (!bypass) {
             long now = clock.getAsLong();
-            CacheEntry hit = store.get(key, now);
+            CacheEntry hit;
+            if (local) {
+                hit = store.get(key, now);
+            } else {
+                // a shared store (Redis): the event loop does not wait for it; the filter resumes when it answers
+                CompletableFuture<CacheEntry> found = store.lookup(key, now);
+                if (!found.isDone()) {
+                    found.whenComplete((e, error) -> ex.eventLoop().execute(() -> resume(ex, key, scope, model, ttl, e)));
+                    return Verdict.PENDING;
+                }
+                hit = found.isCompletedExceptionally() ? null : found.getNow(null);
+            }
             if (hit != null && answer(ex, key, scope, hit, now)) {
                 hits.inc();
                 return Verdict.ANSWERED;
             }
         }
+        return missed(ex, key, scope, model, ttl, bypass);
+    }
+
+    /** A shared store's lookup has answered ({@code hit}, or null): the filter goes on from there, on the exchange's loop. */
+    private void resume(Exchange ex, String key, String scope, String model, long ttl, CacheEntry hit) {
+        if (ex.finished()) {
+            return; // the client went while Redis answered
+        }
+        if (hit != null && answer(ex, key, scope, hit, clock.getAsLong())) {
+            hits.inc();
+        } else if (missed(ex, key, scope, model, ttl, false) == Verdict.CONTINUE) {
+            ex.proceed();
+        }
+    }
+
+    /**
+     * Not answered from the store: records the answer, leading a flight of identical requests or
+     * joining one under way ({@code PENDING}: its follower goes on when the flight lands).
+     */
+    private Verdict missed(Exchange ex, String key, String scope, String model, long ttl, boolean bypass) {
         Recorder recorder = new Recorder(scope, model, ttl, maxEntryBytes, storeTruncated, clock,
                 entry -> store.put(key, entry)); // handed to the writer thread
         if (!bypass) {
