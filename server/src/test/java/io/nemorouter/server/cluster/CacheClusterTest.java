@@ -66,9 +66,7 @@ class CacheClusterTest {
     }
 
     /**
-     * A gateway of the cluster on {@code redis} (the test's prefix), its cache on. Started again when
-     * it could not connect: RedisLink's connection handshake is held to the 50 ms command timeout,
-     * which a cold JVM on a busy machine can miss (a bug of the cluster extension, not the cache's).
+     * A gateway of the cluster on {@code redis} (the test's prefix), its cache on.
      */
     TestGateway replica(String redis) throws Exception {
         return replica(redis, "");
@@ -79,18 +77,6 @@ class CacheClusterTest {
      * test machine a lookup may take longer than 50 ms, and a hit the test expects would be a miss.
      */
     TestGateway replica(String redis, String extra) throws Exception {
-        for (int attempt = 1; ; attempt++) {
-            try {
-                return startReplica(redis, extra);
-            } catch (io.nemorouter.core.config.ConfigError e) {
-                if (attempt == 5 || !e.getMessage().contains("cannot be reached")) {
-                    throw e;
-                }
-            }
-        }
-    }
-
-    private TestGateway startReplica(String redis, String extra) throws Exception {
         String base = upstream.apiBase();
         TestGateway gw = TestGateway.builder()
                 .config("nemo.models = ["

@@ -178,4 +178,25 @@ class KeysClusterTest {
             assertEquals("r" + r, body.get("checks").get("redis").get("replica").asText());
         }
     }
+
+    @Test
+    void aCacheMissOnOneReplicaIsAHitOnAnother() throws Exception {
+        String key = gw.admin(0, "/key/generate", "{\"key_alias\":\"cached\"}").get("key").asText();
+        Thread.sleep(300);
+        String content = "cached across replicas " + System.nanoTime();
+        HttpResponse<String> first = gw.chat(0, key, content);
+        assertEquals(200, first.statusCode(), first.body());
+        assertEquals("miss", first.headers().firstValue("x-nemo-cache").orElse(null));
+        HttpResponse<String> second = null;
+        for (int i = 0; i < 20; i++) { // the answer is stored from the writer thread, a moment after it was sent
+            second = gw.chat(1, key, content);
+            if ("hit".equals(second.headers().firstValue("x-nemo-cache").orElse(null))) {
+                break;
+            }
+            Thread.sleep(50);
+        }
+        assertEquals("hit", second.headers().firstValue("x-nemo-cache").orElse(null), "replica 1 answers from replica 0's miss");
+        assertEquals(ClusterGateways.JSON.readTree(first.body()).get("choices"), ClusterGateways.JSON.readTree(second.body()).get("choices"));
+        assertEquals("hit", gw.chat(2, key, content).headers().firstValue("x-nemo-cache").orElse(null));
+    }
 }
