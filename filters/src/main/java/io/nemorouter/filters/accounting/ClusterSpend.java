@@ -33,8 +33,10 @@ import java.util.concurrent.TimeoutException;
  * sent again without counting twice. While Redis is down nothing is sent and nothing is lost: the
  * changed cells stay noted (at most every cell the rollups hold) and go out when it answers. Each
  * batch carries a sequence number Redis keeps per replica, so a batch re-sent late cannot overwrite
- * newer sums, and a Redis that lost batches it acknowledged (restarted without its data) is noticed:
- * the replica then sends all its sums again, as it does at each start.
+ * newer sums, and a Redis that lost batches it acknowledged (restarted without its data) is noticed.
+ * The number also says until when the replica's changes were all written; after such a loss, and at
+ * each start (the rollups come back from the snapshot and the log), the replica sends again every
+ * cell of the hours from shortly before then, or all of them when Redis has nothing of it.
  *
  * <p><b>Reading.</b> A report reads this replica's sums from memory (current to the last call) and
  * the other replicas' from Redis (at most about a second behind), and merges them; latency sketches
@@ -49,6 +51,12 @@ final class ClusterSpend implements AutoCloseable {
     static final long SHARE_EVERY_MS = 250;
     /** How often a replica with nothing to send checks that Redis still has what it sent. */
     private static final long CHECK_EVERY_MS = 5_000;
+    /**
+     * How much older than the time its change reached the rollups a call's record may be: it is stamped
+     * when the call ends and goes through the log's queue (late by milliseconds, by at most a minute
+     * across event loops), so this is generous.
+     */
+    private static final long RESEND_SLACK_MS = 10 * 60_000L;
     /** A batch's bounds: each is one script run, which must stay short (other replicas' limits wait behind it). */
     private static final int BATCH_FIELDS = 500;
     private static final int BATCH_CHARS = 64 * 1024;
@@ -68,9 +76,15 @@ final class ClusterSpend implements AutoCloseable {
 
     /** Redis may lack sums it once had, or never had them (at start): send them all before the changes. */
     private boolean sendAll = true;
-    /** The sequence number of this replica's last batch Redis acknowledged, and of its last batch sent. */
+    /**
+     * The sequence number of this replica's last batch Redis acknowledged, and of its last batch sent. A
+     * batch's is at least {@link #sentBefore} in epoch microseconds, so the one Redis holds also says from
+     * when on changes may be missing there: {@link #sendAll} resends the hours from then.
+     */
     private long acked;
     private long seq;
+    /** Every change the rollups noted before this time (epoch ms) is in Redis. */
+    private long sentBefore;
     /** The link came back: Redis may have restarted without what it had. */
     private volatile boolean check;
     private long lastCheck;
@@ -108,6 +122,7 @@ final class ClusterSpend implements AutoCloseable {
     // ---- writing -------------------------------------------------------------------------------
 
     private void share() {
+        long start = clock.millis();
         try {
             if (!link.up()) {
                 return; // the link's ping notices when it answers again; until then the changes stay noted
@@ -118,7 +133,9 @@ final class ClusterSpend implements AutoCloseable {
             if (sendAll && !sendAll()) {
                 return;
             }
-            sendChanged();
+            if (sendChanged()) {
+                sentBefore = start; // what was noted before this round was taken in it, and all of it is written
+            }
         } catch (RuntimeException e) {
             LOG.warn("cluster: sharing the spend sums failed; trying again", e);
         }
@@ -143,7 +160,11 @@ final class ClusterSpend implements AutoCloseable {
         }
     }
 
-    /** Every cell and key alias, after reading where Redis's sequence for this replica stands. */
+    /**
+     * The cells Redis may lack (at start, or when it lost some), and every key alias: the hours from
+     * shortly before the time the last batch Redis has of this replica says its changes were all sent
+     * (the calls changed since are in them), or every hour when it has none.
+     */
     private boolean sendAll() {
         String stored;
         try {
@@ -152,11 +173,16 @@ final class ClusterSpend implements AutoCloseable {
             return false;
         }
         acked = stored == null ? 0 : Long.parseLong(stored);
-        seq = Math.max(seq, acked);
+        seq = acked; // not above: the next batches' numbers must not claim more than Redis has
+        sentBefore = acked / 1000;
+        long fromHour = acked == 0 ? Long.MIN_VALUE : Math.floorDiv(sentBefore - RESEND_SLACK_MS, HOUR_MS);
         Batch b = new Batch();
         int cells = 0;
         int batches = 0;
         for (long hour : rollups.hourList()) {
+            if (hour < fromHour) {
+                continue;
+            }
             for (Rollups.Shared s : rollups.takeHour(hour)) {
                 b.cell(s);
                 cells++;
@@ -184,16 +210,17 @@ final class ClusterSpend implements AutoCloseable {
             return false;
         }
         sendAll = false;
-        LOG.info("cluster: replica {} shared all its spend sums ({} cells in {} batches)", replica, cells, batches + 1);
+        LOG.info("cluster: replica {} shared its spend sums{} ({} cells in {} batches)", replica,
+                fromHour == Long.MIN_VALUE ? "" : " from " + java.time.Instant.ofEpochMilli(fromHour * HOUR_MS), cells, batches + 1);
         return true;
     }
 
-    /** The cells and aliases changed since the last round; what cannot be sent is noted again. */
-    private void sendChanged() {
+    /** The cells and aliases changed since the last round; what cannot be sent is noted again. True: all written. */
+    private boolean sendChanged() {
         List<Rollups.Shared> cells = rollups.takeUnshared();
         Map<String, String> aliases = rollups.takeUnsharedAliases();
         if (cells.isEmpty() && aliases.isEmpty()) {
-            return;
+            return true;
         }
         List<Batch> batches = new ArrayList<>();
         Batch b = new Batch();
@@ -218,19 +245,20 @@ final class ClusterSpend implements AutoCloseable {
                 for (Batch unsent : batches.subList(i, batches.size())) {
                     rollups.untake(unsent.cells, unsent.aliases);
                 }
-                return;
+                return false;
             }
             if (o != Outcome.WRITTEN) {
-                sendAll = true; // all the sums go again, these with them
-                return;
+                sendAll = true; // the sums Redis may lack go again, these with them
+                return false;
             }
         }
+        return true;
     }
 
     private enum Outcome { WRITTEN, FAILED, LOST, STALE }
 
     private Outcome send(Batch b) {
-        long next = Math.max(seq + 1, System.currentTimeMillis() * 1000);
+        long next = Math.max(seq + 1, sentBefore * 1000);
         seq = next;
         List<String> keys = new ArrayList<>(2 + b.hashes.size());
         keys.add(seqKey);
