@@ -253,23 +253,31 @@ class SpendClusterTest {
     }
 
     @Test
-    void aReplicaThatRestartsCountsItsSumsOnce() throws Exception {
-        String url = RedisProcess.sharedUrl();
+    void aReplicaRestartedWithSumsRedisNeverGotSendsThemAndCountsTheRestOnce() throws Exception {
+        RedisProcess redis = RedisProcess.start(true);
+        opened.add(redis);
         String prefix = RedisProcess.prefix();
-        TestGateway a = gateway(url, prefix, "a", dataDir());
+        TestGateway a = gateway(redis.url(), prefix, "a", dataDir());
         Path bDir = dataDir();
-        TestGateway b = gateway(url, prefix, "b", bDir);
+        TestGateway b = gateway(redis.url(), prefix, "b", bDir);
         call(a, MASTER, "m");
         call(b, MASTER, "n");
         call(b, MASTER, "n");
         assertSums(reportWhen(a, "", r -> r.at("/totals/requests").asLong() == 3).get("totals"), 3, M + 2 * N, "before");
+        redis.kill();
+        call(b, MASTER, "m"); // kept in b's log and rollups only: Redis is down, and then b stops
+        call(b, MASTER, "m");
         b.close();
         opened.remove(b);
-        b = gateway(url, prefix, "b", bDir); // its sums come back from its data directory and go to Redis again
-        call(b, MASTER, "m");
-        JsonNode r = reportWhen(a, "", x -> x.at("/totals/requests").asLong() == 4);
-        assertSums(r.get("totals"), 4, 2 * M + 2 * N, "b's sums once, with its new call");
+        redis.restart();
+        b = gateway(redis.url(), prefix, "b", bDir); // its sums come back from its data directory and go to Redis again
+        call(b, MASTER, "n");
+        for (TestGateway gw : List.of(a, b)) {
+            JsonNode r = reportWhen(gw, "", x -> x.at("/totals/requests").asLong() == 6);
+            assertEquals("cluster", r.get("scope").asText(), r.toString());
+            assertSums(r.get("totals"), 6, 3 * M + 3 * N, "b's calls while Redis was down, and its others once");
+        }
         Thread.sleep(3 * 250 + 200);
-        assertSums(report(b, "").get("totals"), 4, 2 * M + 2 * N, "on b, later");
+        assertSums(report(a, "").get("totals"), 6, 3 * M + 3 * N, "on a, later");
     }
 }
