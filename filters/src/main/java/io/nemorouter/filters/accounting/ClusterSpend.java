@@ -151,9 +151,7 @@ final class ClusterSpend implements AutoCloseable {
         try {
             String stored = await(link.async().hget(seqKey, replica));
             if ((stored == null ? 0 : Long.parseLong(stored)) < acked) {
-                LOG.warn("cluster: Redis no longer has spend sums it acknowledged (restarted without its data?); "
-                        + "replica {} sends all its sums again", replica);
-                sendAll = true;
+                lost();
             }
         } catch (Unavailable e) {
             check = true; // again next round
@@ -178,7 +176,7 @@ final class ClusterSpend implements AutoCloseable {
         long fromHour = acked == 0 ? Long.MIN_VALUE : Math.floorDiv(sentBefore - RESEND_SLACK_MS, HOUR_MS);
         Batch b = new Batch();
         int cells = 0;
-        int batches = 0;
+        // on a failure sendAll stays set: the next round starts over
         for (long hour : rollups.hourList()) {
             if (hour < fromHour) {
                 continue;
@@ -186,32 +184,32 @@ final class ClusterSpend implements AutoCloseable {
             for (Rollups.Shared s : rollups.takeHour(hour)) {
                 b.cell(s);
                 cells++;
-                if (b.full()) {
-                    if (send(b) != Outcome.WRITTEN) {
-                        return false; // sendAll stays set: the next round starts over
-                    }
-                    batches++;
-                    b = new Batch();
+                if (b.full() && !sendAndClear(b)) {
+                    return false;
                 }
             }
         }
         rollups.takeUnsharedAliases(); // all of them go now
         for (Map.Entry<String, String> a : rollups.keyAliases().entrySet()) {
             b.alias(a.getKey(), a.getValue());
-            if (b.full()) {
-                if (send(b) != Outcome.WRITTEN) {
-                    return false;
-                }
-                batches++;
-                b = new Batch();
+            if (b.full() && !sendAndClear(b)) {
+                return false;
             }
         }
-        if (send(b) != Outcome.WRITTEN) { // even empty: it sets the sequence the next batches build on
+        if (!sendAndClear(b)) { // even empty: it sets the sequence the next batches build on
             return false;
         }
         sendAll = false;
         LOG.info("cluster: replica {} shared its spend sums{} ({} cells in {} batches)", replica,
-                fromHour == Long.MIN_VALUE ? "" : " from " + java.time.Instant.ofEpochMilli(fromHour * HOUR_MS), cells, batches + 1);
+                fromHour == Long.MIN_VALUE ? "" : " from " + java.time.Instant.ofEpochMilli(fromHour * HOUR_MS), cells, b.sent);
+        return true;
+    }
+
+    private boolean sendAndClear(Batch b) {
+        if (send(b) != Outcome.WRITTEN) {
+            return false;
+        }
+        b.clear();
         return true;
     }
 
@@ -257,6 +255,12 @@ final class ClusterSpend implements AutoCloseable {
 
     private enum Outcome { WRITTEN, FAILED, LOST, STALE }
 
+    private void lost() {
+        LOG.warn("cluster: Redis no longer has spend sums it acknowledged (restarted without its data?); "
+                + "replica {} sends again what it may lack", replica);
+        sendAll = true;
+    }
+
     private Outcome send(Batch b) {
         long next = Math.max(seq + 1, sentBefore * 1000);
         seq = next;
@@ -289,12 +293,11 @@ final class ClusterSpend implements AutoCloseable {
             return Outcome.WRITTEN;
         }
         if (r != null && r == -1) {
-            LOG.warn("cluster: Redis no longer has spend sums it acknowledged (restarted without its data?); "
-                    + "replica {} sends all its sums again", replica);
+            lost();
             return Outcome.LOST;
         }
         LOG.warn("cluster: Redis holds newer spend sums of replica {} than it sends (does another gateway use the same "
-                + "nemo.cluster.replica_id?); sending all its sums again", replica);
+                + "nemo.cluster.replica_id?); sending again what Redis may lack", replica);
         return Outcome.STALE;
     }
 
@@ -306,6 +309,18 @@ final class ClusterSpend implements AutoCloseable {
         final Map<String, String> aliases = new HashMap<>();
         int fields;
         int chars;
+        /** Batches written before this one (it is cleared and reused after each). */
+        int sent;
+
+        void clear() {
+            sent++;
+            hashes.clear();
+            expiries.clear();
+            cells.clear();
+            aliases.clear();
+            fields = 0;
+            chars = 0;
+        }
 
         void cell(Rollups.Shared s) {
             long day = Math.floorDiv(s.hour(), 24);

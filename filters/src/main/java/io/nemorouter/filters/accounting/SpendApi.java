@@ -297,26 +297,9 @@ final class SpendApi {
             totalDim = Rollups.narrowedTotal(by);
             rowDim = dim.equals(Rollups.ALL) ? totalDim : dim;
         }
-        // cluster mode: this replica's sums and the others' from Redis (a virtual key's own records are this replica's)
-        List<Rollups> sources = List.of(source);
-        String scope = null;
-        int replicas = 1;
-        if (cluster != null) {
-            scope = "local";
-            if (source == rollups) {
-                try {
-                    ClusterSpend.Others others = cluster.others(
-                            new java.util.LinkedHashSet<>(List.of(Rollups.stored(rowDim, by), Rollups.stored(totalDim, by))),
-                            fromHour, toHour);
-                    sources = List.of(source, others.sums());
-                    replicas = others.replicas();
-                    scope = "cluster";
-                    cluster.readAll();
-                } catch (ClusterSpend.Unavailable e) {
-                    cluster.readAlone(e);
-                }
-            }
-        }
+        Sources summed = sources(source, new java.util.LinkedHashSet<>(List.of(Rollups.stored(rowDim, by),
+                Rollups.stored(totalDim, by))), fromHour, toHour);
+        List<Rollups> sources = summed.rollups();
         List<Rollups.Row> rows = Rollups.report(sources, rowDim, by, narrowValue, fromHour, toHour, intervalHours);
         if (narrow != null && dim.equals(Rollups.ALL)) {
             rows = collapse(rows);
@@ -337,13 +320,13 @@ final class SpendApi {
         if (narrow != null) {
             body.put(narrow[0], narrow[1]);
         }
-        if (scope != null) {
-            body.put("scope", scope);
-            if (scope.equals("cluster")) {
-                body.put("replicas", replicas);
+        if (summed.scope() != null) {
+            body.put("scope", summed.scope());
+            if (summed.rollups().size() > 1) {
+                body.put("replicas", summed.replicas());
             }
         }
-        Map<String, String> aliases = dim.equals("key") ? aliases(source, rows, scope) : Map.of();
+        Map<String, String> aliases = dim.equals("key") ? aliases(source, rows, summed.rollups().size() > 1) : Map.of();
         ArrayNode data = body.putArray("data");
         for (Rollups.Row r : rows) {
             ObjectNode row = data.addObject();
@@ -384,8 +367,33 @@ final class SpendApi {
         return n;
     }
 
+    /** What a report sums, what that covers in cluster mode ({@code cluster} or {@code local}), and how many replicas. */
+    private record Sources(List<Rollups> rollups, String scope, int replicas) {
+    }
+
+    /**
+     * {@code source}; in cluster mode with the other replicas' sums of {@code dims} from Redis, unless
+     * Redis does not answer (counted) or the report is a virtual key's summed from this replica's records.
+     */
+    private Sources sources(Rollups source, java.util.Collection<String> dims, long fromHour, long toHour) {
+        if (cluster == null) {
+            return new Sources(List.of(source), null, 1);
+        }
+        if (source != rollups) {
+            return new Sources(List.of(source), "local", 1);
+        }
+        try {
+            ClusterSpend.Others others = cluster.others(dims, fromHour, toHour);
+            cluster.readAll();
+            return new Sources(List.of(source, others.sums()), "cluster", others.replicas());
+        } catch (ClusterSpend.Unavailable e) {
+            cluster.readAlone(e);
+            return new Sources(List.of(source), "local", 1);
+        }
+    }
+
     /** The key aliases of a report by key: as this replica last saw them, else (in cluster mode) as another did. */
-    private Map<String, String> aliases(Rollups source, List<Rollups.Row> rows, String scope) {
+    private Map<String, String> aliases(Rollups source, List<Rollups.Row> rows, boolean acrossReplicas) {
         Map<String, String> out = new java.util.HashMap<>();
         java.util.Set<String> unknown = new java.util.HashSet<>();
         for (Rollups.Row r : rows) {
@@ -396,7 +404,7 @@ final class SpendApi {
                 unknown.add(r.group());
             }
         }
-        if ("cluster".equals(scope)) {
+        if (acrossReplicas) {
             out.putAll(cluster.aliases(unknown));
         }
         return out;

@@ -41,6 +41,8 @@ class SpendClusterTest {
     ScriptableUpstream upstream;
     final List<AutoCloseable> opened = new ArrayList<>();
     final List<Path> dirs = new ArrayList<>();
+    /** This test's keys in Redis, apart from every other test's. */
+    final String prefix = RedisProcess.prefix();
 
     @BeforeEach
     void upstream() throws Exception {
@@ -57,7 +59,14 @@ class SpendClusterTest {
         dirs.forEach(TestGateway::deleteTree);
     }
 
-    TestGateway gateway(String redisUrl, String prefix, String replica, Path dataDir) throws Exception {
+    /** A private Redis the test may kill and restart; closed after it. */
+    RedisProcess privateRedis(boolean durable) throws Exception {
+        RedisProcess redis = RedisProcess.start(durable);
+        opened.add(redis);
+        return redis;
+    }
+
+    TestGateway gateway(String redisUrl, String replica, Path dataDir) throws Exception {
         String base = upstream.apiBase();
         TestGateway gw = TestGateway.builder().dataDir(dataDir).config("nemo.models = ["
                 + "{ name = \"m\", provider = openai, api_base = \"" + base + "\", api_key = \"sk-up\","
@@ -124,12 +133,28 @@ class SpendClusterTest {
         assertEquals(cost, sums.get("cost").asDouble(), EPS, what + " cost: " + sums);
     }
 
+    /**
+     * On each gateway, the report covers every replica and its totals come to {@code requests} calls costing
+     * {@code cost}; then, after a few more rounds of sharing, still exactly that: nothing added twice.
+     */
+    static void assertConverges(List<TestGateway> gateways, String query, long requests, double cost, String what) throws Exception {
+        for (TestGateway gw : gateways) {
+            JsonNode r = reportWhen(gw, query, x -> "cluster".equals(x.path("scope").asText())
+                    && x.at("/totals/requests").asLong() == requests);
+            assertEquals("cluster", r.get("scope").asText(), r.toString());
+            assertSums(r.get("totals"), requests, cost, what);
+        }
+        Thread.sleep(3 * 250 + 200);
+        for (TestGateway gw : gateways) {
+            assertSums(report(gw, query).get("totals"), requests, cost, what + ", later");
+        }
+    }
+
     @Test
     void aReportOnEitherReplicaCoversTheCallsOfBoth() throws Exception {
         String url = RedisProcess.sharedUrl();
-        String prefix = RedisProcess.prefix();
-        TestGateway a = gateway(url, prefix, "a", dataDir());
-        TestGateway b = gateway(url, prefix, "b", dataDir());
+        TestGateway a = gateway(url, "a", dataDir());
+        TestGateway b = gateway(url, "b", dataDir());
         // keys are each replica's own here: one made on each, so each key's calls are all on one replica
         JsonNode alpha = admin(a, "/key/generate", "{\"key_alias\":\"alpha\"}");
         JsonNode beta = admin(b, "/key/generate", "{\"key_alias\":\"beta\"}");
@@ -176,11 +201,9 @@ class SpendClusterTest {
 
     @Test
     void redisKilledUnderTrafficAndRestartedLosesNothingAndCountsNothingTwice() throws Exception {
-        RedisProcess redis = RedisProcess.start(true);
-        opened.add(redis);
-        String prefix = RedisProcess.prefix();
-        TestGateway a = gateway(redis.url(), prefix, "a", dataDir());
-        TestGateway b = gateway(redis.url(), prefix, "b", dataDir());
+        RedisProcess redis = privateRedis(true);
+        TestGateway a = gateway(redis.url(), "a", dataDir());
+        TestGateway b = gateway(redis.url(), "b", dataDir());
         AtomicInteger onA = new AtomicInteger();
         AtomicInteger onB = new AtomicInteger();
         AtomicInteger sent = new AtomicInteger();
@@ -217,25 +240,16 @@ class SpendClusterTest {
         }
         int total = onA.get() + onB.get();
         assertEquals(300, total);
-        double cost = 2 * (50 * M + 100 * N); // per gateway: i % 3 == 0 -> m (50 calls), else n (100 calls)
-        for (TestGateway gw : List.of(a, b)) {
-            JsonNode r = reportWhen(gw, "?group_by=model", x -> "cluster".equals(x.path("scope").asText())
-                    && x.at("/totals/requests").asLong() == total);
-            assertEquals("cluster", r.get("scope").asText(), r.toString());
-            assertSums(r.get("totals"), total, cost, "after the restart");
-            assertSums(rows(r).get("m"), 100, 100 * M, "m");
-        }
-        Thread.sleep(3 * 250 + 200); // a few more rounds of sharing: still exact, nothing added twice
-        assertSums(report(b, "").get("totals"), total, cost, "later");
+        // per gateway: i % 3 == 0 -> m (50 calls), else n (100 calls)
+        assertConverges(List.of(a, b), "?group_by=model", total, 2 * (50 * M + 100 * N), "after the restart");
+        assertSums(rows(report(a, "?group_by=model")).get("m"), 100, 100 * M, "m");
     }
 
     @Test
     void aRedisThatComesBackEmptyIsGivenEverySumAgain() throws Exception {
-        RedisProcess redis = RedisProcess.start(false);
-        opened.add(redis);
-        String prefix = RedisProcess.prefix();
-        TestGateway a = gateway(redis.url(), prefix, "a", dataDir());
-        TestGateway b = gateway(redis.url(), prefix, "b", dataDir());
+        RedisProcess redis = privateRedis(false);
+        TestGateway a = gateway(redis.url(), "a", dataDir());
+        TestGateway b = gateway(redis.url(), "b", dataDir());
         for (int i = 0; i < 5; i++) {
             call(a, MASTER, "m");
             call(b, MASTER, "n");
@@ -244,22 +258,16 @@ class SpendClusterTest {
         redis.kill();
         redis.restart(); // without persistence: nothing of what it had
         call(b, MASTER, "m"); // b notices with its next batch; a, with nothing new to send, when the link is back
-        for (TestGateway gw : List.of(a, b)) {
-            JsonNode r = reportWhen(gw, "?group_by=model", x -> x.at("/totals/requests").asLong() == 11);
-            assertEquals("cluster", r.get("scope").asText(), r.toString());
-            assertSums(r.get("totals"), 11, 6 * M + 5 * N, "every sum sent again, the new call's with them");
-            assertSums(rows(r).get("n"), 5, 5 * N, "n");
-        }
+        assertConverges(List.of(a, b), "?group_by=model", 11, 6 * M + 5 * N, "every sum sent again, the new call's with them");
+        assertSums(rows(report(b, "?group_by=model")).get("n"), 5, 5 * N, "n");
     }
 
     @Test
     void aReplicaRestartedWithSumsRedisNeverGotSendsThemAndCountsTheRestOnce() throws Exception {
-        RedisProcess redis = RedisProcess.start(true);
-        opened.add(redis);
-        String prefix = RedisProcess.prefix();
-        TestGateway a = gateway(redis.url(), prefix, "a", dataDir());
+        RedisProcess redis = privateRedis(true);
+        TestGateway a = gateway(redis.url(), "a", dataDir());
         Path bDir = dataDir();
-        TestGateway b = gateway(redis.url(), prefix, "b", bDir);
+        TestGateway b = gateway(redis.url(), "b", bDir);
         call(a, MASTER, "m");
         call(b, MASTER, "n");
         call(b, MASTER, "n");
@@ -270,14 +278,8 @@ class SpendClusterTest {
         b.close();
         opened.remove(b);
         redis.restart();
-        b = gateway(redis.url(), prefix, "b", bDir); // its sums come back from its data directory and go to Redis again
+        b = gateway(redis.url(), "b", bDir); // its sums come back from its data directory and go to Redis again
         call(b, MASTER, "n");
-        for (TestGateway gw : List.of(a, b)) {
-            JsonNode r = reportWhen(gw, "", x -> x.at("/totals/requests").asLong() == 6);
-            assertEquals("cluster", r.get("scope").asText(), r.toString());
-            assertSums(r.get("totals"), 6, 3 * M + 3 * N, "b's calls while Redis was down, and its others once");
-        }
-        Thread.sleep(3 * 250 + 200);
-        assertSums(report(a, "").get("totals"), 6, 3 * M + 3 * N, "on a, later");
+        assertConverges(List.of(a, b), "", 6, 3 * M + 3 * N, "b's calls while Redis was down, and its others once");
     }
 }
