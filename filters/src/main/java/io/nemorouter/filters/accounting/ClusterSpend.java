@@ -74,7 +74,7 @@ final class ClusterSpend implements AutoCloseable {
     private final long waitMillis;
     private final ScheduledExecutorService thread;
 
-    /** Redis may lack sums it once had, or never had them (at start): send them all before the changes. */
+    /** Redis may lack sums it once had, or never had them (at start): send those before the changes. */
     private boolean sendAll = true;
     /**
      * The sequence number of this replica's last batch Redis acknowledged, and of its last batch sent. A
@@ -85,6 +85,9 @@ final class ClusterSpend implements AutoCloseable {
     private long seq;
     /** Every change the rollups noted before this time (epoch ms) is in Redis. */
     private long sentBefore;
+    /** After a failed batch, rounds wait (doubling up to 5 s) rather than take and encode every changed cell again each time. */
+    private int failures;
+    private long nextTry;
     /** The link came back: Redis may have restarted without what it had. */
     private volatile boolean check;
     private long lastCheck;
@@ -124,7 +127,7 @@ final class ClusterSpend implements AutoCloseable {
     private void share() {
         long start = clock.millis();
         try {
-            if (!link.up()) {
+            if (!link.up() || System.nanoTime() < nextTry) {
                 return; // the link's ping notices when it answers again; until then the changes stay noted
             }
             if (!sendAll && (check || System.nanoTime() - lastCheck > CHECK_EVERY_MS * 1_000_000)) {
@@ -286,8 +289,11 @@ final class ClusterSpend implements AutoCloseable {
                     args.toArray(new String[0])));
         } catch (Unavailable e) {
             LOG.debug("cluster: a batch of spend sums was not written ({}); it goes again", e.getMessage());
+            failures = Math.min(failures + 1, 5);
+            nextTry = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Math.min(5_000, SHARE_EVERY_MS << failures));
             return Outcome.FAILED;
         }
+        failures = 0;
         if (r != null && r == 1) {
             acked = next;
             return Outcome.WRITTEN;
@@ -474,6 +480,7 @@ final class ClusterSpend implements AutoCloseable {
     public void close() throws InterruptedException {
         thread.shutdown();
         if (thread.awaitTermination(5, TimeUnit.SECONDS)) {
+            nextTry = 0;
             share();
         } else {
             thread.shutdownNow();
