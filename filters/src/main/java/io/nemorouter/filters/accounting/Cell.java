@@ -23,6 +23,8 @@ final class Cell {
     long savedNanos;
     long estimated;
     final LatencySketch latency = new LatencySketch();
+    /** Changed since the cluster share last sent it (see {@link Rollups#track}). */
+    boolean unshared;
     /** A report's merge of many cells' latencies (dense); null in a stored cell. */
     private long[] merged;
 
@@ -59,16 +61,9 @@ final class Cell {
         return Math.round(usd * 1e9);
     }
 
+    /** A report's merge: the latencies into a dense array (for a result cell, merged many times). */
     void merge(Cell o) {
-        requests += o.requests;
-        errors += o.errors;
-        inputTokens += o.inputTokens;
-        outputTokens += o.outputTokens;
-        cachedTokens += o.cachedTokens;
-        costNanos += o.costNanos;
-        cacheHits += o.cacheHits;
-        savedNanos += o.savedNanos;
-        estimated += o.estimated;
+        addCounts(o);
         if (merged == null) {
             merged = new long[LatencySketch.BUCKETS];
             latency.addTo(merged);
@@ -80,6 +75,24 @@ final class Cell {
         } else {
             o.latency.addTo(merged);
         }
+    }
+
+    /** Adds a stored cell's sums to this stored cell (the latencies stay sparse). */
+    void add(Cell o) {
+        addCounts(o);
+        latency.addFrom(o.latency);
+    }
+
+    private void addCounts(Cell o) {
+        requests += o.requests;
+        errors += o.errors;
+        inputTokens += o.inputTokens;
+        outputTokens += o.outputTokens;
+        cachedTokens += o.cachedTokens;
+        costNanos += o.costNanos;
+        cacheHits += o.cacheHits;
+        savedNanos += o.savedNanos;
+        estimated += o.estimated;
     }
 
     double percentileMs(double p) {
@@ -102,6 +115,42 @@ final class Cell {
         out.writeLong(savedNanos);
         out.writeLong(estimated);
         latency.writeTo(out);
+    }
+
+    /**
+     * The sums as text, as the cluster keeps them in Redis: the nine counters, then the latency
+     * buckets used ({@code 12,1,...;b:n b:n}). Absolute values: writing one twice changes nothing.
+     */
+    String encode() {
+        StringBuilder b = new StringBuilder(64).append(requests).append(',').append(errors).append(',')
+                .append(inputTokens).append(',').append(outputTokens).append(',').append(cachedTokens).append(',')
+                .append(costNanos).append(',').append(cacheHits).append(',').append(savedNanos).append(',').append(estimated)
+                .append(';');
+        latency.appendText(b);
+        return b.toString();
+    }
+
+    /** Reads {@link #encode}'s text. */
+    static Cell decode(String s) {
+        int semi = s.indexOf(';');
+        String[] n = (semi < 0 ? s : s.substring(0, semi)).split(",");
+        if (n.length != 9) {
+            throw new IllegalArgumentException("not a spend cell: " + s);
+        }
+        Cell c = new Cell();
+        c.requests = Long.parseLong(n[0]);
+        c.errors = Long.parseLong(n[1]);
+        c.inputTokens = Long.parseLong(n[2]);
+        c.outputTokens = Long.parseLong(n[3]);
+        c.cachedTokens = Long.parseLong(n[4]);
+        c.costNanos = Long.parseLong(n[5]);
+        c.cacheHits = Long.parseLong(n[6]);
+        c.savedNanos = Long.parseLong(n[7]);
+        c.estimated = Long.parseLong(n[8]);
+        if (semi >= 0) {
+            c.latency.addText(s, semi + 1);
+        }
+        return c;
     }
 
     static Cell readFrom(DataInput in) throws IOException {

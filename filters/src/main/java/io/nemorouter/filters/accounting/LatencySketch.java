@@ -95,6 +95,33 @@ final class LatencySketch {
         return Math.round(value(dense.length - 1)) / 1000.0;
     }
 
+    /** The buckets used as {@code bucket:count} separated by spaces (see {@link Cell#encode}). */
+    void appendText(StringBuilder b) {
+        for (int i = 0; i < used; i++) {
+            if (i > 0) {
+                b.append(' ');
+            }
+            b.append(index[i]).append(':').append(count[i]);
+        }
+    }
+
+    /** Adds the counts {@link #appendText} wrote, read from {@code s} at {@code from}. */
+    void addText(String s, int from) {
+        int i = from;
+        while (i < s.length()) {
+            int colon = s.indexOf(':', i);
+            int end = s.indexOf(' ', colon);
+            end = end < 0 ? s.length() : end;
+            int b = Integer.parseInt(s, i, colon, 10);
+            int c = Integer.parseInt(s, colon + 1, end, 10);
+            if (b < 0 || b >= BUCKETS || c < 0) {
+                throw new IllegalArgumentException("a shared latency sketch is damaged: " + s);
+            }
+            add(b, c);
+            i = end + 1;
+        }
+    }
+
     void writeTo(DataOutput out) throws IOException {
         out.writeInt(used);
         for (int i = 0; i < used; i++) {

@@ -9,6 +9,7 @@ import io.nemorouter.core.extension.Phase;
 import io.nemorouter.core.extension.RouteAuth;
 import io.nemorouter.core.extension.Verdict;
 import io.nemorouter.core.openai.OpenAiError;
+import io.nemorouter.filters.cluster.RedisLink;
 import io.nemorouter.filters.keys.Readers;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -30,7 +31,8 @@ import java.util.concurrent.TimeUnit;
  * The request log and spend analytics ({@code nemo.log}): every call on the OpenAI endpoints
  * becomes one JSON line under {@code <data_dir>/logs} and a contribution to the spend rollups,
  * which {@code GET /spend/report} reads; {@code GET /spend/logs} reads the lines. The event loop's
- * share is building the record and one queue offer.
+ * share is building the record and one queue offer. In cluster mode the sums are shared through
+ * Redis ({@link ClusterSpend}), so a report covers every replica; the log files stay each replica's own.
  */
 public final class LogExtension implements Extension {
     private static final Logger LOG = LoggerFactory.getLogger(LogExtension.class);
@@ -39,6 +41,7 @@ public final class LogExtension implements Extension {
 
     private final Clock clock;
     private LogWriter writer;
+    private ClusterSpend shared;
     private ExecutorService api;
 
     public LogExtension() {
@@ -115,6 +118,19 @@ public final class LogExtension implements Extension {
             LOG.info("request log: spend rollups restored up to {}:{} ({} cells)", covered.file(), covered.offset(), rollups.cells());
         }
         writer.start();
+        RedisLink link = ctx.service(RedisLink.class);
+        if (link != null) {
+            // cluster mode: the sums go to Redis too, and a report adds the other replicas'
+            shared = new ClusterSpend(link, rollups, reportRetentionHours, clock);
+            shared.start();
+            Gauge.build("nemo_log_unshared_cells", "Spend sums changed since they were last written to Redis (cluster mode)")
+                    .register(ctx.metrics()).setChild(new Gauge.Child() {
+                        @Override
+                        public double get() {
+                            return rollups.unsharedCells();
+                        }
+                    });
+        }
 
         ctx.filter(Phase.BEFORE_ROUTING, CAPTURE_ORDER, ex -> capture(ex, bodies, bodyCap));
         ctx.observer(completion -> record(completion));
@@ -124,7 +140,7 @@ public final class LogExtension implements Extension {
             t.setDaemon(true);
             return t;
         });
-        SpendApi spend = new SpendApi(dir, rollups, maxGroups, api, clock);
+        SpendApi spend = new SpendApi(dir, rollups, maxGroups, api, clock, shared);
         Readers readers = ctx.service(Readers.class);
         RouteAuth auth = readers != null ? readers::admit : ex -> new OpenAiError(HttpResponseStatus.FORBIDDEN,
                 "permission_error", "admin_api_disabled", null,
@@ -197,6 +213,9 @@ public final class LogExtension implements Extension {
     public void close() throws InterruptedException {
         if (writer != null) {
             writer.close(5_000);
+        }
+        if (shared != null) {
+            shared.close(); // what the writer added last
         }
         if (api != null) {
             api.shutdownNow();

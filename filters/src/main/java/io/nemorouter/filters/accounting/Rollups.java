@@ -53,6 +53,7 @@ final class Rollups {
         Map<String, Map<String, Cell>> hour = h == lastHour && lastHourMap != null ? lastHourMap
                 : hours.computeIfAbsent(h, x -> new HashMap<>());
         lastHour = h;
+        addingHour = h;
         lastHourMap = hour;
         Cell.Contribution c = Cell.Contribution.of(r);
         String key = r.keyGroup();
@@ -113,8 +114,9 @@ final class Rollups {
                 }
             }
         }
-        if (r.keyId() != null && r.keyAlias() != null) {
-            keyAliases.put(r.keyId(), r.keyAlias());
+        if (r.keyId() != null && r.keyAlias() != null && !r.keyAlias().equals(keyAliases.put(r.keyId(), r.keyAlias()))
+                && unsharedAliases != null) {
+            unsharedAliases.put(r.keyId(), r.keyAlias());
         }
     }
 
@@ -236,18 +238,27 @@ final class Rollups {
         Map<String, Cell> values = hour.computeIfAbsent(dim, d -> new HashMap<>());
         Cell c = values.get(value);
         if (c != null) {
-            return c;
+            return touched(c, dim, value);
         }
         if (values.size() >= maxValuesPerHour) {
             value = values.containsKey(overflow) || values.size() < 2 * maxValuesPerHour ? overflow
                     : overflow.equals(OTHER) ? OTHER : OTHER + SEP + OTHER;
             c = values.get(value);
             if (c != null) {
-                return c;
+                return touched(c, dim, value);
             }
         }
         c = new Cell();
         values.put(value, c);
+        return touched(c, dim, value);
+    }
+
+    /** {@link #cell}, noted as changed when the cluster shares these sums. */
+    private Cell touched(Cell c, String dim, String value) {
+        if (unshared != null && !c.unshared) {
+            c.unshared = true;
+            unshared.add(new Shared(addingHour, dim, value, c, null));
+        }
         return c;
     }
 
@@ -270,7 +281,7 @@ final class Rollups {
      * Rows for {@code dim} over whole hours from {@code fromHour} (inclusive) to {@code toHour}
      * (exclusive), per group, and per interval of {@code intervalHours} when that is above 0.
      */
-    synchronized List<Row> report(String dim, long fromHour, long toHour, int intervalHours) {
+    List<Row> report(String dim, long fromHour, long toHour, int intervalHours) {
         return report(dim, null, null, fromHour, toHour, intervalHours);
     }
 
@@ -278,10 +289,36 @@ final class Rollups {
      * As {@link #report(String, long, long, int)}, among the calls whose {@code by} ({@code model},
      * {@code job_id}, {@code key}) is {@code narrowValue}; {@code dim} one of {@link #narrowable}'s.
      */
-    synchronized List<Row> report(String dim, String by, String narrowValue, long fromHour, long toHour, int intervalHours) {
+    List<Row> report(String dim, String by, String narrowValue, long fromHour, long toHour, int intervalHours) {
+        return report(List.of(this), dim, by, narrowValue, fromHour, toHour, intervalHours);
+    }
+
+    /** The dimension the sums of {@code dim} narrowed by {@code by} (or null) are kept under. */
+    static String stored(String dim, String by) {
+        return by == null ? dim : pairDimension(dim, by);
+    }
+
+    /** As {@link #report(String, String, String, long, long, int)}, over the sums of all of {@code sources} (several replicas'). */
+    static List<Row> report(List<Rollups> sources, String dim, String by, String narrowValue, long fromHour, long toHour,
+                            int intervalHours) {
         String prefix = by == null ? null : clean(narrowValue) + SEP;
-        String d = by == null ? dim : pairDimension(dim, by);
+        String d = stored(dim, by);
         Map<String, Cell> byGroup = new HashMap<>();
+        for (Rollups source : sources) {
+            source.collect(byGroup, d, prefix, fromHour, toHour, intervalHours);
+        }
+        List<Row> rows = new ArrayList<>(byGroup.size());
+        for (Map.Entry<String, Cell> e : byGroup.entrySet()) {
+            String k = e.getKey();
+            int cut = k.indexOf('\u0000');
+            rows.add(cut < 0 ? new Row(k, null, e.getValue())
+                    : new Row(k.substring(0, cut), Long.parseLong(k.substring(cut + 1)) * 3_600_000L, e.getValue()));
+        }
+        return rows;
+    }
+
+    private synchronized void collect(Map<String, Cell> byGroup, String d, String prefix, long fromHour, long toHour,
+                                      int intervalHours) {
         for (Map.Entry<Long, Map<String, Map<String, Cell>>> h : hours.subMap(fromHour, toHour).entrySet()) {
             Map<String, Cell> values = h.getValue().get(d);
             if (values == null) {
@@ -300,14 +337,6 @@ final class Rollups {
                 byGroup.computeIfAbsent(group, g -> new Cell()).merge(v.getValue());
             }
         }
-        List<Row> rows = new ArrayList<>(byGroup.size());
-        for (Map.Entry<String, Cell> e : byGroup.entrySet()) {
-            String k = e.getKey();
-            int cut = k.indexOf('\u0000');
-            rows.add(cut < 0 ? new Row(k, null, e.getValue())
-                    : new Row(k.substring(0, cut), Long.parseLong(k.substring(cut + 1)) * 3_600_000L, e.getValue()));
-        }
-        return rows;
     }
 
     synchronized String keyAlias(String keyId) {
@@ -328,6 +357,94 @@ final class Rollups {
             }
         }
         return n;
+    }
+
+    // ---- cluster mode: what ClusterSpend shares, and the other replicas' sums it reads ---------
+
+    /** One cell to share: where it is, and its sums as {@link Cell#encode} wrote them when taken. */
+    record Shared(long hour, String dim, String value, Cell cell, String encoded) {
+    }
+
+    /** Cells changed since {@link #takeUnshared} last took them, each once (null: not tracked, outside cluster mode). */
+    private List<Shared> unshared;
+    private Map<String, String> unsharedAliases;
+    /** The hour of the call {@link #add} is adding. */
+    private long addingHour;
+
+    /** From now on, notes each changed cell and key alias for {@link #takeUnshared}. */
+    synchronized void track() {
+        if (unshared == null) {
+            unshared = new ArrayList<>();
+            unsharedAliases = new HashMap<>();
+        }
+    }
+
+    /** The cells changed since the last take, with their sums as they are now; they count as shared from here on. */
+    synchronized List<Shared> takeUnshared() {
+        List<Shared> out = new ArrayList<>(unshared.size());
+        for (Shared s : unshared) {
+            if (s.cell().unshared) { // else taken since by takeHour
+                s.cell().unshared = false;
+                out.add(new Shared(s.hour(), s.dim(), s.value(), s.cell(), s.cell().encode()));
+            }
+        }
+        unshared = new ArrayList<>();
+        return out;
+    }
+
+    /** Key aliases first seen or changed since the last take. */
+    synchronized Map<String, String> takeUnsharedAliases() {
+        Map<String, String> out = unsharedAliases;
+        unsharedAliases = new HashMap<>();
+        return out;
+    }
+
+    /** Notes {@code cells} and {@code aliases} as changed again: sending them failed. */
+    synchronized void untake(List<Shared> cells, Map<String, String> aliases) {
+        for (Shared s : cells) {
+            if (!s.cell().unshared) {
+                s.cell().unshared = true;
+                unshared.add(s);
+            }
+        }
+        aliases.forEach(unsharedAliases::putIfAbsent);
+    }
+
+    /** Cells waiting to be shared (a gauge). */
+    synchronized int unsharedCells() {
+        return unshared == null ? 0 : unshared.size();
+    }
+
+    /** The hours held, oldest first. */
+    synchronized List<Long> hourList() {
+        return new ArrayList<>(hours.keySet());
+    }
+
+    /** Every cell of {@code hour} (for sending all sums again); they count as shared from here on. */
+    synchronized List<Shared> takeHour(long hour) {
+        List<Shared> out = new ArrayList<>();
+        Map<String, Map<String, Cell>> dims = hours.get(hour);
+        if (dims != null) {
+            dims.forEach((dim, values) -> values.forEach((value, c) -> {
+                c.unshared = false;
+                out.add(new Shared(hour, dim, value, c, c.encode()));
+            }));
+        }
+        return out;
+    }
+
+    synchronized Map<String, String> keyAliases() {
+        return new HashMap<>(keyAliases);
+    }
+
+    /** Adds another replica's sums of one cell (no cap: each replica capped its own). */
+    synchronized void put(long hour, String dim, String value, Cell sums) {
+        lastHourMap = null;
+        hours.computeIfAbsent(hour, x -> new HashMap<>()).computeIfAbsent(dim, d -> new HashMap<>())
+                .merge(value, sums, (a, b) -> {
+                    a.add(b);
+                    return a;
+                });
     }
 
     /** Where in the log a snapshot's sums go up to: the file name and the byte offset after its last line counted. */

@@ -59,14 +59,24 @@ final class SpendApi {
     private final int maxValuesPerHour;
     private final ExecutorService worker;
     private final Clock clock;
+    /** In cluster mode, the other replicas' sums; else null. */
+    private final ClusterSpend cluster;
 
     SpendApi(Path dir, Rollups rollups, int maxValuesPerHour, ExecutorService worker, Clock clock) {
+        this(dir, rollups, maxValuesPerHour, worker, clock, null);
+    }
+
+    SpendApi(Path dir, Rollups rollups, int maxValuesPerHour, ExecutorService worker, Clock clock, ClusterSpend cluster) {
         this.dir = dir;
         this.rollups = rollups;
         this.maxValuesPerHour = maxValuesPerHour;
         this.worker = worker;
         this.clock = clock;
+        this.cluster = cluster;
     }
+
+    /** In cluster mode, what a report or log answer covers: {@code cluster} (every replica) or {@code local} (this one). */
+    static final String SCOPE_HEADER = "x-nemo-spend-scope";
 
     /** A request the caller got wrong: answered 400 with the parameter named. */
     static final class BadQuery extends RuntimeException {
@@ -79,15 +89,28 @@ final class SpendApi {
     }
 
     void logs(Exchange ex) {
-        run(ex, () -> answer(logsBody(ex, new QueryStringDecoder(ex.uri()).parameters())));
+        run(ex, () -> {
+            ObjectNode body = logsBody(ex, new QueryStringDecoder(ex.uri()).parameters());
+            if (cluster != null) {
+                body.put("scope", "local"); // the records are in this replica's files
+            }
+            return scoped(answer(body), body);
+        });
     }
 
     void report(Exchange ex) {
         run(ex, () -> {
             Map<String, List<String>> q = new QueryStringDecoder(ex.uri()).parameters();
             ObjectNode body = reportBody(ex, q);
-            return "csv".equals(one(q, "format")) ? csv(body) : answer(body);
+            return scoped("csv".equals(one(q, "format")) ? csv(body) : answer(body), body);
         });
+    }
+
+    private static FullHttpResponse scoped(FullHttpResponse r, ObjectNode body) {
+        if (body.has("scope")) {
+            r.headers().set(SCOPE_HEADER, body.get("scope").asText());
+        }
+        return r;
     }
 
     private interface Work {
@@ -274,7 +297,10 @@ final class SpendApi {
             totalDim = Rollups.narrowedTotal(by);
             rowDim = dim.equals(Rollups.ALL) ? totalDim : dim;
         }
-        List<Rollups.Row> rows = source.report(rowDim, by, narrowValue, fromHour, toHour, intervalHours);
+        Sources summed = sources(source, new java.util.LinkedHashSet<>(List.of(Rollups.stored(rowDim, by),
+                Rollups.stored(totalDim, by))), fromHour, toHour);
+        List<Rollups> sources = summed.rollups();
+        List<Rollups.Row> rows = Rollups.report(sources, rowDim, by, narrowValue, fromHour, toHour, intervalHours);
         if (narrow != null && dim.equals(Rollups.ALL)) {
             rows = collapse(rows);
         }
@@ -282,7 +308,7 @@ final class SpendApi {
                 .thenComparingLong(r -> -r.sums().requests).thenComparing(Rollups.Row::group)
                 .thenComparing(r -> r.intervalStart() == null ? 0 : r.intervalStart()));
         Cell total = new Cell();
-        for (Rollups.Row r : source.report(totalDim, by, narrowValue, fromHour, toHour, 0)) {
+        for (Rollups.Row r : Rollups.report(sources, totalDim, by, narrowValue, fromHour, toHour, 0)) {
             total.merge(r.sums()); // narrowed: the sum of one grouping's rows, each call in exactly one of them
         }
         ObjectNode body = RecordJson.MAPPER.createObjectNode();
@@ -294,12 +320,19 @@ final class SpendApi {
         if (narrow != null) {
             body.put(narrow[0], narrow[1]);
         }
+        if (summed.scope() != null) {
+            body.put("scope", summed.scope());
+            if (summed.rollups().size() > 1) {
+                body.put("replicas", summed.replicas());
+            }
+        }
+        Map<String, String> aliases = dim.equals("key") ? aliases(source, rows, summed.rollups().size() > 1) : Map.of();
         ArrayNode data = body.putArray("data");
         for (Rollups.Row r : rows) {
             ObjectNode row = data.addObject();
             row.put("group", r.group());
             if (dim.equals("key")) {
-                row.put("key_alias", source.keyAlias(r.group()));
+                row.put("key_alias", aliases.get(r.group()));
             }
             if (r.intervalStart() != null) {
                 row.put("interval_start", Instant.ofEpochMilli(r.intervalStart()).toString());
@@ -332,6 +365,49 @@ final class SpendApi {
         }
         String[] n = given.get(0);
         return n;
+    }
+
+    /** What a report sums, what that covers in cluster mode ({@code cluster} or {@code local}), and how many replicas. */
+    private record Sources(List<Rollups> rollups, String scope, int replicas) {
+    }
+
+    /**
+     * {@code source}; in cluster mode with the other replicas' sums of {@code dims} from Redis, unless
+     * Redis does not answer (counted) or the report is a virtual key's summed from this replica's records.
+     */
+    private Sources sources(Rollups source, java.util.Collection<String> dims, long fromHour, long toHour) {
+        if (cluster == null) {
+            return new Sources(List.of(source), null, 1);
+        }
+        if (source != rollups) {
+            return new Sources(List.of(source), "local", 1);
+        }
+        try {
+            ClusterSpend.Others others = cluster.others(dims, fromHour, toHour);
+            cluster.readAll();
+            return new Sources(List.of(source, others.sums()), "cluster", others.replicas());
+        } catch (ClusterSpend.Unavailable e) {
+            cluster.readAlone(e);
+            return new Sources(List.of(source), "local", 1);
+        }
+    }
+
+    /** The key aliases of a report by key: as this replica last saw them, else (in cluster mode) as another did. */
+    private Map<String, String> aliases(Rollups source, List<Rollups.Row> rows, boolean acrossReplicas) {
+        Map<String, String> out = new java.util.HashMap<>();
+        java.util.Set<String> unknown = new java.util.HashSet<>();
+        for (Rollups.Row r : rows) {
+            String alias = source.keyAlias(r.group());
+            if (alias != null) {
+                out.put(r.group(), alias);
+            } else {
+                unknown.add(r.group());
+            }
+        }
+        if (acrossReplicas) {
+            out.putAll(cluster.aliases(unknown));
+        }
+        return out;
     }
 
     /** Rows of a narrowed total, one per interval, as the single group {@code all}. */

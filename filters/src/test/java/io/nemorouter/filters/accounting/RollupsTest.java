@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -157,6 +158,64 @@ class RollupsTest {
             double exact = values[(int) Math.ceil(p / 100 * values.length) - 1] / 1000.0;
             double got = LatencySketch.percentileMs(dense, p);
             assertTrue(Math.abs(got - exact) <= 0.021 * exact + 0.001, "p" + p + ": " + got + " vs " + exact);
+        }
+    }
+    @Test
+    void changedCellsAreTakenOnceWithTheirSumsAndNotedAgainWhenSendingThemFailed() {
+        Rollups r = new Rollups(100);
+        r.add(Records.record("0", T0, "k1", "a", 200, 10, 5, 0.5, 100, null, List.of("x")), null);
+        r.track();
+        assertTrue(r.takeUnshared().isEmpty(), "what was there before tracking is sent whole (takeHour), not as a change");
+        r.add(Records.record("1", T0, "k1", "a", 200, 10, 5, 0.5, 100, null, List.of("x")), null);
+        r.add(Records.record("2", T0 + HOUR, "k2", "a", 500, 1, 1, 0.25, 300, null, List.of()), null);
+        List<Rollups.Shared> taken = r.takeUnshared();
+        assertEquals(taken.size(), taken.stream().map(x -> x.hour() + x.dim() + x.value()).distinct().count(), "each cell once");
+        Rollups.Shared first = taken.stream().filter(x -> x.hour() == T0 / HOUR && x.dim().equals("key")).findFirst().orElseThrow();
+        assertEquals("k1", first.value());
+        assertEquals(2, Cell.decode(first.encoded()).requests, "the cell's sums as they are, not the change");
+        assertTrue(r.takeUnshared().isEmpty(), "taken once");
+        assertEquals(Map.of("k2", "alias-k2"), r.takeUnsharedAliases(), "k1's alias was known already");
+        r.untake(taken, Map.of("k2", "alias-k2"));
+        assertEquals(taken.size(), r.takeUnshared().size(), "noted again when sending failed");
+        assertEquals(Map.of("k2", "alias-k2"), r.takeUnsharedAliases());
+        assertEquals(taken.size(), r.takeHour(T0 / HOUR).size() + r.takeHour(T0 / HOUR + 1).size(),
+                "every cell of an hour, for sending all again");
+    }
+
+    @Test
+    void anotherReplicasSumsAddUpExactlyLatenciesIncluded() {
+        Rollups mine = new Rollups(100);
+        Rollups theirs = new Rollups(100);
+        Random rnd = new Random(5);
+        for (int i = 0; i < 400; i++) {
+            (i % 2 == 0 ? mine : theirs).add(Records.record("r" + i, T0 + rnd.nextInt(48) * HOUR, "k" + rnd.nextInt(3),
+                    "m" + rnd.nextInt(2), 200, rnd.nextInt(100), rnd.nextInt(100), rnd.nextDouble(), 1 + rnd.nextInt(3000), null,
+                    List.of()), null);
+        }
+        Rollups shared = new Rollups(Integer.MAX_VALUE);
+        for (long h = T0 / HOUR; h < T0 / HOUR + 48; h++) {
+            for (Rollups.Shared s : theirs.takeHour(h)) {
+                shared.put(s.hour(), s.dim(), s.value(), Cell.decode(s.encoded())); // as read back from Redis
+            }
+        }
+        for (String dim : new String[]{Rollups.ALL, "key", "model"}) {
+            List<Rollups.Row> merged = Rollups.report(List.of(mine, shared), dim, null, null, 0, Long.MAX_VALUE / 2, 24);
+            java.util.Map<String, Cell> expected = new java.util.HashMap<>();
+            for (Rollups source : List.of(mine, theirs)) {
+                for (Rollups.Row row : source.report(dim, 0, Long.MAX_VALUE / 2, 24)) {
+                    expected.computeIfAbsent(row.group() + row.intervalStart(), k -> new Cell()).merge(row.sums());
+                }
+            }
+            assertEquals(expected.size(), merged.size(), dim);
+            for (Rollups.Row row : merged) {
+                Cell e = expected.get(row.group() + row.intervalStart());
+                assertEquals(e.requests, row.sums().requests, dim);
+                assertEquals(e.costNanos, row.sums().costNanos, dim);
+                assertEquals(e.inputTokens, row.sums().inputTokens, dim);
+                for (double p : new double[]{50, 95, 99}) {
+                    assertEquals(e.percentileMs(p), row.sums().percentileMs(p), dim + " p" + p);
+                }
+            }
         }
     }
 }
