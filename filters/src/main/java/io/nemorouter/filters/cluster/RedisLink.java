@@ -111,7 +111,7 @@ public final class RedisLink implements AutoCloseable {
         RedisURI redisUri = RedisURI.create(uri);
         // the handshake of a new connection (HELLO, class loading on the first) gets the connect timeout; commands get `timeout`
         redisUri.setTimeout(connectTimeout);
-        // two I/O threads of its own: Redis replies never wait behind the gateway's event loops, nor those behind them
+        // two I/O threads of its own (Lettuce picks its transport, epoll or NIO, whatever the gateway's loops use);
         // reconnect tries back off from 100 ms to at most 2 s (Lettuce's default climbs to 30 s): back within seconds of Redis
         ClientResources resources = ClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2)
                 .reconnectDelay(io.lettuce.core.resource.Delay.exponential(Duration.ofMillis(100), Duration.ofSeconds(2), 2,
@@ -177,12 +177,25 @@ public final class RedisLink implements AutoCloseable {
 
     /** Runs {@code name}.lua (from this package's resources) with its SHA, loading it when Redis does not know it. */
     public <T> CompletionStage<T> script(String name, ScriptOutputType type, String[] keys, String... args) {
+        return script(connection, name, type, keys, args);
+    }
+
+    /**
+     * {@link #script} on the slow connection: for work off the request path (settlements, replays)
+     * that may wait the connect timeout rather than fail after the request path's.
+     */
+    public <T> CompletionStage<T> scriptOffPath(String name, ScriptOutputType type, String[] keys, String... args) {
+        return script(slow, name, type, keys, args);
+    }
+
+    private <T> CompletionStage<T> script(StatefulRedisConnection<String, String> on, String name, ScriptOutputType type, String[] keys,
+                                          String... args) {
         String body = scripts.computeIfAbsent(name, RedisLink::readScript);
         String sha = shas.computeIfAbsent(name, n -> sha1(body));
         CompletableFuture<T> out = new CompletableFuture<>();
-        connection.async().<T>evalsha(sha, type, keys, args).whenComplete((v, e) -> {
+        on.async().<T>evalsha(sha, type, keys, args).whenComplete((v, e) -> {
             if (e instanceof RedisNoScriptException || e != null && e.getMessage() != null && e.getMessage().startsWith("NOSCRIPT")) {
-                connection.async().<T>eval(body, type, keys, args).whenComplete((v2, e2) -> settle(out, v2, e2));
+                on.async().<T>eval(body, type, keys, args).whenComplete((v2, e2) -> settle(out, v2, e2));
             } else {
                 settle(out, v, e);
             }

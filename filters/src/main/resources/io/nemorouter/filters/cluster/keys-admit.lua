@@ -24,7 +24,7 @@ for i = 1, n do
     limit = tonumber(ARGV[a + 1]), start = tonumber(ARGV[a + 2]), stop = tonumber(ARGV[a + 3]),
     amount = tonumber(ARGV[a + 4]), rpm = tonumber(ARGV[a + 5]), tpm = tonumber(ARGV[a + 6]),
     tokens = tonumber(ARGV[a + 7]), par = tonumber(ARGV[a + 8]), take = ARGV[a + 9] == '1',
-    reserved = 0, inflight = 0, resFields = {}
+    reserved = 0, inflight = 0, resFields = {}, ownRes = 0, ownPar = 0, known = false
   }
   local h = redis.call('HGETALL', KEYS[i])
   local f = {}
@@ -34,8 +34,10 @@ for i = 1, n do
     if kind == 'res:' then
       l.reserved = l.reserved + tonumber(v)
       table.insert(l.resFields, k)
+      if k == resField then l.ownRes = tonumber(v); l.known = true end
     elseif kind == 'par:' then
       l.inflight = l.inflight + tonumber(v)
+      if k == parField then l.ownPar = tonumber(v); l.known = true end
     else
       f[k] = v
     end
@@ -95,32 +97,44 @@ for i = 1, n do
 end
 
 local out = {1}
-local touched = false
+-- each redis.call costs a few microseconds inside a script: one HSET per level carries every change
 for i = 1, n do
   local l = L[i]
   local key = KEYS[i]
+  local set = {}
   if l.newPeriod then
-    redis.call('HSET', key, 'start', string.format('%.0f', l.start), 'end', string.format('%.0f', l.stop), 'spent', '0', 'alerted', '0')
     for _, k in ipairs(l.resFields) do
-      redis.call('HDEL', key, k)
+      if k ~= resField then redis.call('HDEL', key, k) end
     end
+    l.ownRes = 0
+    table.insert(set, 'start'); table.insert(set, string.format('%.0f', l.start))
+    table.insert(set, 'end'); table.insert(set, string.format('%.0f', l.stop))
+    table.insert(set, 'spent'); table.insert(set, '0')
+    table.insert(set, 'alerted'); table.insert(set, '0')
+    table.insert(set, resField); table.insert(set, '0')
   end
+  local shares = false
   if l.take and l.par > 0 then
-    redis.call('HINCRBY', key, parField, 1)
-    touched = true
-    redis.call('SADD', KEYS[n + 1], key)
+    table.insert(set, parField); table.insert(set, string.format('%.0f', l.ownPar + 1))
+    shares = true
   end
   if l.rpmNext then
     l.rpmTat = l.rpmNext
-    redis.call('HSET', key, 'rpm', string.format('%.0f', l.rpmNext))
+    table.insert(set, 'rpm'); table.insert(set, string.format('%.0f', l.rpmNext))
   end
   if l.tpmNext then
     l.tpmTat = l.tpmNext
-    redis.call('HSET', key, 'tpm', string.format('%.0f', l.tpmNext))
+    table.insert(set, 'tpm'); table.insert(set, string.format('%.0f', l.tpmNext))
   end
   if l.limit >= 0 and l.amount > 0 then
-    redis.call('HINCRBY', key, resField, string.format('%.0f', l.amount))
-    redis.call('SADD', KEYS[n + 1], key)
+    table.insert(set, resField); table.insert(set, string.format('%.0f', l.ownRes + l.amount))
+    shares = true
+  end
+  if #set > 0 then
+    redis.call('HSET', key, unpack(set))
+  end
+  if shares and not l.known then
+    redis.call('SADD', KEYS[n + 1], key) -- the janitor's list of where this replica holds shares
   end
   local rpmRemaining, rpmReset, tpmRemaining, tpmReset = -1, 0, -1, 0
   if l.rpm > 0 then

@@ -15,6 +15,8 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local W = 60000000
 local replica = ARGV[1]
 local n = tonumber(ARGV[2])
+local resField = 'res:' .. replica
+local parField = 'par:' .. replica
 local out = {}
 if ARGV[3] ~= '' then
   if not redis.call('SET', ARGV[3], '1', 'NX', 'EX', 604800) then
@@ -22,13 +24,12 @@ if ARGV[3] ~= '' then
   end
 end
 
-local function adjust(key, field, units, limit)
-  local tat = tonumber(redis.call('HGET', key, field) or '0')
+-- a rate limit's TAT after giving back (units < 0) or charging (units > 0) that many units
+local function adjusted(tat, units, limit)
   if units < 0 and tat <= now then
-    return -- the limit is whole already: nothing to give back to
+    return nil -- the limit is whole already: nothing to give back to
   end
-  local nxt = math.max(math.max(tat, now) + math.ceil(units * W / limit), now)
-  redis.call('HSET', key, field, string.format('%.0f', nxt))
+  return math.max(math.max(tat, now) + math.ceil(units * W / limit), now)
 end
 
 local function reached(thresholds, spend)
@@ -39,6 +40,11 @@ local function reached(thresholds, spend)
   return c
 end
 
+local function fmt(v)
+  return string.format('%.0f', v)
+end
+
+-- each redis.call costs a few microseconds inside a script: one read and one write per level
 for i = 1, n do
   local a = 3 + (i - 1) * 10
   local key = KEYS[i]
@@ -51,49 +57,58 @@ for i = 1, n do
   for v in string.gmatch(ARGV[a + 10], '[^,]+') do
     table.insert(thresholds, tonumber(v))
   end
-  local f = redis.call('HMGET', key, 'start', 'end', 'spent', 'alerted')
+  local f = redis.call('HMGET', key, 'start', 'end', 'spent', 'alerted', 'total', 'tpm', 'rpm', resField, parField)
   local stored = tonumber(f[1] or '-1')
   local storedEnd = tonumber(f[2] or '0')
+  local spent = tonumber(f[3] or '0')
+  local total = tonumber(f[5] or '0') + cost
+  local set = {'total', fmt(total)}
+  local del = {}
   local from, to = 0, 0
   local newPeriod = stored < 0 or (storedEnd ~= 0 and start >= storedEnd)
   if not newPeriod and start > stored then
     start = stored -- this replica's clock or view runs ahead within the stored period: the stored period it is
   end
-  if start >= stored then
-    if newPeriod then
-      -- the first settlement of a new period (a ledger without a budget reserves nothing first)
-      local h = redis.call('HKEYS', key)
-      for _, k in ipairs(h) do
-        if string.sub(k, 1, 4) == 'res:' then redis.call('HDEL', key, k) end
-      end
-      redis.call('HSET', key, 'start', string.format('%.0f', start), 'end', string.format('%.0f', stop), 'spent', '0', 'alerted', '0')
-      f[4] = '0'
-    elseif reserved > 0 then
-      local left = redis.call('HINCRBY', key, 'res:' .. replica, -reserved)
-      if left <= 0 then redis.call('HDEL', key, 'res:' .. replica) end
+  if newPeriod then
+    -- the first settlement of a new period (a ledger without a budget reserves nothing first)
+    for _, k in ipairs(redis.call('HKEYS', key)) do
+      if string.sub(k, 1, 4) == 'res:' then table.insert(del, k) end
     end
-    local spent = redis.call('HINCRBY', key, 'spent', string.format('%.0f', cost))
+    stored, storedEnd, spent = start, stop, 0
+    f[4] = '0'
+    for _, v in ipairs({'start', fmt(start), 'end', fmt(stop), 'alerted', '0'}) do table.insert(set, v) end
+  elseif start == stored and reserved > 0 then
+    local left = tonumber(f[8] or '0') - reserved
+    if left <= 0 then table.insert(del, resField) else table.insert(set, resField); table.insert(set, fmt(left)) end
+  end
+  if start == stored then
+    spent = spent + cost
+    table.insert(set, 'spent'); table.insert(set, fmt(spent))
     if #thresholds > 0 and cost > 0 then
       local sent = tonumber(f[4] or '-1')
       if sent < 0 then sent = reached(thresholds, spent - cost) end
-      local now_reached = reached(thresholds, spent)
-      if now_reached > sent then
-        from, to = sent, now_reached
-        redis.call('HSET', key, 'alerted', now_reached)
-      elseif f[4] == false then
-        redis.call('HSET', key, 'alerted', sent)
-      end
+      local nowReached = reached(thresholds, spent)
+      if nowReached > sent then from, to = sent, nowReached end
+      table.insert(set, 'alerted'); table.insert(set, tostring(math.max(sent, nowReached)))
     end
   end
-  local total = redis.call('HINCRBY', key, 'total', string.format('%.0f', cost))
-  if tpmDelta ~= 0 and tpmLimit > 0 then adjust(key, 'tpm', tpmDelta, tpmLimit) end
-  if rpmBack and rpmLimit > 0 then adjust(key, 'rpm', -1, rpmLimit) end
-  if freePlace then
-    local left = redis.call('HINCRBY', key, 'par:' .. replica, -1)
-    if left <= 0 then redis.call('HDEL', key, 'par:' .. replica) end
+  if tpmDelta ~= 0 and tpmLimit > 0 then
+    local tat = adjusted(tonumber(f[6] or '0'), tpmDelta, tpmLimit)
+    if tat then table.insert(set, 'tpm'); table.insert(set, fmt(tat)) end
   end
-  local g = redis.call('HMGET', key, 'start', 'end', 'spent')
-  for _, v in ipairs({tonumber(g[1] or start), tonumber(g[2] or stop), tonumber(g[3] or '0'), total, from, to}) do
+  if rpmBack and rpmLimit > 0 then
+    local tat = adjusted(tonumber(f[7] or '0'), -1, rpmLimit)
+    if tat then table.insert(set, 'rpm'); table.insert(set, fmt(tat)) end
+  end
+  if freePlace then
+    local left = tonumber(f[9] or '0') - 1
+    if left <= 0 then table.insert(del, parField) else table.insert(set, parField); table.insert(set, fmt(left)) end
+  end
+  redis.call('HSET', key, unpack(set))
+  if #del > 0 then
+    redis.call('HDEL', key, unpack(del))
+  end
+  for _, v in ipairs({stored, storedEnd, spent, total, from, to}) do
     table.insert(out, v)
   end
 end

@@ -55,8 +55,13 @@ final class ClusterGateways implements AutoCloseable {
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start());
             bases.add("http://127.0.0.1:" + port);
         }
-        for (int i = 0; i < replicas; i++) {
-            awaitHealth(i, logs.get(i));
+        try {
+            for (int i = 0; i < replicas; i++) {
+                awaitHealth(i, logs.get(i));
+            }
+        } catch (Exception | Error e) { // none left running behind a failed start
+            close();
+            throw e;
         }
     }
 

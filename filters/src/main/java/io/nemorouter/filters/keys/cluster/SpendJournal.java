@@ -86,12 +86,30 @@ final class SpendJournal implements AutoCloseable {
         queue.add(e);
     }
 
-    /** Sends what waits, in order, one at a time; stops at the first failure (the next beat tries again). */
+    /**
+     * Sends what waits, in order, up to 256 at a time pipelined on one connection (one round trip,
+     * each under its own once-only id), and drops from the queue the leading run Redis took; stops
+     * at the first failure (the next beat tries again from there).
+     */
     void replay(BiFunction<List<RedisLedgers.SettleLevel>, String, CompletionStage<?>> send) throws Exception {
         int sent = 0;
-        for (Entry e; (e = queue.peek()) != null; sent++) {
-            send.apply(e.levels(), e.id()).toCompletableFuture().get(5, TimeUnit.SECONDS);
-            queue.poll();
+        while (!queue.isEmpty()) {
+            List<Entry> batch = new ArrayList<>();
+            for (Entry e : queue) {
+                if (batch.size() == 256) {
+                    break;
+                }
+                batch.add(e);
+            }
+            List<java.util.concurrent.CompletableFuture<?>> answers = new ArrayList<>(batch.size());
+            for (Entry e : batch) {
+                answers.add(send.apply(e.levels(), e.id()).toCompletableFuture());
+            }
+            for (java.util.concurrent.CompletableFuture<?> a : answers) {
+                a.get(10, TimeUnit.SECONDS); // in order: a failure leaves it and those after it queued
+                queue.poll();
+                sent++;
+            }
         }
         if (sent > 0) {
             synchronized (this) {

@@ -36,7 +36,8 @@ import java.util.Map;
  */
 public final class ChronicleKeyStore implements KeyStore {
     private static final Logger LOG = LoggerFactory.getLogger(ChronicleKeyStore.class);
-    private static final ObjectMapper JSON = JsonMapper.builder()
+    /** Records as JSON, as both stores keep them: nulls left out, members a later version added ignored. */
+    static final ObjectMapper JSON = JsonMapper.builder()
             .serializationInclusion(JsonInclude.Include.NON_NULL)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .build();

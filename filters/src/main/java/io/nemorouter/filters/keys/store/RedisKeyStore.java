@@ -1,9 +1,6 @@
 package io.nemorouter.filters.keys.store;
 
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisException;
 import io.lettuce.core.api.sync.RedisCommands;
@@ -35,10 +32,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class RedisKeyStore implements KeyStore {
     private static final Logger LOG = LoggerFactory.getLogger(RedisKeyStore.class);
-    private static final ObjectMapper JSON = JsonMapper.builder()
-            .serializationInclusion(JsonInclude.Include.NON_NULL)
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .build();
+    private static final ObjectMapper JSON = ChronicleKeyStore.JSON; // the same JSON in either store
     private static final long RESYNC_SECONDS = 30;
 
     private final RedisLink link;
