@@ -25,6 +25,19 @@ import java.util.concurrent.TimeUnit;
  * request path's share (trace ids, {@code traceparent} upstream) is {@link Tracing}'s.
  */
 public final class OtlpExporter implements Exporter {
+    /**
+     * The SDK logs each failed export at SEVERE, with a stack trace, through java.util.logging (to
+     * stderr, beside the export queue's own line for the same failure, with its retry): kept quiet.
+     * Held here because java.util.logging keeps its loggers by weak reference.
+     */
+    private static final java.util.logging.Logger SDK_EXPORT_LOG = quiet("io.opentelemetry.exporter");
+
+    private static java.util.logging.Logger quiet(String name) {
+        java.util.logging.Logger l = java.util.logging.Logger.getLogger(name);
+        l.setLevel(java.util.logging.Level.OFF);
+        return l;
+    }
+
     private final OtlpHttpSpanExporter exporter;
     private final RecordSpans spans;
     private final Duration timeout;
