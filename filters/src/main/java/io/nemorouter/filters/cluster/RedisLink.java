@@ -153,6 +153,11 @@ public final class RedisLink implements AutoCloseable {
         return timeout;
     }
 
+    /** How long a call on the slow connection waits (the connect timeout). */
+    public Duration slowTimeout() {
+        return slow.getTimeout();
+    }
+
     public RedisAsyncCommands<String, String> async() {
         return connection.async();
     }

@@ -91,7 +91,7 @@ final class SharedLimitsFilter {
         ledgers.admit(ask).whenComplete((answer, error) -> exchange.eventLoop().execute(() -> {
             if (exchange.finished()) { // the client left while Redis decided: give back whatever was taken
                 if (answer != null && answer.ok()) {
-                    giveBack(ask);
+                    giveBack(ask, answer);
                 }
                 return;
             }
@@ -147,13 +147,16 @@ final class SharedLimitsFilter {
             return Verdict.CONTINUE;
         }
         ledgers.admit(ask).whenComplete((answer, error) -> exchange.eventLoop().execute(() -> {
+            if (exchange.finished()) { // settled already (without this top-up): give it back on its own
+                if (answer != null && answer.ok()) {
+                    giveBack(ask, answer);
+                }
+                return;
+            }
             if (answer != null && answer.ok()) {
                 for (int i = 0; i < a.levels.length; i++) {
                     a.share.reserved[i] += ask.get(i).amount();
                 }
-            }
-            if (exchange.finished()) {
-                return; // the admission's settlement gives back what it holds, top-up included
             }
             if (error != null) {
                 ledgers.link().fellBack("limits");
@@ -279,12 +282,16 @@ final class SharedLimitsFilter {
                         + "try again shortly.");
     }
 
-    /** Gives back everything an admission took, for a request that is gone already. */
-    private void giveBack(List<RedisLedgers.AdmitLevel> ask) {
+    /** Gives back everything an admission (or a top-up) took, in the period Redis took it in, for a request that is gone. */
+    private void giveBack(List<RedisLedgers.AdmitLevel> ask, RedisLedgers.Admitted taken) {
         List<RedisLedgers.SettleLevel> back = new ArrayList<>(ask.size());
-        for (RedisLedgers.AdmitLevel l : ask) {
-            back.add(new RedisLedgers.SettleLevel(l.ledger(), l.periodStart(), l.periodEnd(), l.amount(), 0,
-                    l.tpmLimit() > 0 ? -l.tokens() : 0, l.tpmLimit(), l.rpmLimit() > 0, l.rpmLimit(), l.parallel() > 0, null));
+        for (int i = 0; i < ask.size(); i++) {
+            RedisLedgers.AdmitLevel l = ask.get(i);
+            int o = i * RedisLedgers.Admitted.PER_LEVEL;
+            boolean take = l.take();
+            back.add(new RedisLedgers.SettleLevel(l.ledger(), taken.state()[o], taken.state()[o + 1], l.amount(), 0,
+                    take && l.tpmLimit() > 0 ? -l.tokens() : 0, l.tpmLimit(), take && l.rpmLimit() > 0, l.rpmLimit(),
+                    take && l.parallel() > 0, null));
         }
         ledgers.settle(back, null);
     }

@@ -24,7 +24,7 @@ for i = 1, n do
     limit = tonumber(ARGV[a + 1]), start = tonumber(ARGV[a + 2]), stop = tonumber(ARGV[a + 3]),
     amount = tonumber(ARGV[a + 4]), rpm = tonumber(ARGV[a + 5]), tpm = tonumber(ARGV[a + 6]),
     tokens = tonumber(ARGV[a + 7]), par = tonumber(ARGV[a + 8]), take = ARGV[a + 9] == '1',
-    reserved = 0, inflight = 0, resFields = {}, ownRes = 0, ownPar = 0, known = false
+    reserved = 0, inflight = 0, resFields = {}, ownRes = 0, ownPar = 0
   }
   local h = redis.call('HGETALL', KEYS[i])
   local f = {}
@@ -34,10 +34,10 @@ for i = 1, n do
     if kind == 'res:' then
       l.reserved = l.reserved + tonumber(v)
       table.insert(l.resFields, k)
-      if k == resField then l.ownRes = tonumber(v); l.known = true end
+      if k == resField then l.ownRes = tonumber(v) end
     elseif kind == 'par:' then
       l.inflight = l.inflight + tonumber(v)
-      if k == parField then l.ownPar = tonumber(v); l.known = true end
+      if k == parField then l.ownPar = tonumber(v) end
     else
       f[k] = v
     end
@@ -133,7 +133,7 @@ for i = 1, n do
   if #set > 0 then
     redis.call('HSET', key, unpack(set))
   end
-  if shares and not l.known then
+  if shares then
     redis.call('SADD', KEYS[n + 1], key) -- the janitor's list of where this replica holds shares
   end
   local rpmRemaining, rpmReset, tpmRemaining, tpmReset = -1, 0, -1, 0

@@ -58,6 +58,11 @@ for i = 1, n do
     table.insert(thresholds, tonumber(v))
   end
   local f = redis.call('HMGET', key, 'start', 'end', 'spent', 'alerted', 'total', 'tpm', 'rpm', resField, parField)
+  if not f[1] then
+    -- no ledger: its key, team or org was deleted while the request ran (a ledger is made with its record);
+    -- settling would make a zombie that a record re-created under the same id would inherit
+    for _ = 1, 6 do table.insert(out, 0) end
+  else
   local stored = tonumber(f[1] or '-1')
   local storedEnd = tonumber(f[2] or '0')
   local spent = tonumber(f[3] or '0')
@@ -110,6 +115,7 @@ for i = 1, n do
   end
   for _, v in ipairs({stored, storedEnd, spent, total, from, to}) do
     table.insert(out, v)
+  end
   end
 end
 return out

@@ -174,16 +174,18 @@ public final class RedisLedgers implements AutoCloseable {
     }
 
     private void send(List<Waiting> batch) {
-        if (journal.pending() > 0) { // keep the order: nothing overtakes what waits to be replayed
-            batch.forEach(w -> journal.add(w.levels()));
-            return;
-        }
         List<SettleLevel> all = new java.util.ArrayList<>();
         batch.forEach(w -> all.addAll(w.levels()));
-        run(all, "", null).whenComplete((s, e) -> {
+        // an id from the first send on: Redis may apply a batch and not answer in time, and its replay is then skipped
+        String id = java.util.UUID.randomUUID().toString();
+        if (journal.pending() > 0) { // keep the order: nothing overtakes what waits to be replayed
+            journal.add(id, all);
+            return;
+        }
+        run(all, link.key("op:" + id), null).whenComplete((s, e) -> {
             if (e != null) {
                 LOG.warn("cluster: {} settlements did not reach Redis ({}); journaled for replay", batch.size(), e.toString());
-                batch.forEach(w -> journal.add(w.levels()));
+                journal.add(id, all);
                 return;
             }
             int at = 0;
@@ -281,10 +283,12 @@ public final class RedisLedgers implements AutoCloseable {
         if (!rest.isEmpty()) {
             List<SettleLevel> all = new java.util.ArrayList<>();
             rest.forEach(w -> all.addAll(w.levels()));
-            try {
-                run(all, "", null).toCompletableFuture().get(2, TimeUnit.SECONDS);
+            String id = java.util.UUID.randomUUID().toString();
+            try { // longer than the slow connection's own timeout: its answer, or its failure, comes first
+                run(all, link.key("op:" + id), null).toCompletableFuture().get(link.slowTimeout().toMillis() + 1000,
+                        TimeUnit.MILLISECONDS);
             } catch (Exception e) {
-                rest.forEach(w -> journal.add(w.levels()));
+                journal.add(id, all); // applied or not, its replay under the same id counts it once
             }
         }
         journal.close();

@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
@@ -74,9 +73,13 @@ final class SpendJournal implements AutoCloseable {
         return queue.size();
     }
 
-    /** Keeps a settlement for replay: on disk first (a crash after this loses nothing), then queued. */
-    synchronized void add(List<RedisLedgers.SettleLevel> levels) {
-        Entry e = new Entry(UUID.randomUUID().toString(), levels);
+    /**
+     * Keeps a settlement for replay under {@code id} (the id it was first sent with, if it was: Redis
+     * may have applied it without answering, and a replay under the same id is then skipped): on
+     * disk first (a crash of the process after this loses nothing), then queued.
+     */
+    synchronized void add(String id, List<RedisLedgers.SettleLevel> levels) {
+        Entry e = new Entry(id, levels);
         try {
             byte[] line = (JSON.writeValueAsString(e) + "\n").getBytes(StandardCharsets.UTF_8);
             out.write(java.nio.ByteBuffer.wrap(line));

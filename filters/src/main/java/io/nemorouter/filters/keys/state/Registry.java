@@ -81,6 +81,7 @@ public final class Registry implements KeyStore.Watcher {
     // ---- changes (admin) -----------------------------------------------------------------------
 
     public synchronized void putKey(KeyRecord r) {
+        touch("key:" + r.hash());
         Entity<KeyRecord> e = keysByHash.get(r.hash());
         if (e == null) {
             // its ledger's period first: a gateway sharing the store reads it when it hears of the record
@@ -98,6 +99,8 @@ public final class Registry implements KeyStore.Watcher {
 
     /** A new secret for a key: same id, settings, spend and live counters. */
     public synchronized void rotateKey(String oldHash, KeyRecord renamed) {
+        touch("key:" + oldHash);
+        touch("key:" + renamed.hash());
         Entity<KeyRecord> e = keysByHash.get(oldHash);
         store.putKey(renamed);
         store.deleteKey(oldHash);
@@ -107,6 +110,7 @@ public final class Registry implements KeyStore.Watcher {
     }
 
     public synchronized void removeKey(String hash) {
+        touch("key:" + hash);
         Entity<KeyRecord> e = keysByHash.get(hash);
         store.deleteKey(hash);
         if (e != null) {
@@ -117,19 +121,23 @@ public final class Registry implements KeyStore.Watcher {
     }
 
     public synchronized void putTeam(TeamRecord r) {
+        touch("team:" + r.id());
         putGroup(teams, r.id(), r, r.limits(), "team", "team:", () -> store.putTeam(r));
     }
 
     public synchronized void removeTeam(String id) {
+        touch("team:" + id);
         store.deleteTeam(id);
         removeGroup(teams, id);
     }
 
     public synchronized void putOrg(OrgRecord r) {
+        touch("org:" + r.id());
         putGroup(orgs, r.id(), r, r.limits(), "organization", "org:", () -> store.putOrg(r));
     }
 
     public synchronized void removeOrg(String id) {
+        touch("org:" + id);
         store.deleteOrg(id);
         removeGroup(orgs, id);
     }
@@ -187,8 +195,24 @@ public final class Registry implements KeyStore.Watcher {
 
     // ---- changes other gateways made (a shared store) --------------------------------------------
 
+    /**
+     * When each record last changed here (a local write or a message), by its id in the store
+     * ({@code key:<hash>}, ...): a full read begun before that is older than what this gateway has.
+     */
+    private final Map<String, Long> changedAt = new ConcurrentHashMap<>();
+
+    private void touch(String id) {
+        changedAt.put(id, System.nanoTime());
+    }
+
+    private boolean changedSince(String id, long nanos) {
+        Long at = changedAt.get(id);
+        return at != null && at - nanos >= 0;
+    }
+
     @Override
     public synchronized void changed(String id, Object record, SpendRecord spend) {
+        touch(id);
         if (id.startsWith("key:")) {
             if (record == null) {
                 dropKey(id.substring(4));
@@ -206,25 +230,54 @@ public final class Registry implements KeyStore.Watcher {
 
     @Override
     public synchronized void reloaded(Map<String, KeyRecord> keys, Map<String, TeamRecord> teams, Map<String, OrgRecord> orgs,
-                                      Map<String, SpendRecord> spend) {
-        orgs.forEach((id, r) -> applyGroup(this.orgs, id, r, r.limits(), "organization", "org:", spend.get("org:" + id)));
-        teams.forEach((id, r) -> applyGroup(this.teams, id, r, r.limits(), "team", "team:", spend.get("team:" + id)));
-        keys.values().forEach(r -> applyKey(r, spend.get("key:" + r.id())));
+                                      Map<String, SpendRecord> spend, long readStartedNanos) {
+        // what changed here after the read began (a local write, a message) is newer than the read: left as it is
+        orgs.forEach((id, r) -> {
+            if (!changedSince("org:" + id, readStartedNanos)) {
+                applyGroup(this.orgs, id, r, r.limits(), "organization", "org:", spend.get("org:" + id));
+            }
+        });
+        teams.forEach((id, r) -> {
+            if (!changedSince("team:" + id, readStartedNanos)) {
+                applyGroup(this.teams, id, r, r.limits(), "team", "team:", spend.get("team:" + id));
+            }
+        });
+        Map<String, KeyRecord> latestById = new java.util.HashMap<>(); // a rotation cut short leaves two: the newer wins
+        for (KeyRecord r : keys.values()) {
+            latestById.merge(r.id(), r, (a, b) -> a.updatedAt() >= b.updatedAt() ? a : b);
+        }
+        latestById.values().forEach(r -> {
+            if (!changedSince("key:" + r.hash(), readStartedNanos) && !movedSince(r.id(), readStartedNanos)) {
+                applyKey(r, spend.get("key:" + r.id()));
+            }
+        });
         java.util.List.copyOf(keysByHash.keySet()).forEach(hash -> {
-            if (!keys.containsKey(hash)) {
+            if (!keys.containsKey(hash) && !changedSince("key:" + hash, readStartedNanos)) {
                 dropKey(hash);
             }
         });
         java.util.List.copyOf(this.teams.keySet()).forEach(id -> {
-            if (!teams.containsKey(id)) {
+            if (!teams.containsKey(id) && !changedSince("team:" + id, readStartedNanos)) {
                 applyGroup(this.teams, id, null, null, "team", "team:", null);
             }
         });
         java.util.List.copyOf(this.orgs.keySet()).forEach(id -> {
-            if (!orgs.containsKey(id)) {
+            if (!orgs.containsKey(id) && !changedSince("org:" + id, readStartedNanos)) {
                 applyGroup(this.orgs, id, null, null, "organization", "org:", null);
             }
         });
+        long old = System.nanoTime() - java.util.concurrent.TimeUnit.MINUTES.toNanos(10);
+        changedAt.values().removeIf(at -> at - old < 0); // no read takes ten minutes
+    }
+
+    /** Whether the key with this id changed here since {@code nanos} under any of its hashes (a rotation moves it). */
+    private boolean movedSince(String keyId, long nanos) {
+        for (Map.Entry<String, Entity<KeyRecord>> e : keysByHash.entrySet()) {
+            if (e.getValue().record().id().equals(keyId) && changedSince("key:" + e.getKey(), nanos)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A key as another gateway wrote it: updated, moved to its new hash (a rotation: same id), or new. */

@@ -59,7 +59,7 @@ public interface KeyStore extends AutoCloseable {
     default void watch(Watcher watcher) {
     }
 
-    /** What a gateway sharing its store hears of changes. Called on the store's own thread. */
+    /** What a gateway sharing its store hears of changes. Called on a thread of the store's, one change at a time, in order. */
     interface Watcher {
         /**
          * {@code id} ({@code key:<hash>}, {@code team:<id>}, {@code org:<id>}) now holds {@code record}
@@ -68,9 +68,13 @@ public interface KeyStore extends AutoCloseable {
          */
         void changed(String id, Object record, SpendRecord spend);
 
-        /** Every record and ledger as the store holds them now (after messages may have been missed). */
+        /**
+         * Every record and ledger as the store held them when it began reading, at {@code readStartedNanos}
+         * ({@link System#nanoTime()}): after messages may have been missed. A record changed since then
+         * is newer than this read of it.
+         */
         void reloaded(Map<String, KeyRecord> keys, Map<String, TeamRecord> teams, Map<String, OrgRecord> orgs,
-                      Map<String, SpendRecord> spend);
+                      Map<String, SpendRecord> spend, long readStartedNanos);
     }
 
     @Override

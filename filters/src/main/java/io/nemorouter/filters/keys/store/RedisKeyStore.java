@@ -26,8 +26,8 @@ import java.util.concurrent.TimeUnit;
  * live on all within a round trip or two. Messages missed while the link was down are made up by
  * reading everything again when it returns, and every 30 s in any case.
  *
- * <p>Writes come from the admin API, off the event loops (each waits at most the cluster timeout,
- * then fails with a {@link StoreException}: the admin API answers 503). Spend is not written here
+ * <p>Writes come from the admin API, off the event loops (each call waits at most the connect
+ * timeout, then fails with a {@link StoreException}: the admin API answers 503). Spend is not written here
  * but by the ledger scripts ({@code RedisLedgers}).
  */
 public final class RedisKeyStore implements KeyStore {
@@ -224,8 +224,31 @@ public final class RedisKeyStore implements KeyStore {
         }
     }
 
+    /**
+     * Where changes are applied: one thread of their own, in the order they came. Never a Lettuce
+     * thread (the registry's lock may be held by an admin request waiting for Redis, whose answer
+     * that thread would have to read), never an event loop.
+     */
+    private final java.util.concurrent.ExecutorService applier = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "nemo-cluster-keys");
+        t.setDaemon(true);
+        return t;
+    });
+
     @Override
-    public void watch(Watcher watcher) {
+    public void watch(Watcher target) {
+        Watcher watcher = new Watcher() {
+            @Override
+            public void changed(String id, Object record, SpendRecord spend) {
+                applier.execute(() -> target.changed(id, record, spend));
+            }
+
+            @Override
+            public void reloaded(Map<String, KeyRecord> keys, Map<String, TeamRecord> teams, Map<String, OrgRecord> orgs,
+                                 Map<String, SpendRecord> spend, long readStartedNanos) {
+                applier.execute(() -> target.reloaded(keys, teams, orgs, spend, readStartedNanos));
+            }
+        };
         link.subscribe(changes, (channel, id) -> changed(watcher, id));
         link.onReconnect(() -> reload(watcher));
         link.timer().scheduleWithFixedDelay(() -> reload(watcher), RESYNC_SECONDS, RESYNC_SECONDS, TimeUnit.SECONDS);
@@ -242,7 +265,13 @@ public final class RedisKeyStore implements KeyStore {
                 watcher.changed(id, null, null);
                 return;
             }
-            Object record = parse(id, json, type(id));
+            Object record;
+            try {
+                record = parse(id, json, type(id));
+            } catch (StoreException bad) {
+                LOG.error("cluster: the record {} in Redis is unreadable; left as it was here", id, bad);
+                return;
+            }
             link.async().hmget(ledgerKey(link, ledgerOf(id, json)), "start", "end", "spent", "total").whenComplete((f, e2) -> {
                 if (e2 != null) {
                     LOG.warn("cluster: the ledger of {} could not be read ({}); the next full read picks it up", id, e2.toString());
@@ -259,16 +288,17 @@ public final class RedisKeyStore implements KeyStore {
 
     private void reload(Watcher watcher) {
         try {
+            long started = System.nanoTime();
             Map<String, String> all = all();
             watcher.reloaded(read("key:", KeyRecord.class, all), read("team:", TeamRecord.class, all),
-                    read("org:", OrgRecord.class, all), ledgers(all));
+                    read("org:", OrgRecord.class, all), ledgers(all), started);
         } catch (RuntimeException e) {
-            LOG.debug("cluster: reading every record failed ({}); the next try is in {} s", e.toString(), RESYNC_SECONDS);
+            LOG.warn("cluster: reading every record failed ({}); the next try is in {} s", e.toString(), RESYNC_SECONDS);
         }
     }
 
     @Override
     public void close() {
-        // the link is the cluster extension's; it closes it
+        applier.shutdownNow(); // the link is the cluster extension's; it closes it
     }
 }

@@ -35,4 +35,32 @@ class RegistryTest {
             assertEquals(2, store.keys().size());
         }
     }
+
+    /**
+     * Cluster mode reads every record again now and then; a read begun before a change made here (a
+     * delete, a rotation) must not undo it: a revoked secret stays revoked.
+     */
+    @Test
+    void aFullReadBegunBeforeALocalChangeDoesNotUndoIt() {
+        try (ChronicleKeyStore store = ChronicleKeyStore.open(dir, 1000)) {
+            Registry r = new Registry(store, KeysClock.SYSTEM);
+            r.putKey(key("k1", "h1", 10));
+            r.putKey(key("k2", "h2", 10));
+            long readStarted = System.nanoTime();
+            Map<String, KeyRecord> snapshot = Map.of("h1", key("k1", "h1", 10), "h2", key("k2", "h2", 10));
+            r.removeKey("h1");
+            r.rotateKey("h2", key("k2", "h2b", 20));
+            r.reloaded(snapshot, Map.of(), Map.of(), Map.of(), readStarted);
+            assertNull(r.keyByHash("h1"), "the deleted key is not brought back by an older read");
+            assertNull(r.keyByHash("h2"), "the rotated-out secret stays dead");
+            assertNotNull(r.keyByHash("h2b"));
+
+            // a read begun after the changes applies: a key it no longer holds goes
+            r.putKey(key("k3", "h3", 10));
+            long later = System.nanoTime();
+            r.reloaded(Map.of("h2b", key("k2", "h2b", 20)), Map.of(), Map.of(), Map.of(), later);
+            assertNull(r.keyByHash("h3"), "deleted elsewhere, found missing by a newer read");
+            assertNotNull(r.keyByHash("h2b"));
+        }
+    }
 }
