@@ -269,7 +269,7 @@ public final class RedisLedgers implements AutoCloseable {
     }
 
     private CompletionStage<Long> janitor(boolean clearOwn) {
-        return link.script("keys-janitor", ScriptOutputType.INTEGER, new String[] {replicas}, link.replica(),
+        return link.script("keys-janitor", ScriptOutputType.INTEGER, new String[] {replicas, link.key("janitors")}, link.replica(),
                 Long.toString(System.currentTimeMillis()), Long.toString(STALE_MS), clearOwn ? "1" : "0", link.key("touched:"));
     }
 

@@ -198,17 +198,16 @@ public final class RedisKeyStore implements KeyStore {
         throw new UnsupportedOperationException("cluster mode settles spend through RedisLedgers");
     }
 
+    /** As {@code keys-period.lua} says: a new ledger takes the period; an ended one starts it afresh; a running one keeps its start. */
     @Override
     public void setPeriod(String ledger, long start, long end) {
-        // a new ledger takes the period; an existing one keeps its start (every replica's, as observed) and sums,
-        // and only its end moves (an admin changed the duration)
-        String key = ledgerKey(link, ledger);
-        call(c -> {
-            c.hsetnx(key, "start", Long.toString(start));
-            c.hsetnx(key, "spent", "0");
-            c.hsetnx(key, "total", "0");
-            return c.hset(key, "end", Long.toString(end));
-        }, "set the period of " + ledger);
+        try {
+            link.scriptOffPath("keys-period", io.lettuce.core.ScriptOutputType.INTEGER, new String[] {ledgerKey(link, ledger)},
+                    Long.toString(start), Long.toString(end)).toCompletableFuture()
+                    .get(link.slowTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            throw new StoreException("Redis: cannot set the period of " + ledger + ": " + e, e);
+        }
     }
 
     @Override
