@@ -49,33 +49,24 @@ final class Admission implements AnswerListener {
     SharedShare share;
 
     /**
-     * What a request admitted by the shared ledgers took there: per level, one request of its RPM
-     * limit, tokens of its TPM limit (in {@link #tokensTaken}), a place in flight; and its budget
-     * reservation (for every attempt) with the period it was made in.
+     * What a request admitted by the shared ledgers holds of them, per level (from this replica's
+     * leases or granted by Redis): its RPM request, its TPM tokens, its place in flight, its budget
+     * reservation for the dearest deployment so far (covering every attempt), and what a dearer
+     * deployment's top-up added.
      */
     static final class SharedShare {
-        final boolean[] rpm;
-        final long[] rpmLimit;
-        final long[] tpmLimit;
-        final boolean[] place;
-        /** The worst-case cost reserved for (the dearest deployment so far), per level what Redis holds reserved, and the period. */
+        final Leases.Share[] levels;
+        final List<Leases.Share[]> topUps = new ArrayList<>(1);
         long worst;
-        long[] reserved;
-        long[] start;
-        long[] end;
 
-        SharedShare(int levels) {
-            rpm = new boolean[levels];
-            rpmLimit = new long[levels];
-            tpmLimit = new long[levels];
-            place = new boolean[levels];
+        SharedShare(Leases.Share[] levels, long worst) {
+            this.levels = levels;
+            this.worst = worst;
         }
 
-        void attempt(long worst, long[] reserved, long[] start, long[] end) {
+        void add(Leases.Share[] topUp, long worst) {
+            topUps.add(topUp);
             this.worst = worst;
-            this.reserved = reserved;
-            this.start = start;
-            this.end = end;
         }
     }
 
@@ -222,7 +213,7 @@ final class Admission implements AnswerListener {
             for (int i = 0; i < r.length; i++) {
                 if (r[i] != null) {
                     spend.add(new RedisLedgers.SettleLevel(levels[i].ledger, r[i].period().start, r[i].period().end, 0, costs[i], 0, 0,
-                            false, 0, false, null));
+                            0, 0, 0, null));
                 }
             }
             ledgers.settle(spend, null);
@@ -261,28 +252,30 @@ final class Admission implements AnswerListener {
      */
     private void settleShared(Completion c, boolean noAttempt, boolean hit, boolean answered) {
         Usage usage = c.usage();
+        Leases leases = share.levels.length == 0 ? null : share.levels[0].leases;
         List<RedisLedgers.SettleLevel> settle = new ArrayList<>(levels.length);
         Budget.Alerts[] alertsAt = new Budget.Alerts[levels.length];
+        // a cache hit costs nothing (it was reserved for, before the cache answered)
+        long cost = hit ? 0 : cost(c, answered, share.worst);
         for (int i = 0; i < levels.length; i++) {
-            Entity<?> e = levels[i];
-            e.inFlight.decrementAndGet();
-            long tpmCorrection = 0;
-            if (share.tpmLimit[i] > 0 && tokensTaken[i] > 0) {
-                long used = hit ? 0 : usage != null ? usage.totalTokens() : answered ? tokensTaken[i] : 0;
-                tpmCorrection = used - tokensTaken[i];
-            } else if (share.tpmLimit[i] > 0 && usage != null) {
-                tpmCorrection = usage.totalTokens();
-            }
-            long reserved = share.reserved == null ? 0 : share.reserved[i];
-            // a cache hit costs nothing (it was reserved for, before the cache answered)
-            long cost = share.reserved == null || hit ? 0 : cost(c, answered, share.worst);
-            Budget.Period p = e.budget.current(registry.clock().millis());
-            alertsAt[i] = e.budget.alerts();
-            settle.add(new RedisLedgers.SettleLevel(e.ledger, share.start == null ? p.start : share.start[i],
-                    share.end == null ? p.end : share.end[i], reserved, cost, tpmCorrection, share.tpmLimit[i],
-                    noAttempt && share.rpm[i], share.rpmLimit[i], share.place[i], alertsAt[i].at()));
+            levels[i].inFlight.decrementAndGet();
+            Leases.Share s = share.levels[i];
+            long tokensUsed = hit ? 0 : usage != null ? usage.totalTokens() : answered ? tokensTaken[i] : 0;
+            alertsAt[i] = levels[i].budget.alerts();
+            settle.add(leases.settle(s, cost, tokensUsed, usage != null && !hit, noAttempt, alertsAt[i].at()));
         }
-        share.reserved = null;
+        List<RedisLedgers.SettleLevel> topUps = new ArrayList<>(0);
+        for (Leases.Share[] t : share.topUps) { // its cost was settled above: only the extra reservation goes back
+            for (Leases.Share s : t) {
+                RedisLedgers.SettleLevel back = leases.settle(s, 0, 0, false, false, null);
+                if (!back.empty()) {
+                    topUps.add(back);
+                }
+            }
+        }
+        if (!topUps.isEmpty()) {
+            ledgers.settle(topUps, null);
+        }
         String requestId = c.requestId();
         ledgers.settle(settle, settled -> {
             long[] s = settled.state();

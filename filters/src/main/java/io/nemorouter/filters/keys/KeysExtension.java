@@ -36,6 +36,7 @@ public final class KeysExtension implements Extension {
     private final KeysClock clock;
     private KeyStore store;
     private RedisLedgers ledgers;
+    private SharedLimitsFilter shared;
 
     public KeysExtension() {
         this(KeysClock.SYSTEM);
@@ -88,13 +89,16 @@ public final class KeysExtension implements Extension {
         if (link == null) {
             ctx.filter(Phase.BEFORE_ROUTING, LIMITS_ORDER, new LimitsFilter(registry, refusals, alerts));
             ctx.filter(Phase.DEPLOYMENT_CHOSEN, BUDGET_ORDER, new BudgetFilter(registry, defaultMaxOutput, refusals));
-        } else { // limits and budget in one round trip to Redis (a second only for a dearer deployment than reserved for)
+        } else { // limits and budget shared in Redis: from this replica's leases, or in one round trip
             try {
                 ledgers = RedisLedgers.start(link, ctx.dataDir());
             } catch (StoreException e) {
                 throw new ConfigError("nemo.keys: " + e.getMessage());
             }
-            SharedLimitsFilter shared = new SharedLimitsFilter(registry, ledgers, refusals, alerts, defaultMaxOutput, ctx.catalog());
+            Counter admissions = Counter.build("nemo_cluster_admissions_total",
+                    "Keyed requests admitted in cluster mode, by where: this replica's leases, or a round trip to Redis")
+                    .labelNames("by").register(ctx.metrics());
+            shared = new SharedLimitsFilter(registry, ledgers, refusals, admissions, alerts, defaultMaxOutput, ctx.catalog());
             ctx.filter(Phase.BEFORE_ROUTING, LIMITS_ORDER, shared.admission);
             ctx.filter(Phase.DEPLOYMENT_CHOSEN, BUDGET_ORDER, shared.topUp);
         }
@@ -111,6 +115,9 @@ public final class KeysExtension implements Extension {
 
     @Override
     public void close() {
+        if (shared != null) {
+            shared.close();
+        }
         if (ledgers != null) {
             ledgers.close();
         }

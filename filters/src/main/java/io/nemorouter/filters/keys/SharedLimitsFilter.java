@@ -18,17 +18,19 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Cluster mode: a keyed request's limits and budget at every level, checked and taken in Redis by
- * one script call (see {@link RedisLedgers}), so every replica holds the same limits.
+ * Cluster mode: a keyed request's limits and budget at every level, held in Redis (see
+ * {@link RedisLedgers}) so that every replica holds the same limits, and taken from this replica's
+ * {@link Leases} of them where they cover the request: a busy key's requests ask Redis nothing.
  *
  * <p>{@link #admission} runs before routing, where the gateway alone checks its limits (so a cache
  * hit counts toward RPM, as there): it takes a place in flight, one request of each RPM limit, the
  * token estimate of each TPM limit, and reserves the worst-case cost of the request on the dearest
- * deployment of the model asked for. {@link #topUp} runs once a deployment is chosen: when that
- * deployment (a fallback to another model, say) may cost more than was reserved, it reserves the
- * difference, a second round trip only then. The reservation covers every attempt of the request
- * and is settled with the real cost when it ends. Refusals are the 429s and 402s of the gateway alone.
- * A level with no limit and no budget asks Redis nothing (its spend is settled there after the answer).
+ * deployment of the model asked for; from the leases, or what they lack (with the leases topped up)
+ * in one script call. {@link #topUp} runs once a deployment is chosen: when that deployment (a
+ * fallback to another model, say) may cost more than was reserved, it reserves the difference the
+ * same way. The reservation covers every attempt of the request and is settled with the real cost
+ * when it ends. Refusals are the 429s and 402s of the gateway alone. Where requests were admitted
+ * is counted in {@code nemo_cluster_admissions_total{by="lease"|"redis"}}.
  *
  * <p>When Redis does not answer within the cluster timeout: {@code fail_open} decides here, with the
  * limits of this gateway alone ({@link LimitsFilter}, {@link BudgetFilter}) and the spend it last saw;
@@ -43,9 +45,14 @@ final class SharedLimitsFilter {
     private final ModelCatalog catalog;
     private final LimitsFilter alone;
     private final BudgetFilter aloneBudget;
+    private final Leases leases;
+    private final Counter.Child byLease;
+    private final Counter.Child byRedis;
 
-    SharedLimitsFilter(Registry registry, RedisLedgers ledgers, Counter refusals, BudgetAlerts alerts, long defaultMaxOutput,
-                       ModelCatalog catalog) {
+    SharedLimitsFilter(Registry registry, RedisLedgers ledgers, Counter refusals, Counter admissions, BudgetAlerts alerts,
+                       long defaultMaxOutput, ModelCatalog catalog) {
+        this.byLease = admissions.labels("lease");
+        this.byRedis = admissions.labels("redis");
         this.registry = registry;
         this.ledgers = ledgers;
         this.refusals = refusals;
@@ -54,9 +61,15 @@ final class SharedLimitsFilter {
         this.catalog = catalog;
         this.alone = new LimitsFilter(registry, refusals, alerts, ledgers);
         this.aloneBudget = new BudgetFilter(registry, defaultMaxOutput, refusals);
+        this.leases = new Leases(ledgers);
     }
 
-    /** Before routing: the whole admission in one round trip. */
+    /** After the drain, before the ledgers' last flush: the leases give back what they hold. */
+    void close() {
+        leases.close();
+    }
+
+    /** Before routing: the whole admission, from the leases here or in one round trip. */
     final RequestFilter admission = this::admit;
 
     /** Once the deployment is chosen: more reserved only when it may cost more than was. */
@@ -72,39 +85,83 @@ final class SharedLimitsFilter {
         long maxOut = Math.max(0, exchange.body().maxOutputTokens());
         long worst = dearest(exchange);
         long now = registry.clock().millis();
-        List<RedisLedgers.AdmitLevel> ask = new ArrayList<>(levels.length);
-        boolean anything = false;
-        for (Entity<?> e : levels) {
-            Budget.Period period = e.budget.current(now);
-            long limit = e.budget.limit();
+        Leases.Share[] shares = new Leases.Share[levels.length];
+        boolean covered = true;
+        for (int i = 0; i < levels.length; i++) {
+            Entity<?> e = levels[i];
             RateLimit rpm = e.rpm();
             RateLimit tpm = e.tpm();
+            long budget = e.budget.limit();
             long tpmLimit = tpm == null ? 0 : tpm.limit();
-            ask.add(new RedisLedgers.AdmitLevel(e.ledger, limit, period.start, period.end, limit >= 0 ? worst : 0,
-                    rpm == null ? 0 : rpm.limit(), tpmLimit, Math.min(prompt + maxOut, tpmLimit), e.maxParallel(), true));
-            anything |= limit >= 0 || rpm != null || tpm != null || e.maxParallel() > 0;
+            long[] need = new long[RedisLedgers.AdmitLevel.KINDS];
+            need[RedisLedgers.AdmitLevel.REQUESTS] = rpm == null ? 0 : 1;
+            need[RedisLedgers.AdmitLevel.TOKENS] = Math.min(prompt + maxOut, tpmLimit);
+            need[RedisLedgers.AdmitLevel.PLACES] = e.maxParallel() > 0 ? 1 : 0;
+            need[RedisLedgers.AdmitLevel.BUDGET] = budget >= 0 ? Math.max(1, worst) : 0; // an exhausted budget refuses even a free request
+            Budget.Period period = e.budget.current(now);
+            shares[i] = leases.take(e.ledger, budget, period.start, period.end, rpm == null ? 0 : rpm.limit(), tpmLimit,
+                    e.maxParallel(), need, now);
+            covered &= shares[i].covered();
         }
-        if (!anything) {
-            admitted(exchange, levels, ask, worst, null);
+        if (covered) { // this replica's leases hold all the request needs: no round trip
+            byLease.inc();
+            admitted(exchange, levels, shares, worst);
+            refillLow(levels, shares);
             return Verdict.CONTINUE;
         }
+        List<RedisLedgers.AdmitLevel> ask = new ArrayList<>(levels.length);
+        for (Leases.Share s : shares) {
+            ask.add(s.ask());
+        }
         ledgers.admit(ask).whenComplete((answer, error) -> exchange.eventLoop().execute(() -> {
-            if (exchange.finished()) { // the client left while Redis decided: give back whatever was taken
+            if (answer != null && answer.ok()) {
+                for (int i = 0; i < shares.length; i++) {
+                    leases.granted(shares[i], answer, i);
+                }
+                observe(levels, answer);
+            } else {
+                for (Leases.Share s : shares) {
+                    leases.untake(s);
+                }
+            }
+            if (exchange.finished()) { // the client left while Redis decided: what was granted goes back with the lease
                 if (answer != null && answer.ok()) {
-                    giveBack(ask, answer);
+                    for (Leases.Share s : shares) {
+                        ledgers.settle(List.of(leases.settle(s, 0, 0, false, true, null)), null);
+                    }
                 }
                 return;
             }
             if (error != null) {
                 fallBack(exchange, true);
             } else if (!answer.ok()) {
-                refuse(exchange, levels, ask, answer, worst);
+                refuse(exchange, levels, ask, answer, worst, shares[answer.level()].need[RedisLedgers.AdmitLevel.TOKENS]);
             } else {
-                admitted(exchange, levels, ask, worst, answer);
+                byRedis.inc();
+                admitted(exchange, levels, shares, worst);
                 exchange.proceed();
             }
         }));
         return Verdict.PENDING;
+    }
+
+    /** Tops up, off the request path, the leases this request left below half. */
+    private void refillLow(Entity<?>[] levels, Leases.Share[] shares) {
+        for (int i = 0; i < shares.length; i++) {
+            if (leases.low(shares[i])) {
+                Entity<?> e = levels[i];
+                leases.refill(shares[i], state -> e.budget.observe(state[0], state[1], state[2], state[3]));
+            }
+        }
+    }
+
+    /** The ledgers' state in Redis's answer, for the local view of each level's budget. */
+    private static void observe(Entity<?>[] levels, RedisLedgers.Admitted answer) {
+        long[] s = answer.state();
+        for (int i = 0; i < levels.length; i++) {
+            int o = i * RedisLedgers.Admitted.PER_LEVEL;
+            levels[i].budget.observe(s[o], s[o + 1], s[o + 2], s[o + 3]);
+        }
     }
 
     /** The request's worst-case cost on the dearest deployment of the model it names; 0 when the name is not a model here. */
@@ -133,30 +190,47 @@ final class SharedLimitsFilter {
             return Verdict.CONTINUE;
         }
         long now = registry.clock().millis();
-        List<RedisLedgers.AdmitLevel> ask = new ArrayList<>(a.levels.length);
+        Leases.Share[] shares = a.share.levels;
+        Leases.Share[] extra = new Leases.Share[shares.length];
+        boolean covered = true;
         boolean anyBudget = false;
-        for (int i = 0; i < a.levels.length; i++) {
-            Entity<?> e = a.levels[i];
-            long limit = e.budget.limit();
-            anyBudget |= limit >= 0;
-            ask.add(new RedisLedgers.AdmitLevel(e.ledger, limit, a.share.start[i], a.share.end[i], limit >= 0 ? more : 0,
-                    0, 0, 0, 0, false));
+        for (int i = 0; i < shares.length; i++) {
+            Leases.Share s = shares[i];
+            long[] need = new long[RedisLedgers.AdmitLevel.KINDS];
+            need[RedisLedgers.AdmitLevel.BUDGET] = s.budgetLimit >= 0 ? more : 0;
+            anyBudget |= s.budgetLimit >= 0;
+            extra[i] = leases.take(s.ledger, s.budgetLimit, s.start, s.end, s.rpmLimit, s.tpmLimit, s.parallel, need, now);
+            covered &= extra[i].covered();
         }
         if (!anyBudget) {
             a.share.worst = worst;
             return Verdict.CONTINUE;
         }
+        if (covered) {
+            a.share.add(extra, worst);
+            return Verdict.CONTINUE;
+        }
+        List<RedisLedgers.AdmitLevel> ask = new ArrayList<>(shares.length);
+        for (Leases.Share s : extra) {
+            ask.add(s.ask());
+        }
         ledgers.admit(ask).whenComplete((answer, error) -> exchange.eventLoop().execute(() -> {
-            if (exchange.finished()) { // settled already (without this top-up): give it back on its own
+            if (answer != null && answer.ok()) {
+                for (int i = 0; i < extra.length; i++) {
+                    leases.granted(extra[i], answer, i);
+                }
+            } else {
+                for (Leases.Share s : extra) {
+                    leases.untake(s);
+                }
+            }
+            if (exchange.finished()) { // settled already (without this top-up): it goes back on its own
                 if (answer != null && answer.ok()) {
-                    giveBack(ask, answer);
+                    for (Leases.Share s : extra) {
+                        ledgers.settle(List.of(leases.settle(s, 0, 0, false, false, null)), null);
+                    }
                 }
                 return;
-            }
-            if (answer != null && answer.ok()) {
-                for (int i = 0; i < a.levels.length; i++) {
-                    a.share.reserved[i] += ask.get(i).amount();
-                }
             }
             if (error != null) {
                 ledgers.link().fellBack("limits");
@@ -167,78 +241,75 @@ final class SharedLimitsFilter {
                 a.share.worst = worst; // the spend still settles in Redis; this attempt goes on unreserved
                 exchange.proceed();
             } else if (!answer.ok()) {
-                refuse(exchange, a.levels, ask, answer, worst);
+                refuse(exchange, a.levels, ask, answer, worst, 0);
             } else {
-                a.share.worst = worst;
+                a.share.add(extra, worst);
                 exchange.proceed();
             }
         }));
         return Verdict.PENDING;
     }
 
-    /** Records what Redis took (all of it, or nothing when no level has a limit) on the request's admission. */
-    private void admitted(Exchange exchange, Entity<?>[] levels, List<RedisLedgers.AdmitLevel> ask, long worst,
-                          RedisLedgers.Admitted answer) {
+    /** Records the request's shares on its admission, and OpenAI's rate-limit headers from the leases' view of Redis. */
+    private void admitted(Exchange exchange, Entity<?>[] levels, Leases.Share[] shares, long worst) {
         Admission a = new Admission(levels, LimitsFilter.promptEstimate(exchange), registry, exchange, alerts, ledgers);
-        a.share = new Admission.SharedShare(levels.length);
-        long[] reserved = new long[levels.length];
-        long[] start = new long[levels.length];
-        long[] end = new long[levels.length];
+        a.share = new Admission.SharedShare(shares, worst);
         for (int i = 0; i < levels.length; i++) {
-            RedisLedgers.AdmitLevel l = ask.get(i);
             levels[i].inFlight.incrementAndGet();
-            a.share.rpm[i] = l.rpmLimit() > 0;
-            a.share.rpmLimit[i] = l.rpmLimit();
-            a.share.tpmLimit[i] = l.tpmLimit();
-            a.share.place[i] = l.parallel() > 0;
-            a.tokensTaken[i] = l.tpmLimit() > 0 ? l.tokens() : 0;
-            reserved[i] = l.amount();
-            start[i] = l.periodStart();
-            end[i] = l.periodEnd();
+            a.tokensTaken[i] = shares[i].need[RedisLedgers.AdmitLevel.TOKENS];
         }
-        if (answer != null) {
-            long[] s = answer.state();
-            for (int i = 0; i < levels.length; i++) {
-                int o = i * RedisLedgers.Admitted.PER_LEVEL;
-                start[i] = s[o]; // the stored period, should another replica have begun a newer one
-                end[i] = s[o + 1];
-                levels[i].budget.observe(s[o], s[o + 1], s[o + 2], s[o + 3]);
-            }
-            rateHeaders(exchange, ask, s);
-        }
-        a.share.attempt(worst, reserved, start, end);
+        rateHeaders(exchange, shares);
         exchange.set(KeysExtension.ADMISSION, a);
         exchange.listen(a);
     }
 
-    /** OpenAI's rate-limit headers from Redis's answer: the RPM and the TPM limit with the fewest left among the levels. */
-    private static void rateHeaders(Exchange exchange, List<RedisLedgers.AdmitLevel> ask, long[] s) {
-        int requests = -1;
-        int tokens = -1;
-        for (int i = 0; i < ask.size(); i++) {
-            int o = i * RedisLedgers.Admitted.PER_LEVEL;
-            if (ask.get(i).rpmLimit() > 0 && (requests < 0 || s[o + 4] < s[requests * RedisLedgers.Admitted.PER_LEVEL + 4])) {
-                requests = i;
-            }
-            if (ask.get(i).tpmLimit() > 0 && (tokens < 0 || s[o + 6] < s[tokens * RedisLedgers.Admitted.PER_LEVEL + 6])) {
-                tokens = i;
+    /**
+     * OpenAI's rate-limit headers: the RPM and the TPM limit with the fewest left among the levels,
+     * as Redis last said at the lease's grant plus what the lease still holds.
+     */
+    private static void rateHeaders(Exchange exchange, Leases.Share[] shares) {
+        Fewest requests = new Fewest();
+        Fewest tokens = new Fewest();
+        for (Leases.Share s : shares) {
+            Lease l = s.lease;
+            synchronized (l) {
+                requests.offer(s.rpmLimit, l.rpmRemaining, l.held[RedisLedgers.AdmitLevel.REQUESTS], l.rpmResetMs);
+                tokens.offer(s.tpmLimit, l.tpmRemaining, l.held[RedisLedgers.AdmitLevel.TOKENS], l.tpmResetMs);
             }
         }
-        if (requests >= 0) {
-            int o = requests * RedisLedgers.Admitted.PER_LEVEL;
-            exchange.responseHeader(LimitsFilter.LIMIT_REQUESTS, Long.toString(ask.get(requests).rpmLimit()));
-            exchange.responseHeader(LimitsFilter.REMAINING_REQUESTS, Long.toString(s[o + 4]));
-            exchange.responseHeader(LimitsFilter.RESET_REQUESTS, LimitsFilter.duration(s[o + 5] * 1_000_000));
+        requests.header(exchange, LimitsFilter.LIMIT_REQUESTS, LimitsFilter.REMAINING_REQUESTS, LimitsFilter.RESET_REQUESTS);
+        tokens.header(exchange, LimitsFilter.LIMIT_TOKENS, LimitsFilter.REMAINING_TOKENS, LimitsFilter.RESET_TOKENS);
+    }
+
+    /** Of one kind of rate limit (requests or tokens), the level's with the fewest left. */
+    private static final class Fewest {
+        long left = Long.MAX_VALUE;
+        long limit;
+        long resetMs;
+
+        void offer(long limit, long remaining, long held, long resetMs) {
+            if (limit <= 0 || remaining < 0) {
+                return; // no such limit, or no grant seen yet
+            }
+            long l = Math.min(limit, remaining + Math.max(0, held));
+            if (l < left) {
+                left = l;
+                this.limit = limit;
+                this.resetMs = resetMs;
+            }
         }
-        if (tokens >= 0) {
-            int o = tokens * RedisLedgers.Admitted.PER_LEVEL;
-            exchange.responseHeader(LimitsFilter.LIMIT_TOKENS, Long.toString(ask.get(tokens).tpmLimit()));
-            exchange.responseHeader(LimitsFilter.REMAINING_TOKENS, Long.toString(s[o + 6]));
-            exchange.responseHeader(LimitsFilter.RESET_TOKENS, LimitsFilter.duration(s[o + 7] * 1_000_000));
+
+        void header(Exchange exchange, CharSequence limitName, CharSequence remainingName, CharSequence resetName) {
+            if (limit > 0) {
+                exchange.responseHeader(limitName, Long.toString(limit));
+                exchange.responseHeader(remainingName, Long.toString(left));
+                exchange.responseHeader(resetName, LimitsFilter.duration(resetMs * 1_000_000));
+            }
         }
     }
 
-    private void refuse(Exchange exchange, Entity<?>[] levels, List<RedisLedgers.AdmitLevel> ask, RedisLedgers.Admitted no, long worst) {
+    private void refuse(Exchange exchange, Entity<?>[] levels, List<RedisLedgers.AdmitLevel> ask, RedisLedgers.Admitted no, long worst,
+                        long tokens) {
         Entity<?> e = levels[no.level()];
         RedisLedgers.AdmitLevel l = ask.get(no.level());
         refusals.labels(e.level, no.what()).inc();
@@ -260,7 +331,7 @@ final class SharedLimitsFilter {
         }
         exchange.responseHeader(LimitsFilter.RETRY_AFTER, Long.toString(Math.max(1, (no.waitMillis() + 999) / 1000)));
         exchange.respond(new OpenAiError(HttpResponseStatus.TOO_MANY_REQUESTS, requests ? "requests" : "tokens", "rate_limit_exceeded",
-                null, LimitsFilter.refusal(e, no.what(), value, l.tokens())));
+                null, LimitsFilter.refusal(e, no.what(), value, tokens)));
     }
 
     /** Redis did not answer in time: decide here ({@code fail_open}) or refuse with 503 ({@code fail_closed}). */
@@ -280,19 +351,5 @@ final class SharedLimitsFilter {
         return new OpenAiError(HttpResponseStatus.SERVICE_UNAVAILABLE, "api_error", "limits_unavailable", null,
                 "The gateway cannot check this key's limits and budget right now (its shared store does not answer); "
                         + "try again shortly.");
-    }
-
-    /** Gives back everything an admission (or a top-up) took, in the period Redis took it in, for a request that is gone. */
-    private void giveBack(List<RedisLedgers.AdmitLevel> ask, RedisLedgers.Admitted taken) {
-        List<RedisLedgers.SettleLevel> back = new ArrayList<>(ask.size());
-        for (int i = 0; i < ask.size(); i++) {
-            RedisLedgers.AdmitLevel l = ask.get(i);
-            int o = i * RedisLedgers.Admitted.PER_LEVEL;
-            boolean take = l.take();
-            back.add(new RedisLedgers.SettleLevel(l.ledger(), taken.state()[o], taken.state()[o + 1], l.amount(), 0,
-                    take && l.tpmLimit() > 0 ? -l.tokens() : 0, l.tpmLimit(), take && l.rpmLimit() > 0, l.rpmLimit(),
-                    take && l.parallel() > 0, null));
-        }
-        ledgers.settle(back, null);
     }
 }

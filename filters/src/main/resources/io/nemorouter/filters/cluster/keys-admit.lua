@@ -1,14 +1,19 @@
--- Admits one attempt of a keyed request at every level it has (key, team, organization): all or
--- nothing, atomically, in one round trip. Rate limits are GCRA on Redis's clock (microseconds), so
--- replicas' clocks do not matter; budgets count settled spend plus every replica's open reservations.
+-- Takes shares of the limits at every level a keyed request has (key, team, organization), all or
+-- nothing, atomically, in one round trip: what the request needs, and up to as much again as the
+-- replica wants to hold ahead (its lease: see Leases.java), so that later requests are admitted
+-- there without asking. Rate limits are GCRA on Redis's clock (microseconds), so replicas' clocks do
+-- not matter; budgets count settled spend plus every replica's open reservations and leases.
 -- KEYS[1..n]: the levels' ledger hashes; KEYS[n+1]: the set of ledgers this replica holds
--- reservations or in-flight counts in (for the janitor, when a replica dies).
--- ARGV[1]: replica id; ARGV[2]: n; then 9 per level: budget limit (nano-USD, -1: none), period start,
--- period end (epoch ms, from the stored start), amount to reserve, rpm limit (0: none), tpm limit
--- (0: none), tokens, parallel limit (0: none), take ('1': also take from the rate and parallel limits,
--- the first attempt; '0': a failover attempt reserves budget only).
--- Returns {1, then 8 per level: period start, period end, spent, total, rpm remaining, rpm reset ms,
--- tpm remaining, tpm reset ms} or {0, level (1-based), what, wait ms, spent, period end}.
+-- reservations or places in (for the janitor, when a replica dies); KEYS[n+2]: this admission's
+-- key, where what it granted is kept for a minute, for keys-undo.lua should the gateway stop
+-- waiting for the answer (a tombstone there, left by keys-undo.lua: nothing is taken).
+-- ARGV[1]: replica id; ARGV[2]: n; then 14 per level: budget limit (nano-USD, -1: none), period
+-- start, period end (epoch ms, from the stored start), rpm limit (0: none), tpm limit (0: none),
+-- parallel limit (0: none), then a need and a want of each: requests, tokens, places, budget.
+-- A need that does not fit refuses the whole; a want is granted as far as it fits, never refused.
+-- Returns {1, then 12 per level: period start, period end, spent, total, rpm remaining, rpm reset
+-- ms, tpm remaining, tpm reset ms, requests, tokens, places and budget granted} or {0, level
+-- (1-based), what, wait ms, spent, period end}.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local W = 60000000
@@ -17,14 +22,21 @@ local n = tonumber(ARGV[2])
 local resField = 'res:' .. replica
 local parField = 'par:' .. replica
 local L = {}
+if redis.call('EXISTS', KEYS[n + 2]) == 1 then
+  return {0, 1, 'undone', 0, 0, 0}
+end
 
 for i = 1, n do
-  local a = 2 + (i - 1) * 9
+  local a = 2 + (i - 1) * 14
   local l = {
     limit = tonumber(ARGV[a + 1]), start = tonumber(ARGV[a + 2]), stop = tonumber(ARGV[a + 3]),
-    amount = tonumber(ARGV[a + 4]), rpm = tonumber(ARGV[a + 5]), tpm = tonumber(ARGV[a + 6]),
-    tokens = tonumber(ARGV[a + 7]), par = tonumber(ARGV[a + 8]), take = ARGV[a + 9] == '1',
-    reserved = 0, inflight = 0, resFields = {}, ownRes = 0, ownPar = 0
+    rpm = tonumber(ARGV[a + 4]), tpm = tonumber(ARGV[a + 5]), par = tonumber(ARGV[a + 6]),
+    needReq = tonumber(ARGV[a + 7]), wantReq = tonumber(ARGV[a + 8]),
+    needTok = tonumber(ARGV[a + 9]), wantTok = tonumber(ARGV[a + 10]),
+    needPar = tonumber(ARGV[a + 11]), wantPar = tonumber(ARGV[a + 12]),
+    needBud = tonumber(ARGV[a + 13]), wantBud = tonumber(ARGV[a + 14]),
+    reserved = 0, inflight = 0, resFields = {}, ownRes = 0, ownPar = 0,
+    gotReq = 0, gotTok = 0, gotPar = 0, gotBud = 0
   }
   local h = redis.call('HGETALL', KEYS[i])
   local f = {}
@@ -66,37 +78,47 @@ end
 -- the limits of every level first, then the budgets: as the gateway alone checks them
 for i = 1, n do
   local l = L[i]
-  if l.take then
-    if l.par > 0 and l.inflight >= l.par then
+  if l.par > 0 and l.needPar + l.wantPar > 0 then
+    local free = math.max(0, l.par - l.inflight)
+    if l.needPar > free then
       return {0, i, 'parallel', 1000, l.spent, l.stop}
     end
-    if l.rpm > 0 then
-      local nxt = math.max(l.rpmTat, now) + W / l.rpm
-      if nxt - now > W then
-        return {0, i, 'rpm', math.ceil((nxt - W - now) / 1000), l.spent, l.stop}
-      end
-      l.rpmNext = nxt
+    l.gotPar = math.min(l.needPar + l.wantPar, free)
+  end
+  if l.rpm > 0 and l.needReq + l.wantReq > 0 then
+    local T = W / l.rpm
+    local base = math.max(l.rpmTat, now)
+    local room = math.max(0, math.floor((W - (base - now)) / T))
+    if l.needReq > room then
+      return {0, i, 'rpm', math.ceil((base + l.needReq * T - W - now) / 1000), l.spent, l.stop}
     end
-    if l.tpm > 0 and l.tokens > 0 then
-      local nxt = math.max(l.tpmTat, now) + math.min(W, math.ceil(l.tokens * W / l.tpm))
-      if nxt - now > W then
-        return {0, i, 'tpm', math.ceil((nxt - W - now) / 1000), l.spent, l.stop}
-      end
-      l.tpmNext = nxt
+    l.gotReq = math.min(l.needReq + l.wantReq, room)
+    if l.gotReq > 0 then l.rpmNext = base + l.gotReq * T end
+  end
+  if l.tpm > 0 and l.needTok + l.wantTok > 0 then
+    local base = math.max(l.tpmTat, now)
+    local room = math.max(0, math.floor((W - (base - now)) * l.tpm / W))
+    if l.needTok > room then
+      local nxt = base + math.min(W, math.ceil(l.needTok * W / l.tpm))
+      return {0, i, 'tpm', math.max(0, math.ceil((nxt - W - now) / 1000)), l.spent, l.stop}
     end
+    l.gotTok = math.min(l.needTok + l.wantTok, room)
+    if l.gotTok > 0 then l.tpmNext = base + math.min(W, math.ceil(l.gotTok * W / l.tpm)) end
   end
 end
 for i = 1, n do
   local l = L[i]
-  if l.limit >= 0 then
-    local committed = l.spent + l.reserved
-    if committed >= l.limit or l.amount > l.limit - committed then
+  if l.limit >= 0 and l.needBud + l.wantBud > 0 then
+    local free = l.limit - l.spent - l.reserved
+    if l.needBud > 0 and (free <= 0 or l.needBud > free) then
       return {0, i, 'budget', 0, l.spent, l.stop}
     end
+    l.gotBud = math.max(0, math.min(l.needBud + l.wantBud, free))
   end
 end
 
 local out = {1}
+local granted = {}
 -- each redis.call costs a few microseconds inside a script: one HSET per level carries every change
 for i = 1, n do
   local l = L[i]
@@ -114,8 +136,8 @@ for i = 1, n do
     table.insert(set, resField); table.insert(set, '0')
   end
   local shares = false
-  if l.take and l.par > 0 then
-    table.insert(set, parField); table.insert(set, string.format('%.0f', l.ownPar + 1))
+  if l.gotPar > 0 then
+    table.insert(set, parField); table.insert(set, string.format('%.0f', l.ownPar + l.gotPar))
     shares = true
   end
   if l.rpmNext then
@@ -126,8 +148,8 @@ for i = 1, n do
     l.tpmTat = l.tpmNext
     table.insert(set, 'tpm'); table.insert(set, string.format('%.0f', l.tpmNext))
   end
-  if l.limit >= 0 and l.amount > 0 then
-    table.insert(set, resField); table.insert(set, string.format('%.0f', l.ownRes + l.amount))
+  if l.gotBud > 0 then
+    table.insert(set, resField); table.insert(set, string.format('%.0f', l.ownRes + l.gotBud))
     shares = true
   end
   if #set > 0 then
@@ -147,8 +169,13 @@ for i = 1, n do
     tpmRemaining = math.max(0, math.floor((W - used) / (W / l.tpm)))
     tpmReset = math.ceil(used / 1000)
   end
-  for _, v in ipairs({l.start, l.stop, l.spent, l.total, rpmRemaining, rpmReset, tpmRemaining, tpmReset}) do
+  for _, v in ipairs({l.start, l.stop, l.spent, l.total, rpmRemaining, rpmReset, tpmRemaining, tpmReset,
+                      l.gotReq, l.gotTok, l.gotPar, l.gotBud}) do
     table.insert(out, v)
   end
+  for _, v in ipairs({l.start, l.gotReq, l.gotTok, l.gotPar, l.gotBud, l.rpm, l.tpm}) do
+    table.insert(granted, string.format('%.0f', v))
+  end
 end
+redis.call('SET', KEYS[n + 2], table.concat(granted, ','), 'EX', 60)
 return out

@@ -1,13 +1,14 @@
--- Settles a finished attempt at every level: its reservation replaced by the real cost, the tokens
--- its TPM limits took corrected to the real count, a request that never went upstream given back to
--- the RPM limits, its place in flight freed; and which alert thresholds this spend newly crossed
--- (each threshold of a period is handed to exactly one settlement, whichever replica made it).
+-- Settles finished requests at every level (a batch of them, summed per ledger and period), and
+-- takes back what a replica's lease gives back: reservations replaced by the real cost, the tokens
+-- TPM limits took corrected to the real count, requests given back to the RPM limits, places freed;
+-- and which alert thresholds this spend newly crossed (each threshold of a period is handed to
+-- exactly one settlement, whichever replica made it).
 -- KEYS[1..n]: ledger hashes. ARGV[1]: replica id; ARGV[2]: n; ARGV[3]: a once-only key for a
 -- journaled settlement being replayed ('' for a live one): if it exists, this was applied already
 -- and nothing is done; then 10 per level: period start,
--- period end, reserved (what admission reserved here; 0: none), cost (nano-USD), tpm correction
--- (tokens, may be negative), tpm limit, give back one request ('1'/'0'), rpm limit, free the place in
--- flight ('1'/'0'), alert thresholds (nano-USD, ascending, comma-separated; '' none).
+-- period end, reserved (what leaves this replica's reservations: the cost, and what its lease gives
+-- back; 0: none), cost (nano-USD), tpm correction (tokens, may be negative), tpm limit, requests given
+-- back to the RPM limit, rpm limit, places freed, alert thresholds (nano-USD, ascending, comma-separated; '' none).
 -- Returns 6 per level: period start, period end, spent, total, first crossed threshold index,
 -- one past the last (equal: none crossed).
 local t = redis.call('TIME')
@@ -51,8 +52,8 @@ for i = 1, n do
   local start, stop = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   local reserved, cost = tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4])
   local tpmDelta, tpmLimit = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
-  local rpmBack, rpmLimit = ARGV[a + 7] == '1', tonumber(ARGV[a + 8])
-  local freePlace = ARGV[a + 9] == '1'
+  local rpmBack, rpmLimit = tonumber(ARGV[a + 7]), tonumber(ARGV[a + 8])
+  local placesFreed = tonumber(ARGV[a + 9])
   local thresholds = {}
   for v in string.gmatch(ARGV[a + 10], '[^,]+') do
     table.insert(thresholds, tonumber(v))
@@ -70,7 +71,8 @@ for i = 1, n do
   local set = {'total', fmt(total)}
   local del = {}
   local from, to = 0, 0
-  local newPeriod = stored < 0 or (storedEnd ~= 0 and start >= storedEnd)
+  -- (a lease giving back no budget has no period: start -1)
+  local newPeriod = start >= 0 and (stored < 0 or (storedEnd ~= 0 and start >= storedEnd))
   if not newPeriod and start > stored then
     start = stored -- this replica's clock or view runs ahead within the stored period: the stored period it is
   end
@@ -101,12 +103,12 @@ for i = 1, n do
     local tat = adjusted(tonumber(f[6] or '0'), tpmDelta, tpmLimit)
     if tat then table.insert(set, 'tpm'); table.insert(set, fmt(tat)) end
   end
-  if rpmBack and rpmLimit > 0 then
-    local tat = adjusted(tonumber(f[7] or '0'), -1, rpmLimit)
+  if rpmBack > 0 and rpmLimit > 0 then
+    local tat = adjusted(tonumber(f[7] or '0'), -rpmBack, rpmLimit)
     if tat then table.insert(set, 'rpm'); table.insert(set, fmt(tat)) end
   end
-  if freePlace then
-    local left = tonumber(f[9] or '0') - 1
+  if placesFreed > 0 then
+    local left = tonumber(f[9] or '0') - placesFreed
     if left <= 0 then table.insert(del, parField) else table.insert(set, parField); table.insert(set, fmt(left)) end
   end
   redis.call('HSET', key, unpack(set))

@@ -24,9 +24,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class KeysClusterTest {
     static ClusterGateways gw;
 
+    static String prefix;
+
     @BeforeAll
     static void start() throws Exception {
-        gw = new ClusterGateways(3, RedisProcess.sharedUrl(), RedisProcess.prefix(), "");
+        prefix = RedisProcess.prefix();
+        gw = new ClusterGateways(3, RedisProcess.sharedUrl(), prefix, "");
     }
 
     @AfterAll
@@ -108,6 +111,94 @@ class KeysClusterTest {
         assertTrue(admitted.get() <= 60 + (int) Math.ceil(seconds) + 1,
                 "60 in all across three replicas (plus one a second of refill), not 180: " + admitted + " in " + seconds + " s");
         System.out.printf("cluster rpm: %d admitted of 150 sent across 3 replicas in %.2f s (limit 60/min)%n", admitted.get(), seconds);
+    }
+
+    /**
+     * A limit of 1,200 RPM is leased a hundredth at a time: most requests are admitted from a
+     * replica's lease, and the three together still admit no more than the limit (with GCRA's refill
+     * during the run), and no fewer than the limit less the two leases other replicas may hold
+     * (twice over, while one is topped up). Idle leases go back within a second or so.
+     */
+    @Test
+    void aBusyKeyIsAdmittedFromLeasesWithinItsLimitAndTheLeasesGoBackWhenIdle() throws Exception {
+        int limit = 1200;
+        JsonNode made = gw.admin(0, "/key/generate", "{\"key_alias\":\"leased\",\"rpm_limit\":" + limit + ",\"max_budget\":1000}");
+        String key = made.get("key").asText();
+        String ledger = "key:" + made.get("key_id").asText();
+        Thread.sleep(300);
+        double byLease = admissions("lease");
+        double byRedis = admissions("redis");
+        AtomicInteger sent = new AtomicInteger();
+        AtomicInteger admitted = new AtomicInteger();
+        List<Integer> other = java.util.Collections.synchronizedList(new ArrayList<>());
+        DoubleAdder costs = new DoubleAdder();
+        long t0 = System.nanoTime();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 12; t++) {
+            int replica = t % 3;
+            Thread th = new Thread(() -> {
+                for (int i; (i = sent.incrementAndGet()) <= limit + 300; ) {
+                    try {
+                        HttpResponse<String> r = gw.chat(replica, key, "leased " + i);
+                        if (r.statusCode() == 200) {
+                            admitted.incrementAndGet();
+                            costs.add(Double.parseDouble(r.headers().firstValue("x-nemo-response-cost").orElse("0")));
+                        } else if (r.statusCode() != 429) {
+                            other.add(r.statusCode());
+                        }
+                    } catch (Exception e) {
+                        other.add(-1);
+                    }
+                }
+            });
+            threads.add(th);
+            th.start();
+        }
+        for (Thread th : threads) {
+            th.join();
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        assertTrue(other.isEmpty(), "every answer was a 200 or a 429: " + other);
+        int lease = limit / 100;
+        assertTrue(admitted.get() <= limit + (int) Math.ceil(seconds * limit / 60) + 1,
+                "no more than the limit across the replicas (and its refill in " + seconds + " s): " + admitted);
+        assertTrue(admitted.get() >= limit - 2 * 2 * lease, "no fewer than the limit less what other replicas hold: " + admitted);
+        double fromLeases = admissions("lease") - byLease;
+        double fromRedis = admissions("redis") - byRedis;
+        assertTrue(fromLeases > fromRedis, "most requests were admitted from a lease: " + fromLeases + " vs " + fromRedis + " asked");
+        // idle leases go back: Redis holds no reservation of this key's budget and no place for it once they have
+        Map<String, String> held = Map.of();
+        try (io.nemorouter.filters.cluster.RedisLink link = io.nemorouter.filters.cluster.RedisLink.connect(RedisProcess.sharedUrl(),
+                prefix, java.time.Duration.ofSeconds(2), java.time.Duration.ofSeconds(5), "test", true)) {
+            for (int tries = 0; tries < 40; tries++) {
+                Thread.sleep(100);
+                held = new java.util.TreeMap<>(link.sync().hgetall(link.key("ledger:" + ledger)));
+                held.keySet().removeIf(f -> !f.startsWith("res:") && !f.startsWith("par:"));
+                held.values().removeIf(v -> Long.parseLong(v) <= 0);
+                if (held.isEmpty()) {
+                    break;
+                }
+            }
+        }
+        assertEquals(Map.of(), held, "the leases went back when idle");
+        assertEquals(costs.sum(), gw.admin(1, "/key/info?key=" + key, null).get("info").get("spend").asDouble(), 1e-6,
+                "the shared ledger holds every answered call's cost, once");
+        System.out.printf("cluster leases: %d of %d admitted at %d RPM in %.2f s; %.0f from leases, %.0f asked Redis%n",
+                admitted.get(), limit + 300, limit, seconds, fromLeases, fromRedis);
+    }
+
+    /** {@code nemo_cluster_admissions_total{by}} summed over the replicas. */
+    private static double admissions(String by) throws Exception {
+        double sum = 0;
+        String line = "nemo_cluster_admissions_total{by=\"" + by + "\",} ";
+        for (int r = 0; r < 3; r++) {
+            for (String l : gw.get(r, "/metrics").body().split("\n")) {
+                if (l.startsWith(line)) {
+                    sum += Double.parseDouble(l.substring(line.length()).trim());
+                }
+            }
+        }
+        return sum;
     }
 
     @Test

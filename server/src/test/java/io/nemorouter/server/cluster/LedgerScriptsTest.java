@@ -77,4 +77,41 @@ class LedgerScriptsTest {
         assertFalse(link.sync().hexists(ledger, "res:other"), "and its reservations");
         assertFalse(link.sync().hexists(link.key("replicas"), "other"));
     }
+
+    /** keys-admit.lua at one level with a budget, rpm and parallel limit: needs and wants of requests, tokens, places, budget. */
+    private List<Object> admit(String ledger, String admission, long need, long want) {
+        String[] args = {"me", "1", "1000000", "1", "0", "600", "0", "10", Long.toString(need), Long.toString(want), "0", "0",
+                Long.toString(need), Long.toString(want), Long.toString(need * 1000), Long.toString(want * 1000)};
+        return link.<List<Object>>script("keys-admit", ScriptOutputType.MULTI, new String[] {ledger, link.key("touched:me"), admission}, args)
+                .toCompletableFuture().join();
+    }
+
+    private long undo(String ledger, String admission) {
+        return link.<Long>script("keys-undo", ScriptOutputType.INTEGER, new String[] {admission, ledger}, "me").toCompletableFuture().join();
+    }
+
+    @Test
+    void anAdmissionTheGatewayStoppedWaitingForIsUndoneOnceAndOneNotRunYetNeverTakes() {
+        String ledger = link.key("ledger:key:k3");
+        List<Object> first = admit(ledger, link.key("adm:a1"), 1, 4);
+        assertEquals(1L, first.get(0), "admitted: " + first);
+        assertEquals(List.of(5L, 0L, 5L, 5000L), first.subList(9, 13), "granted what it needed and wanted: " + first);
+        assertEquals("5", link.sync().hget(ledger, "par:me"));
+        assertEquals("5000", link.sync().hget(ledger, "res:me"));
+        long rpmAfterFirst = Long.parseLong(link.sync().hget(ledger, "rpm"));
+        List<Object> second = admit(ledger, link.key("adm:a2"), 1, 0);
+        assertEquals(1L, second.get(0));
+        // the gateway stopped waiting for the second: undone, and only once
+        assertEquals(1, undo(ledger, link.key("adm:a2")));
+        assertEquals(0, undo(ledger, link.key("adm:a2")), "an undo run twice gives back once");
+        assertEquals("5", link.sync().hget(ledger, "par:me"), "its place is free again");
+        assertEquals("5000", link.sync().hget(ledger, "res:me"), "its reservation is gone");
+        assertEquals(rpmAfterFirst, Long.parseLong(link.sync().hget(ledger, "rpm")), 1, "its request is back in the rate limit");
+        // an undo that arrives before its admission (another connection) leaves a tombstone: the admission takes nothing
+        assertEquals(0, undo(ledger, link.key("adm:a3")));
+        List<Object> late = admit(ledger, link.key("adm:a3"), 1, 0);
+        assertEquals(0L, late.get(0), "refused: " + late);
+        assertEquals("5", link.sync().hget(ledger, "par:me"));
+        assertEquals("5000", link.sync().hget(ledger, "res:me"));
+    }
 }

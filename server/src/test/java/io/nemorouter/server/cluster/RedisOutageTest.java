@@ -28,7 +28,10 @@ class RedisOutageTest {
              ClusterGateways gw = new ClusterGateways(3, redis.url(), RedisProcess.prefix(), "nemo.cache.enabled = false")) {
             List<String> keys = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
-                keys.add(gw.admin(i, "/key/generate", "{\"key_alias\":\"o" + i + "\",\"max_budget\":1000,\"rpm_limit\":100000}")
+                // two keys whose parallel limit is too small to lease ask Redis on every request; the third is served
+                // from this replica's leases (a hundredth of its limits) and asks only to top them up
+                String parallel = i < 2 ? ",\"max_parallel_requests\":100" : "";
+                keys.add(gw.admin(i, "/key/generate", "{\"key_alias\":\"o" + i + "\",\"max_budget\":1000,\"rpm_limit\":100000" + parallel + "}")
                         .get("key").asText());
             }
             Thread.sleep(300);

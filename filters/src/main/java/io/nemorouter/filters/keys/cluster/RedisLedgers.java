@@ -42,6 +42,7 @@ public final class RedisLedgers implements AutoCloseable {
         this.journal = journal;
         this.touched = link.key("touched:" + link.replica());
         this.replicas = link.key("replicas");
+        this.admissionPrefix = link.key("adm:" + link.replica() + ":" + System.currentTimeMillis() + ":");
     }
 
     /**
@@ -70,25 +71,45 @@ public final class RedisLedgers implements AutoCloseable {
         return link;
     }
 
-    /** What admission asks at one level. */
-    public record AdmitLevel(String ledger, long budgetLimit, long periodStart, long periodEnd, long amount,
-                             long rpmLimit, long tpmLimit, long tokens, int parallel, boolean take) {
+    /**
+     * What admission asks at one level: the level's limits, and of each (requests, tokens, places in
+     * flight, budget in nano-USD) what the request needs, refused if it does not fit, and what the
+     * replica wants to hold ahead for later requests, granted as far as it fits.
+     */
+    public record AdmitLevel(String ledger, long budgetLimit, long periodStart, long periodEnd, long rpmLimit, long tpmLimit,
+                             long parallel, long[] need, long[] want) {
+        /** Indexes of {@link #need}, {@link #want} and {@link Admitted#granted}. */
+        public static final int REQUESTS = 0, TOKENS = 1, PLACES = 2, BUDGET = 3, KINDS = 4;
     }
 
     /**
-     * The answer: admitted (with, per level, the ledger's period and sums and the rate limits' state
-     * after this request) or refused at {@code level} by {@code what} ({@code parallel}, {@code rpm},
-     * {@code tpm}, {@code budget}), with how long until it would pass.
+     * The answer: admitted (with, per level, the ledger's period and sums, the rate limits' state
+     * after this request, and what was granted) or refused at {@code level} by {@code what}
+     * ({@code parallel}, {@code rpm}, {@code tpm}, {@code budget}), with how long until it would pass.
      */
     public record Admitted(boolean ok, int level, String what, long waitMillis, long spent, long periodEnd, long[] state) {
-        /** Per level: period start, period end, spent, total, rpm remaining (-1: none), rpm reset ms, tpm remaining, tpm reset ms. */
-        public static final int PER_LEVEL = 8;
+        /**
+         * Per level: period start, period end, spent, total, rpm remaining (-1: none), rpm reset ms,
+         * tpm remaining, tpm reset ms, then what was granted of each kind (from {@link #GRANTED}).
+         */
+        public static final int PER_LEVEL = 12;
+        public static final int GRANTED = 8;
+
+        /** What level {@code i} was granted of one kind ({@link AdmitLevel#REQUESTS} ...). */
+        public long granted(int i, int kind) {
+            return state[i * PER_LEVEL + GRANTED + kind];
+        }
     }
 
-    /** Admits one attempt at every level, atomically; completes on a Redis thread, exceptionally when Redis did not answer in time. */
+    /**
+     * Takes what {@code levels} ask, at every level at once, atomically; completes on a Redis thread,
+     * exceptionally when Redis did not answer in time. Such an admission may still have run in
+     * Redis: it is undone there ({@code keys-undo.lua}), once Redis answers, so what it took is not
+     * held until this replica restarts.
+     */
     public CompletionStage<Admitted> admit(List<AdmitLevel> levels) {
-        String[] keys = new String[levels.size() + 1];
-        String[] args = new String[2 + levels.size() * 9];
+        String[] keys = new String[levels.size() + 2];
+        String[] args = new String[2 + levels.size() * 14];
         args[0] = link.replica();
         args[1] = Integer.toString(levels.size());
         int a = 2;
@@ -98,15 +119,49 @@ public final class RedisLedgers implements AutoCloseable {
             args[a++] = Long.toString(l.budgetLimit());
             args[a++] = Long.toString(l.periodStart());
             args[a++] = Long.toString(l.periodEnd());
-            args[a++] = Long.toString(l.amount());
             args[a++] = Long.toString(l.rpmLimit());
             args[a++] = Long.toString(l.tpmLimit());
-            args[a++] = Long.toString(l.tokens());
-            args[a++] = Integer.toString(l.parallel());
-            args[a++] = l.take() ? "1" : "0";
+            args[a++] = Long.toString(l.parallel());
+            for (int k = 0; k < AdmitLevel.KINDS; k++) {
+                args[a++] = Long.toString(l.need()[k]);
+                args[a++] = Long.toString(l.want()[k]);
+            }
         }
         keys[levels.size()] = touched;
-        return link.<List<Object>>script("keys-admit", ScriptOutputType.MULTI, keys, args).thenApply(RedisLedgers::admitted);
+        keys[levels.size() + 1] = admissionPrefix + admissions.incrementAndGet();
+        return link.<List<Object>>script("keys-admit", ScriptOutputType.MULTI, keys, args).whenComplete((r, e) -> {
+            if (e != null) {
+                undo(keys);
+            }
+        }).thenApply(RedisLedgers::admitted);
+    }
+
+    /** {@code {p}:adm:<replica>:<start>:}: an admission's key is this and its number. */
+    private final String admissionPrefix;
+    private final java.util.concurrent.atomic.AtomicLong admissions = new java.util.concurrent.atomic.AtomicLong();
+    /** Admissions to undo, each as its keys (ledgers, the touched set, its own): tried at once and then every beat until Redis answers. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<String[]> undo = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+    private void undo(String[] admitKeys) {
+        String[] keys = new String[admitKeys.length - 1];
+        keys[0] = admitKeys[admitKeys.length - 1];
+        System.arraycopy(admitKeys, 0, keys, 1, admitKeys.length - 2);
+        undo.add(keys);
+        link.timer().execute(this::undoPending);
+    }
+
+    /** Undoes the admissions waiting for it, in order; stops at the first Redis does not take. */
+    private synchronized void undoPending() {
+        for (String[] keys; (keys = undo.peek()) != null; ) {
+            try {
+                link.<Long>scriptOffPath("keys-undo", ScriptOutputType.INTEGER, keys, link.replica()).toCompletableFuture()
+                        .get(link.slowTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+                undo.poll();
+            } catch (Exception e) {
+                LOG.debug("cluster: undoing an admission failed, tried again in a second ({})", e.toString());
+                return;
+            }
+        }
     }
 
     private static Admitted admitted(List<Object> r) {
@@ -121,12 +176,22 @@ public final class RedisLedgers implements AutoCloseable {
         return new Admitted(true, -1, null, 0, 0, 0, state);
     }
 
-    /** What a finished attempt settles at one level. */
+    /**
+     * What a finished request settles at one level, or a lease gives back: {@code reserved} leaves
+     * this replica's reservations, {@code cost} is spent, the TPM limit is charged
+     * {@code tpmCorrection} tokens (given back when negative), {@code requestsBack} go back to the
+     * RPM limit, {@code placesFreed} places in flight are freed.
+     */
     public record SettleLevel(String ledger, long periodStart, long periodEnd, long reserved, long cost, long tpmCorrection,
-                              long tpmLimit, boolean giveBackRequest, long rpmLimit, boolean freePlace, long[] alertAt) {
+                              long tpmLimit, long requestsBack, long rpmLimit, long placesFreed, long[] alertAt) {
         /** Only its spend: what a replay after a restart may still apply (this replica's shares were cleared). */
         SettleLevel spendOnly() {
-            return new SettleLevel(ledger, periodStart, periodEnd, 0, cost, 0, tpmLimit, false, rpmLimit, false, alertAt);
+            return new SettleLevel(ledger, periodStart, periodEnd, 0, cost, 0, tpmLimit, 0, rpmLimit, 0, alertAt);
+        }
+
+        /** Whether it changes anything in Redis. */
+        public boolean empty() {
+            return reserved == 0 && cost == 0 && tpmCorrection == 0 && requestsBack == 0 && placesFreed == 0;
         }
     }
 
@@ -174,8 +239,8 @@ public final class RedisLedgers implements AutoCloseable {
     }
 
     private void send(List<Waiting> batch) {
-        List<SettleLevel> all = new java.util.ArrayList<>();
-        batch.forEach(w -> all.addAll(w.levels()));
+        Merged merged = Merged.of(batch);
+        List<SettleLevel> all = merged.levels;
         // an id from the first send on: Redis may apply a batch and not answer in time, and its replay is then skipped
         String id = java.util.UUID.randomUUID().toString();
         if (journal.pending() > 0) { // keep the order: nothing overtakes what waits to be replayed
@@ -188,19 +253,81 @@ public final class RedisLedgers implements AutoCloseable {
                 journal.add(id, all);
                 return;
             }
-            int at = 0;
-            for (Waiting w : batch) {
-                int n = w.levels().size() * Settled.PER_LEVEL;
-                if (w.then() != null && at + n <= s.state().length) {
-                    try {
-                        w.then().accept(new Settled(java.util.Arrays.copyOfRange(s.state(), at, at + n)));
-                    } catch (RuntimeException ex) {
-                        LOG.error("cluster: handling a settlement failed", ex);
+            merged.answer(batch, s.state());
+        });
+    }
+
+    /**
+     * A batch's settlements summed per ledger and period (the requests of a busy key are one level
+     * of one script call, not one each), and which merged level each settlement's levels went to.
+     */
+    private static final class Merged {
+        final List<SettleLevel> levels = new java.util.ArrayList<>();
+        final int[][] at;
+
+        private Merged(int waiting) {
+            at = new int[waiting][];
+        }
+
+        static Merged of(List<Waiting> batch) {
+            Merged m = new Merged(batch.size());
+            java.util.Map<String, Integer> index = new java.util.HashMap<>();
+            for (int w = 0; w < batch.size(); w++) {
+                List<SettleLevel> levels = batch.get(w).levels();
+                m.at[w] = new int[levels.size()];
+                for (int i = 0; i < levels.size(); i++) {
+                    SettleLevel l = levels.get(i);
+                    String same = l.ledger() + '\n' + l.periodStart() + '\n' + l.periodEnd() + '\n' + l.tpmLimit() + '\n' + l.rpmLimit()
+                            + '\n' + java.util.Arrays.toString(l.alertAt());
+                    Integer j = index.putIfAbsent(same, m.levels.size());
+                    if (j == null) {
+                        m.at[w][i] = m.levels.size();
+                        m.levels.add(l);
+                    } else {
+                        m.at[w][i] = j;
+                        SettleLevel o = m.levels.get(j);
+                        m.levels.set(j, new SettleLevel(o.ledger(), o.periodStart(), o.periodEnd(), o.reserved() + l.reserved(),
+                                o.cost() + l.cost(), o.tpmCorrection() + l.tpmCorrection(), o.tpmLimit(),
+                                o.requestsBack() + l.requestsBack(), o.rpmLimit(), o.placesFreed() + l.placesFreed(), o.alertAt()));
                     }
                 }
-                at += n;
             }
-        });
+            return m;
+        }
+
+        /** Hands each settlement its levels' state; a crossed alert threshold only to the first that had that level. */
+        void answer(List<Waiting> batch, long[] state) {
+            boolean[] told = new boolean[levels.size()];
+            int per = Settled.PER_LEVEL;
+            for (int w = 0; w < batch.size(); w++) {
+                Waiting one = batch.get(w);
+                if (one.then() == null) {
+                    continue;
+                }
+                long[] mine = new long[at[w].length * per];
+                boolean whole = true;
+                for (int i = 0; i < at[w].length; i++) {
+                    int j = at[w][i];
+                    if ((j + 1) * per > state.length) {
+                        whole = false;
+                        break;
+                    }
+                    System.arraycopy(state, j * per, mine, i * per, per);
+                    if (told[j]) {
+                        mine[i * per + 4] = mine[i * per + 5]; // crossed thresholds: told once
+                    }
+                    told[j] = true;
+                }
+                if (!whole) {
+                    continue;
+                }
+                try {
+                    one.then().accept(new Settled(mine));
+                } catch (RuntimeException ex) {
+                    LOG.error("cluster: handling a settlement failed", ex);
+                }
+            }
+        }
     }
 
     private CompletionStage<Settled> run(List<SettleLevel> levels, String opId, Consumer<Settled> then) {
@@ -219,9 +346,9 @@ public final class RedisLedgers implements AutoCloseable {
             args[a++] = Long.toString(l.cost());
             args[a++] = Long.toString(l.tpmCorrection());
             args[a++] = Long.toString(l.tpmLimit());
-            args[a++] = l.giveBackRequest() ? "1" : "0";
+            args[a++] = Long.toString(l.requestsBack());
             args[a++] = Long.toString(l.rpmLimit());
-            args[a++] = l.freePlace() ? "1" : "0";
+            args[a++] = Long.toString(l.placesFreed());
             args[a++] = thresholds(l.alertAt());
         }
         CompletableFuture<Settled> out = new CompletableFuture<>();
@@ -262,6 +389,7 @@ public final class RedisLedgers implements AutoCloseable {
     private void beat() {
         try {
             janitor(false).toCompletableFuture().get(5, TimeUnit.SECONDS);
+            undoPending();
             journal.replay((levels, id) -> run(levels, link.key("op:" + id), null));
         } catch (Exception e) {
             LOG.debug("cluster: heartbeat failed ({})", e.toString());
@@ -281,8 +409,7 @@ public final class RedisLedgers implements AutoCloseable {
             rest.add(w);
         }
         if (!rest.isEmpty()) {
-            List<SettleLevel> all = new java.util.ArrayList<>();
-            rest.forEach(w -> all.addAll(w.levels()));
+            List<SettleLevel> all = Merged.of(rest).levels;
             String id = java.util.UUID.randomUUID().toString();
             try { // longer than the slow connection's own timeout: its answer, or its failure, comes first
                 run(all, link.key("op:" + id), null).toCompletableFuture().get(link.slowTimeout().toMillis() + 1000,

@@ -30,7 +30,8 @@ import java.util.function.BiFunction;
  */
 final class SpendJournal implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(SpendJournal.class);
-    private static final ObjectMapper JSON = JsonMapper.builder().build();
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .disable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES).build(); // an older line's fields
 
     record Entry(String id, List<RedisLedgers.SettleLevel> levels) {
     }
