@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # What cluster mode adds per request: bench/ab.sh with the same jar on both sides, both with a master key and every
 # request carrying a virtual key in a team in an organization, each level with RPM, TPM and parallel limits and a
-# budget (bench/keys-setup.sh); A keeps them in its embedded store, B in a Redis on loopback (nemo.cluster.redis):
-# each request then costs one admission script call before routing and one settle script call after the answer.
-# Usage: bench/cluster-ab.sh [JAR=server/target/nemo-router.jar] [ROUNDS=5]
+# budget (bench/keys-setup.sh); A keeps them in its embedded store, B in a Redis on loopback (nemo.cluster.redis).
+# The limits are far above the load, so B admits nearly every request from its leases (a hundredth of each limit held
+# ahead) and settles in batches off the request path. UNLEASED=1 gives every level a parallel limit of 100, too
+# small to lease: then every request makes one admission script call to Redis before routing.
+# Usage: [UNLEASED=1] bench/cluster-ab.sh [JAR=server/target/nemo-router.jar] [ROUNDS=5]
 set -euo pipefail
 root="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"
 cd "$root"
@@ -20,5 +22,8 @@ include "$root/bench/bench.conf"
 nemo.cluster { redis = "redis://127.0.0.1:$redis_port", prefix = "bench-$RANDOM" }
 CONF
 echo "== A: keys in the embedded store; B: cluster mode, keys, limits and budgets in Redis on loopback"
+if [ -n "${UNLEASED:-}" ]; then
+  export BENCH_KEY_LIMITS='"max_budget":1000000,"budget_duration":"1mo","rpm_limit":10000000,"tpm_limit":10000000000,"max_parallel_requests":100'
+fi
 A_ENV="BENCH_MASTER_KEY=$master BENCH_DATA_DIR=$d/a" B_ENV="BENCH_MASTER_KEY=$master BENCH_DATA_DIR=$d/b" B_CONF="$d/cluster.conf" \
   AB_SETUP="$root/bench/keys-setup.sh 19400 19401 $master" bench/ab.sh "$jar" "$jar" "$rounds"

@@ -7,6 +7,8 @@
 set -euo pipefail
 master="${@: -1}"; ports=("${@:1:$#-1}")
 limits='"max_budget":1000000,"budget_duration":"1mo","rpm_limit":10000000,"tpm_limit":10000000000,"max_parallel_requests":100000'
+# bench/cluster-ab.sh UNLEASED=1: a parallel limit too small for cluster mode to lease (every request asks Redis)
+limits="${BENCH_KEY_LIMITS:-$limits}"
 key=""
 for port in "${ports[@]}"; do
   base="http://127.0.0.1:$port"

@@ -52,9 +52,14 @@ public final class ClusterExtension implements Extension {
             throw ctx.configError("on_redis_error", "must be fail_open or fail_closed, not " + policy);
         }
         String replica = replicaId(ctx);
+        String ca = ctx.config().getString("tls_ca_file").trim();
+        java.io.File caFile = ca.isEmpty() ? null : new java.io.File(ca);
+        if (caFile != null && !caFile.canRead()) {
+            throw ctx.configError("tls_ca_file", "cannot be read: " + ca);
+        }
         try {
             link = RedisLink.connect(uri, prefix, timeout, ctx.config().getDuration("connect_timeout"), replica,
-                    policy.equals("fail_open"));
+                    policy.equals("fail_open"), caFile);
         } catch (IllegalArgumentException e) {
             throw ctx.configError("redis", "is not a Redis URI Lettuce reads (" + e.getMessage() + ")");
         } catch (RuntimeException e) {

@@ -108,6 +108,15 @@ public final class RedisLink implements AutoCloseable {
      * @throws io.lettuce.core.RedisException Redis cannot be reached
      */
     public static RedisLink connect(String uri, String prefix, Duration timeout, Duration connectTimeout, String replica, boolean failOpen) {
+        return connect(uri, prefix, timeout, connectTimeout, replica, failOpen, null);
+    }
+
+    /**
+     * As above; {@code caFile}: the PEM certificates a {@code rediss://} server's certificate must
+     * chain to (a private CA), instead of the JVM's default trust store; null for the default.
+     */
+    public static RedisLink connect(String uri, String prefix, Duration timeout, Duration connectTimeout, String replica, boolean failOpen,
+                                    java.io.File caFile) {
         RedisURI redisUri = RedisURI.create(uri);
         // the handshake of a new connection (HELLO, class loading on the first) gets the connect timeout; commands get `timeout`
         redisUri.setTimeout(connectTimeout);
@@ -118,7 +127,11 @@ public final class RedisLink implements AutoCloseable {
                         TimeUnit.MILLISECONDS))
                 .build();
         RedisClient client = RedisClient.create(resources, redisUri);
-        client.setOptions(ClientOptions.builder()
+        ClientOptions.Builder options = ClientOptions.builder();
+        if (caFile != null) {
+            options.sslOptions(io.lettuce.core.SslOptions.builder().jdkSslProvider().trustManager(caFile).build());
+        }
+        client.setOptions(options
                 .autoReconnect(true)
                 // while the link is down a command fails at once: the caller's policy applies, nothing piles up
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)

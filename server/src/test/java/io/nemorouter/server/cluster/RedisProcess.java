@@ -23,12 +23,15 @@ public final class RedisProcess implements AutoCloseable {
     private final int port;
     private final Path dir;
     private final boolean durable;
+    /** More arguments for redis-server (a password), or a sentinel's config file as the first. */
+    private final List<String> extra;
     private Process process;
 
-    private RedisProcess(int port, Path dir, boolean durable) {
+    private RedisProcess(int port, Path dir, boolean durable, List<String> extra) {
         this.port = port;
         this.dir = dir;
         this.durable = durable;
+        this.extra = extra;
     }
 
     /** A Redis for tests that do not stop it. */
@@ -59,13 +62,32 @@ public final class RedisProcess implements AutoCloseable {
      * acknowledged survives {@link #kill()} and {@link #restart()}, as a production Redis's would.
      */
     public static RedisProcess start(boolean durable) throws IOException {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        RedisProcess r = new RedisProcess(port, Files.createTempDirectory("nemo-redis"), durable);
+        return start(durable, List.of());
+    }
+
+    /** A private Redis with more arguments, e.g. {@code --requirepass secret}. */
+    public static RedisProcess start(boolean durable, List<String> extra) throws IOException {
+        RedisProcess r = new RedisProcess(freePort(), Files.createTempDirectory("nemo-redis"), durable, extra);
         r.launch();
         return r;
+    }
+
+    /** A Sentinel watching the Redis on {@code masterPort} as {@code mymaster} (quorum 1). */
+    public static RedisProcess sentinel(int masterPort) throws IOException {
+        int port = freePort();
+        Path dir = Files.createTempDirectory("nemo-sentinel");
+        Path conf = dir.resolve("sentinel.conf"); // Sentinel rewrites its config file: one of its own
+        Files.writeString(conf, "port " + port + "\nbind 127.0.0.1\nsentinel monitor mymaster 127.0.0.1 " + masterPort + " 1\n"
+                + "sentinel down-after-milliseconds mymaster 5000\n");
+        RedisProcess r = new RedisProcess(port, dir, false, List.of(conf.toString(), "--sentinel"));
+        r.launch();
+        return r;
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
     }
 
     public String url() {
@@ -77,8 +99,14 @@ public final class RedisProcess implements AutoCloseable {
     }
 
     private void launch() throws IOException {
-        List<String> cmd = List.of(binary(), "--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", durable ? "yes" : "no", "--appendfsync", "always", "--dir", dir.toString(), "--protected-mode", "no");
+        List<String> cmd = new java.util.ArrayList<>(List.of(binary()));
+        if (!extra.isEmpty() && extra.get(extra.size() - 1).equals("--sentinel")) {
+            cmd.addAll(extra);
+        } else {
+            cmd.addAll(List.of("--port", Integer.toString(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", durable ? "yes" : "no",
+                    "--appendfsync", "always", "--dir", dir.toString(), "--protected-mode", "no"));
+            cmd.addAll(extra);
+        }
         process = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("redis.log").toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (System.nanoTime() < deadline) {
@@ -112,7 +140,8 @@ public final class RedisProcess implements AutoCloseable {
             InputStream in = s.getInputStream();
             byte[] b = new byte[7];
             int n = in.read(b);
-            return n > 0 && new String(b, 0, n, StandardCharsets.US_ASCII).startsWith("+PONG");
+            String answer = n > 0 ? new String(b, 0, n, StandardCharsets.US_ASCII) : "";
+            return answer.startsWith("+PONG") || answer.startsWith("-NOAUTH"); // up, and asking for its password
         } catch (IOException e) {
             return false;
         }
