@@ -281,12 +281,14 @@ final class Leases implements AutoCloseable {
                 l.used[BUDGET] = Math.max(0, l.used[BUDGET] - s.need[BUDGET]);
                 l.held[BUDGET] = Math.max(l.used[BUDGET], l.held[BUDGET] - cost);
             }
-            requestsBack = trim(l, REQUESTS, s.size[REQUESTS]);
-            long tokens = trim(l, TOKENS, s.size[TOKENS]);
+            // a lease the sweeper retired while this request waited for Redis is no longer swept: it keeps nothing
+            boolean keep = !l.retired;
+            requestsBack = trim(l, REQUESTS, keep ? s.size[REQUESTS] : 0);
+            long tokens = trim(l, TOKENS, keep ? s.size[TOKENS] : 0);
             tpmCharge = -tokens;
-            placesFreed = trim(l, PLACES, s.size[PLACES]);
+            placesFreed = trim(l, PLACES, keep ? s.size[PLACES] : 0);
             if (samePeriod) {
-                reserved += trim(l, BUDGET, s.size[BUDGET]);
+                reserved += trim(l, BUDGET, keep ? s.size[BUDGET] : 0);
             }
         }
         return new RedisLedgers.SettleLevel(s.ledger, s.start, s.end, reserved, cost, tpmCharge, s.tpmLimit, requestsBack, s.rpmLimit,
