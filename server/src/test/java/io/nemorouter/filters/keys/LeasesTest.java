@@ -2,6 +2,7 @@ package io.nemorouter.filters.keys;
 
 import io.nemorouter.filters.cluster.RedisLink;
 import io.nemorouter.filters.keys.cluster.RedisLedgers;
+import io.nemorouter.filters.keys.cluster.RedisLedgers.AdmitLevel;
 import io.nemorouter.server.cluster.RedisProcess;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -87,5 +88,36 @@ class LeasesTest {
             left = held(key, "par:me");
         }
         assertEquals(0, left, "every place went back once the lease was idle");
+    }
+
+    /**
+     * A dearer deployment than reserved for is topped up from the lease; the call then costs more than
+     * the first reservation but within both. What the lease holds afterwards must be what Redis counts
+     * as this replica's reservation: more held here than reserved there is budget another replica may
+     * reserve too (the ceiling passed by it).
+     */
+    @Test
+    void aTopUpsCostLeavesTheLeaseHoldingWhatRedisReserves() throws Exception {
+        long start = System.currentTimeMillis() - 1000;
+        String key = ledger("key:topup", start);
+        long limit = 1_000_000_000L; // $1: a lease of a hundredth, 10,000,000 nano-USD
+        long now = System.currentTimeMillis();
+        Leases.Share first = leases.take("key:topup", limit, start, 0, 0, 0, 0, need(0, 0, 0, 3_000_000), now);
+        askRedis(first);
+        assertEquals(13_000_000, held(key, "res:me"), "the reservation and the lease");
+        Leases.Share more = leases.take("key:topup", limit, first.start, first.end, 0, 0, 0, need(0, 0, 0, 10_000_000), now);
+        assertTrue(more.covered(), "the top-up comes from the lease");
+        // the request ends costing 12,000,000: its first reservation settles with the cost, then the top-up goes back (as Admission does)
+        RedisLedgers.SettleLevel main = leases.settle(first, 12_000_000, 0, false, false, null);
+        RedisLedgers.SettleLevel back = leases.settle(more, 0, 0, false, false, null);
+        ledgers.settle(List.of(back), null);
+        ledgers.settle(List.of(main), null);
+        long lease;
+        synchronized (first.lease) {
+            lease = first.lease.held[AdmitLevel.BUDGET];
+        }
+        assertEquals(1_000_000, lease, "the lease holds what is left of the reservation");
+        assertEquals(lease, held(key, "res:me"), "and Redis reserves exactly that for this replica");
+        assertEquals("12000000", link.sync().hget(key, "spent"));
     }
 }
