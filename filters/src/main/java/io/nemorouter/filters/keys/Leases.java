@@ -279,14 +279,20 @@ final class Leases implements AutoCloseable {
             boolean samePeriod = l.start >= 0 && l.start == s.start;
             if (samePeriod && s.need[BUDGET] > 0) {
                 l.used[BUDGET] = Math.max(0, l.used[BUDGET] - s.need[BUDGET]);
-                l.held[BUDGET] = Math.max(l.used[BUDGET], l.held[BUDGET] - cost);
+                // the cost leaves what is held, even below what open requests use (the request's own top-up, settled
+                // next, is one of them): the lease then owes it until they end; Redis's reservation drops by as much
+                long before = l.held[BUDGET];
+                l.held[BUDGET] = Math.max(0, before - cost);
+                reserved = before - l.held[BUDGET];
             }
-            requestsBack = trim(l, REQUESTS, s.size[REQUESTS]);
-            long tokens = trim(l, TOKENS, s.size[TOKENS]);
+            // a lease the sweeper retired while this request waited for Redis is no longer swept: it keeps nothing
+            boolean keep = !l.retired;
+            requestsBack = trim(l, REQUESTS, keep ? s.size[REQUESTS] : 0);
+            long tokens = trim(l, TOKENS, keep ? s.size[TOKENS] : 0);
             tpmCharge = -tokens;
-            placesFreed = trim(l, PLACES, s.size[PLACES]);
+            placesFreed = trim(l, PLACES, keep ? s.size[PLACES] : 0);
             if (samePeriod) {
-                reserved += trim(l, BUDGET, s.size[BUDGET]);
+                reserved += trim(l, BUDGET, keep ? s.size[BUDGET] : 0);
             }
         }
         return new RedisLedgers.SettleLevel(s.ledger, s.start, s.end, reserved, cost, tpmCharge, s.tpmLimit, requestsBack, s.rpmLimit,
@@ -296,6 +302,9 @@ final class Leases implements AutoCloseable {
     /** Gives back what the lease holds free of one kind beyond {@code keep}; what it owes (tokens below 0) comes back negative. */
     private static long trim(Lease l, int kind, long keep) {
         long free = l.free(kind);
+        if (free < 0 && kind == BUDGET) {
+            return 0; // spent beyond what is free: owed by the open requests' reservations, made good as they settle
+        }
         if (free < 0) {
             l.held[kind] -= free;
             return free;
