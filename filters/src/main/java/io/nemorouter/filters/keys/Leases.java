@@ -184,6 +184,10 @@ final class Leases implements AutoCloseable {
                 long got = answer.granted(i, k);
                 long shortOf = s.need[k] - s.local[k];
                 if (k == BUDGET) {
+                    if (s.budgetLimit < 0) { // no budget here: its spend settles in the period Redis holds
+                        s.start = st[o];
+                        s.end = st[o + 1];
+                    }
                     if (got == 0 && shortOf == 0) {
                         continue;
                     }

@@ -143,25 +143,43 @@ public final class RedisLedgers implements AutoCloseable {
     private final java.util.concurrent.ConcurrentLinkedQueue<String[]> undo = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     private void undo(String[] admitKeys) {
+        // the admission's key, then its ledgers (not the touched set, which is no ledger)
         String[] keys = new String[admitKeys.length - 1];
         keys[0] = admitKeys[admitKeys.length - 1];
         System.arraycopy(admitKeys, 0, keys, 1, admitKeys.length - 2);
         undo.add(keys);
-        link.timer().execute(this::undoPending);
+        undoPending();
     }
 
-    /** Undoes the admissions waiting for it, in order; stops at the first Redis does not take. */
-    private synchronized void undoPending() {
-        for (String[] keys; (keys = undo.peek()) != null; ) {
-            try {
-                link.<Long>scriptOffPath("keys-undo", ScriptOutputType.INTEGER, keys, link.replica()).toCompletableFuture()
-                        .get(link.slowTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
-                undo.poll();
-            } catch (Exception e) {
-                LOG.debug("cluster: undoing an admission failed, tried again in a second ({})", e.toString());
-                return;
-            }
+    private final java.util.concurrent.atomic.AtomicBoolean undoing = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Undoes the admissions waiting for it, one after another, without blocking a thread; stops at
+     * the first Redis does not take (the next beat tries again).
+     */
+    private void undoPending() {
+        if (!undoing.compareAndSet(false, true)) {
+            return; // a chain is under way
         }
+        String[] keys = undo.peek();
+        if (keys == null) {
+            undoing.set(false);
+            if (!undo.isEmpty()) {
+                undoPending(); // one added after the peek and before the flag went down
+            }
+            return;
+        }
+        link.<Long>scriptOffPath("keys-undo", ScriptOutputType.INTEGER, keys, link.replica()).whenComplete((r, e) -> {
+            if (e == null) {
+                undo.poll();
+            } else {
+                LOG.debug("cluster: undoing an admission failed, tried again in a second ({})", e.toString());
+            }
+            undoing.set(false);
+            if (e == null) {
+                undoPending();
+            }
+        });
     }
 
     private static Admitted admitted(List<Object> r) {
