@@ -265,12 +265,15 @@ public final class RedisLedgers implements AutoCloseable {
             journal.add(id, all);
             return;
         }
-        run(all, link.key("op:" + id), null).whenComplete((s, e) -> {
+        String op = link.key("op:" + id);
+        run(all, op, null).whenComplete((s, e) -> {
             if (e != null) {
                 LOG.warn("cluster: {} settlements did not reach Redis ({}); journaled for replay", batch.size(), e.toString());
                 journal.add(id, all);
                 return;
             }
+            // answered: it will not be replayed, so its once-only key (kept a week for a replay) can go now
+            link.slowAsync().unlink(op);
             merged.answer(batch, s.state());
         });
     }
