@@ -231,8 +231,13 @@ public final class RedisLink implements AutoCloseable {
         }
     }
 
+    /** Timeouts in a row that mean Redis is away, not merely slow once. */
+    static final int TIMEOUTS_DOWN = 3;
+    private final java.util.concurrent.atomic.AtomicInteger timeoutsInARow = new java.util.concurrent.atomic.AtomicInteger();
+
     /** A command answered: the link is up (again). */
     void answered() {
+        timeoutsInARow.set(0);
         if (!up) {
             up = true;
             LOG.warn("cluster: Redis at {} answers again after {} ms", where, System.currentTimeMillis() - downSince);
@@ -240,9 +245,21 @@ public final class RedisLink implements AutoCloseable {
         }
     }
 
-    /** A command failed or timed out: the link is down until one answers. */
+    /**
+     * A command failed: the link is down until one answers. A timeout alone is a slow answer (the
+     * caller's policy applies to that command); {@value #TIMEOUTS_DOWN} in a row, or a ping's, take
+     * the link down, so a Redis that is only briefly slow does not make every replica re-read its
+     * records when it answers again.
+     */
     void failed(Throwable error) {
         lastError = error.getClass().getSimpleName() + ": " + error.getMessage();
+        if (error instanceof io.lettuce.core.RedisCommandTimeoutException && timeoutsInARow.incrementAndGet() < TIMEOUTS_DOWN) {
+            return;
+        }
+        down();
+    }
+
+    private void down() {
         if (up) {
             up = false;
             downSince = System.currentTimeMillis();
@@ -275,7 +292,8 @@ public final class RedisLink implements AutoCloseable {
         long start = System.nanoTime();
         connection.async().ping().whenComplete((pong, e) -> {
             if (e != null) {
-                failed(e);
+                lastError = e.getClass().getSimpleName() + ": " + e.getMessage();
+                down(); // the health check itself: no answer within the timeout is down
             } else {
                 lastPingMicros = (System.nanoTime() - start) / 1000;
                 answered();
