@@ -10,8 +10,6 @@ import io.nemorouter.filters.keys.state.Budget;
 import io.nemorouter.filters.keys.state.Entity;
 import io.nemorouter.filters.keys.state.RateLimit;
 import io.nemorouter.filters.keys.state.Registry;
-import io.nemorouter.filters.keys.store.LimitedRecord;
-import io.nemorouter.filters.keys.store.Limits;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -235,13 +233,7 @@ final class Admission implements AnswerListener {
     }
 
     private BudgetAlert alert(Entity<?> level, Budget.Alerts a, int threshold, long spent, long periodEnd, String requestId) {
-        LimitedRecord rec = level.record() instanceof LimitedRecord lr ? lr : null;
-        String id = rec != null ? rec.id() : level.ledger;
-        String alias = rec != null ? rec.alias() : null;
-        Limits l = rec != null ? rec.limits() : null;
-        return new BudgetAlert(level.level, id, alias, a.percents()[threshold], l == null || l.alertBase() == null ? 0 : l.alertBase(),
-                l != null && l.softBudget() != null, spent / 1e9, l == null ? null : l.maxBudget(), periodEnd,
-                requestId, registry.clock().millis());
+        return BudgetAlert.crossed(level, a, threshold, spent, periodEnd, requestId, registry.clock().millis());
     }
 
     /**

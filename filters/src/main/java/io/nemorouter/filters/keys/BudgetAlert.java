@@ -23,4 +23,16 @@ public record BudgetAlert(String level, String id, String alias, int threshold, 
                           Double budget, long periodEnd, String requestId, long timeMillis) {
     /** The alerts a call's spend set off, for the request log (absent when none). */
     public static final Key<List<BudgetAlert>> KEY = Key.of("budget_alerts");
+
+    /** {@code level}'s spend reached threshold number {@code threshold} of {@code a} (its percents): the alert to send. */
+    static BudgetAlert crossed(io.nemorouter.filters.keys.state.Entity<?> level, io.nemorouter.filters.keys.state.Budget.Alerts a,
+                               int threshold, long spent, long periodEnd, String requestId, long nowMillis) {
+        io.nemorouter.filters.keys.store.LimitedRecord rec =
+                level.record() instanceof io.nemorouter.filters.keys.store.LimitedRecord lr ? lr : null;
+        String id = rec != null ? rec.id() : level.ledger;
+        String alias = rec != null ? rec.alias() : null;
+        io.nemorouter.filters.keys.store.Limits l = rec != null ? rec.limits() : null;
+        return new BudgetAlert(level.level, id, alias, a.percents()[threshold], l == null || l.alertBase() == null ? 0 : l.alertBase(),
+                l != null && l.softBudget() != null, spent / 1e9, l == null ? null : l.maxBudget(), periodEnd, requestId, nowMillis);
+    }
 }

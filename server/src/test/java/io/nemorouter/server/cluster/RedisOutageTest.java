@@ -130,4 +130,37 @@ class RedisOutageTest {
             assertEquals(200, status, "served again once Redis is back");
         }
     }
+
+    /**
+     * Requests admitted from a replica's lease while Redis is away settle into the journal; the alert
+     * threshold their spend crossed is found when Redis takes the replay, and sent then, once.
+     */
+    @Test
+    void aBudgetAlertCrossedWhileRedisWasAwayIsSentOnceWhenTheSpendIsReplayed() throws Exception {
+        try (RedisProcess redis = RedisProcess.start(true);
+             ClusterGateways gw = new ClusterGateways(1, redis.url(), RedisProcess.prefix(), "nemo.cache.enabled = false")) {
+            // a $1,000 budget: its lease (a hundredth) covers every request of the outage
+            String key = gw.admin(0, "/key/generate", "{\"key_alias\":\"alerted\",\"max_budget\":1000}").get("key").asText();
+            HttpResponse<String> first = gw.chat(0, key, "price me");
+            assertEquals(200, first.statusCode(), first.body());
+            double cost = Double.parseDouble(first.headers().firstValue("x-nemo-response-cost").orElseThrow());
+            gw.admin(0, "/key/update", "{\"key\":\"" + key + "\",\"soft_budget\":" + cost * 20 + ",\"alert_thresholds\":[50]}");
+            String alerted = "nemo_budget_alerts_total{level=\"key\",threshold=\"50\",} ";
+            redis.kill();
+            for (int i = 0; i < 15; i++) {
+                HttpResponse<String> r = gw.chat(0, key, "price me");
+                assertEquals(200, r.statusCode(), r.body());
+            }
+            assertTrue(!gw.get(0, "/metrics").body().contains(alerted), "nothing can tell the spend crossed 50% while Redis is away");
+            redis.restart();
+            String line = "";
+            for (int tries = 0; tries < 100 && line.isEmpty(); tries++) {
+                Thread.sleep(100);
+                line = gw.get(0, "/metrics").body().lines().filter(l -> l.startsWith(alerted)).findFirst().orElse("");
+            }
+            assertEquals(alerted + "1.0", line, "the crossing is sent once the journaled spend is replayed");
+            Thread.sleep(1500);
+            assertTrue(gw.get(0, "/metrics").body().contains(alerted + "1.0"), "and only once");
+        }
+    }
 }

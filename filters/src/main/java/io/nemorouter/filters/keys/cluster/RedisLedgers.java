@@ -351,6 +351,34 @@ public final class RedisLedgers implements AutoCloseable {
         }
     }
 
+    /**
+     * Gets, for each level of a settlement replayed from the journal whose alerts Redis hands out
+     * (a request admitted by the shared ledgers; one decided here while Redis was away sent its own),
+     * the thresholds it crossed: {@code listener} gets the level and its 6 numbers of
+     * {@link Settled}, on a Redis or timer thread. The request that crossed them is long answered.
+     */
+    public void onReplayed(java.util.function.BiConsumer<SettleLevel, long[]> listener) {
+        this.replayedListener = listener;
+    }
+
+    private volatile java.util.function.BiConsumer<SettleLevel, long[]> replayedListener;
+
+    private void replayed(List<SettleLevel> levels, Settled settled) {
+        java.util.function.BiConsumer<SettleLevel, long[]> listener = replayedListener;
+        long[] s = settled.state();
+        for (int i = 0; listener != null && i < levels.size() && (i + 1) * Settled.PER_LEVEL <= s.length; i++) {
+            int o = i * Settled.PER_LEVEL;
+            long[] alertAt = levels.get(i).alertAt();
+            if (alertAt != null && alertAt.length > 0 && s[o + 5] > s[o + 4]) {
+                try {
+                    listener.accept(levels.get(i), java.util.Arrays.copyOfRange(s, o, o + Settled.PER_LEVEL));
+                } catch (RuntimeException e) {
+                    LOG.error("cluster: handling a replayed settlement's alerts failed", e);
+                }
+            }
+        }
+    }
+
     private CompletionStage<Settled> run(List<SettleLevel> levels, String opId, Consumer<Settled> then) {
         String[] keys = new String[levels.size()];
         String[] args = new String[3 + levels.size() * 10];
@@ -411,7 +439,7 @@ public final class RedisLedgers implements AutoCloseable {
         try {
             janitor(false).toCompletableFuture().get(5, TimeUnit.SECONDS);
             undoPending();
-            journal.replay((levels, id) -> run(levels, link.key("op:" + id), null));
+            journal.replay((levels, id) -> run(levels, link.key("op:" + id), settled -> replayed(levels, settled)));
         } catch (Exception e) {
             LOG.debug("cluster: heartbeat failed ({})", e.toString());
         }
@@ -430,11 +458,12 @@ public final class RedisLedgers implements AutoCloseable {
             rest.add(w);
         }
         if (!rest.isEmpty()) {
-            List<SettleLevel> all = Merged.of(rest).levels;
+            Merged merged = Merged.of(rest);
+            List<SettleLevel> all = merged.levels;
             String id = java.util.UUID.randomUUID().toString();
             try { // longer than the slow connection's own timeout: its answer, or its failure, comes first
-                run(all, link.key("op:" + id), null).toCompletableFuture().get(link.slowTimeout().toMillis() + 1000,
-                        TimeUnit.MILLISECONDS);
+                run(all, link.key("op:" + id), settled -> merged.answer(rest, settled.state())).toCompletableFuture()
+                        .get(link.slowTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
             } catch (Exception e) {
                 journal.add(id, all); // applied or not, its replay under the same id counts it once
             }

@@ -66,6 +66,22 @@ public final class Registry implements KeyStore.Watcher {
         return id == null ? null : orgs.get(id);
     }
 
+    /** The key, team or organization whose spend ledger is {@code ledger} ({@code key:<id>}, {@code team:<id>}, {@code org:<id>}), or null. */
+    public Entity<?> byLedger(String ledger) {
+        if (ledger.startsWith("team:")) {
+            return team(ledger.substring(5));
+        }
+        if (ledger.startsWith("org:")) {
+            return org(ledger.substring(4));
+        }
+        for (Entity<KeyRecord> e : keys()) {
+            if (e.ledger.equals(ledger)) {
+                return e;
+            }
+        }
+        return null;
+    }
+
     public Collection<Entity<KeyRecord>> keys() {
         return keysByHash.values();
     }
