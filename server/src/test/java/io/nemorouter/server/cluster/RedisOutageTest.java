@@ -111,9 +111,16 @@ class RedisOutageTest {
         try (RedisProcess redis = RedisProcess.start(true);
              ClusterGateways gw = new ClusterGateways(1, redis.url(), RedisProcess.prefix(),
                      "nemo.cluster.on_redis_error = fail_closed\nnemo.cache.enabled = false")) {
-            String key = gw.admin(0, "/key/generate", "{\"key_alias\":\"closed\",\"max_budget\":10}").get("key").asText();
+            // a parallel limit too small to lease: every request needs Redis (one its leases covered would still pass)
+            String key = gw.admin(0, "/key/generate", "{\"key_alias\":\"closed\",\"max_budget\":10,\"max_parallel_requests\":10}")
+                    .get("key").asText();
+            // and one whose budget is leased: the replica holds a hundredth of it, taken while Redis was there
+            String leased = gw.admin(0, "/key/generate", "{\"key_alias\":\"leased\",\"max_budget\":1000}").get("key").asText();
             assertEquals(200, gw.chat(0, key, "before").statusCode());
+            assertEquals(200, gw.chat(0, leased, "before").statusCode());
             redis.kill();
+            HttpResponse<String> covered = gw.chat(0, leased, "during");
+            assertEquals(200, covered.statusCode(), "what the replica's lease covers is still admitted: " + covered.body());
             HttpResponse<String> refused = gw.chat(0, key, "during");
             assertEquals(503, refused.statusCode(), refused.body());
             assertEquals("limits_unavailable", ClusterGateways.JSON.readTree(refused.body()).get("error").get("code").asText());
