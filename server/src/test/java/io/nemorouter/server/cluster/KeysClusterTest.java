@@ -235,8 +235,9 @@ class KeysClusterTest {
         for (Thread th : threads) {
             th.join();
         }
-        // the racers' settlements land (each goes within 2 ms of its answer): until then their worst cases stay reserved
-        Thread.sleep(200);
+        // the racers' settlements land (each goes within 2 ms of its answer: until then their worst cases stay reserved),
+        // and the replicas' idle leases go back (after a second): what is left is then the budget's alone
+        Thread.sleep(1500);
         // then alone, until refused: what is left is less than one request's worst case (about $0.16 here)
         for (int i = 0; i < 40; i++) {
             HttpResponse<String> r = gw.chat(i % 3, key, "after the race " + i);
