@@ -1,7 +1,6 @@
 package io.nemorouter.filters.cache;
 
 import io.lettuce.core.MapScanCursor;
-import io.lettuce.core.RedisNoScriptException;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
 import io.lettuce.core.ScriptOutputType;
@@ -14,10 +13,6 @@ import io.nemorouter.filters.cluster.RedisLink;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -54,8 +49,6 @@ final class RedisCacheStore implements CacheStore {
     private final String entryPrefix;
     /** The index: expiry (sorted set), descriptions (hash), bytes (counter). */
     private final String[] index;
-    private final String script;
-    private final String sha;
     private volatile Size figures = new Size(0, 0);
     private volatile long figuresRead = System.nanoTime() - FIGURES_FOR_NANOS;
     private final AtomicBoolean reading = new AtomicBoolean();
@@ -66,8 +59,6 @@ final class RedisCacheStore implements CacheStore {
         this.maxBytes = maxBytes;
         this.entryPrefix = link.key("cache:e:");
         this.index = new String[]{link.key("cache:expiry"), link.key("cache:described"), link.key("cache:bytes")};
-        this.script = readScript();
-        this.sha = link.async().digest(script);
     }
 
     @Override
@@ -116,34 +107,12 @@ final class RedisCacheStore implements CacheStore {
             return;
         }
         String described = value.length + " " + entry.scope().length() + " " + entry.scope() + entry.model();
-        try {
-            evalPut(sha, key, ttl, described, value).whenComplete((evicted, error) -> {
-                if (error != null && noScript(error)) {
-                    evalPut(null, key, ttl, described, value).whenComplete((again, e2) -> dropped(e2));
-                } else {
-                    dropped(error);
-                }
-            });
+        try { // the answer goes as its bytes, not as text
+            link.script(SCRIPT, () -> new IntegerOutput<>(CODEC), index, a -> a.add("put").add(entryPrefix).add(key).add(ttl)
+                    .add(described).add(value.length).add(maxEntries).add(maxBytes).add(value)).whenComplete((evicted, error) -> dropped(error));
         } catch (RuntimeException e) {
             dropped(e);
         }
-    }
-
-    /**
-     * The script's {@code put}, by its SHA, or its text when {@code sha} is null (Redis has not got
-     * it: a restart). By hand rather than {@link RedisLink#script}, whose arguments are strings: the
-     * answer goes as its bytes.
-     */
-    private CompletableFuture<Long> evalPut(String sha, String key, long ttl, String described, byte[] value) {
-        CommandArgs<String, String> args = new CommandArgs<>(CODEC).add(sha != null ? sha : script).add(index.length)
-                .addKeys(index).add("put").add(entryPrefix).add(key).add(ttl).add(described).add(value.length)
-                .add(maxEntries).add(maxBytes).add(value);
-        return link.async().dispatch(sha != null ? CommandType.EVALSHA : CommandType.EVAL, new IntegerOutput<>(CODEC), args)
-                .toCompletableFuture();
-    }
-
-    private static boolean noScript(Throwable e) {
-        return e instanceof RedisNoScriptException || e.getMessage() != null && e.getMessage().startsWith("NOSCRIPT");
     }
 
     private static void dropped(Throwable error) {
@@ -227,17 +196,6 @@ final class RedisCacheStore implements CacheStore {
                     figuresRead = System.nanoTime();
                     return s;
                 });
-    }
-
-    private static String readScript() {
-        try (InputStream in = RedisLink.class.getResourceAsStream(SCRIPT + ".lua")) {
-            if (in == null) {
-                throw new IllegalStateException("no script " + SCRIPT + ".lua");
-            }
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     /** The link is the cluster extension's to close. */

@@ -8,6 +8,10 @@ import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.output.CommandOutput;
+import io.lettuce.core.protocol.CommandArgs;
+import io.lettuce.core.protocol.CommandType;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
@@ -208,17 +212,63 @@ public final class RedisLink implements AutoCloseable {
 
     private <T> CompletionStage<T> script(StatefulRedisConnection<String, String> on, String name, ScriptOutputType type, String[] keys,
                                           String... args) {
-        String body = scripts.computeIfAbsent(name, RedisLink::readScript);
-        String sha = shas.computeIfAbsent(name, n -> sha1(body));
+        String body = body(name);
         CompletableFuture<T> out = new CompletableFuture<>();
-        on.async().<T>evalsha(sha, type, keys, args).whenComplete((v, e) -> {
-            if (e instanceof RedisNoScriptException || e != null && e.getMessage() != null && e.getMessage().startsWith("NOSCRIPT")) {
+        on.async().<T>evalsha(sha(name), type, keys, args).whenComplete((v, e) -> {
+            if (noScript(e)) {
                 on.async().<T>eval(body, type, keys, args).whenComplete((v2, e2) -> settle(out, v2, e2));
             } else {
                 settle(out, v, e);
             }
         });
         return out;
+    }
+
+    /**
+     * {@link #script} for arguments that are not all text (an answer's bytes): {@code args} adds them
+     * after the keys, and {@code output} makes each call's output (a second call loads the script
+     * when Redis lacks it). Its failures are the caller's alone (a cache store is dropped): they do
+     * not count toward the link's state.
+     */
+    public <T> CompletionStage<T> script(String name, java.util.function.Supplier<CommandOutput<String, String, T>> output, String[] keys,
+                                         java.util.function.Consumer<CommandArgs<String, String>> args) {
+        CompletableFuture<T> out = new CompletableFuture<>();
+        dispatchScript(CommandType.EVALSHA, sha(name), output, keys, args).whenComplete((v, e) -> {
+            if (noScript(e)) {
+                dispatchScript(CommandType.EVAL, body(name), output, keys, args).whenComplete((v2, e2) -> complete(out, v2, e2));
+            } else {
+                complete(out, v, e);
+            }
+        });
+        return out;
+    }
+
+    private <T> CompletionStage<T> dispatchScript(CommandType type, String script, java.util.function.Supplier<CommandOutput<String, String, T>> output,
+                                                  String[] keys, java.util.function.Consumer<CommandArgs<String, String>> args) {
+        CommandArgs<String, String> a = new CommandArgs<>(StringCodec.UTF8).add(script).add(keys.length).addKeys(keys);
+        args.accept(a);
+        return connection.async().dispatch(type, output.get(), a);
+    }
+
+    private static <T> void complete(CompletableFuture<T> out, T value, Throwable error) {
+        if (error != null) {
+            out.completeExceptionally(error);
+        } else {
+            out.complete(value);
+        }
+    }
+
+    /** Redis does not have the script (it restarted, or was flushed): send its text. */
+    private static boolean noScript(Throwable e) {
+        return e instanceof RedisNoScriptException || e != null && e.getMessage() != null && e.getMessage().startsWith("NOSCRIPT");
+    }
+
+    private String body(String name) {
+        return scripts.computeIfAbsent(name, RedisLink::readScript);
+    }
+
+    private String sha(String name) {
+        return shas.computeIfAbsent(name, n -> sha1(body(n)));
     }
 
     private <T> void settle(CompletableFuture<T> out, T value, Throwable error) {
