@@ -235,18 +235,13 @@ final class Leases implements AutoCloseable {
 
     /** Tops up a lease ahead of need, off the request path: nothing is needed, so Redis refuses nothing. */
     void refill(Share s, java.util.function.Consumer<long[]> observed) {
-        AdmitLevel ask;
-        synchronized (s.lease) {
-            long[] want = new long[KINDS];
-            for (int k = 0; k < KINDS; k++) {
-                want[k] = Math.max(0, s.size[k] - Math.max(0, s.lease.free(k)));
-            }
-            long start = s.lease.start >= 0 ? s.lease.start : s.start;
-            long end = s.lease.start >= 0 ? s.lease.end : s.end;
-            ask = new AdmitLevel(s.ledger, s.budgetLimit, start, end, s.rpmLimit, s.tpmLimit, s.parallel, new long[KINDS], want);
+        Share top;
+        synchronized (s.lease) { // in the period the lease holds budget in, else the request's
+            boolean held = s.lease.start >= 0;
+            top = new Share(this, s.lease, s.ledger, s.budgetLimit, held ? s.lease.start : s.start, held ? s.lease.end : s.end,
+                    s.rpmLimit, s.tpmLimit, s.parallel, new long[KINDS]);
         }
-        Share top = new Share(this, s.lease, s.ledger, s.budgetLimit, ask.periodStart(), ask.periodEnd(), s.rpmLimit, s.tpmLimit, s.parallel,
-                new long[KINDS]);
+        AdmitLevel ask = top.ask(); // nothing needed: only the lease topped up to its size
         ledgers.admit(List.of(ask)).whenComplete((answer, error) -> {
             synchronized (s.lease) {
                 s.lease.refilling = false;
@@ -344,7 +339,7 @@ final class Leases implements AutoCloseable {
                 if (!s.empty()) {
                     back.add(s);
                 }
-                if (l.used[PLACES] == 0 && l.used[BUDGET] == 0 && l.empty()) {
+                if (l.empty()) {
                     l.retired = true;
                     byLedger.remove(l.ledger, l);
                 }

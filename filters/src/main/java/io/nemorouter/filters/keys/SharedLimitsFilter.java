@@ -16,6 +16,7 @@ import io.prometheus.client.Counter;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BiConsumer;
 
 /**
  * Cluster mode: a keyed request's limits and budget at every level, held in Redis (see
@@ -109,30 +110,8 @@ final class SharedLimitsFilter {
             refillLow(levels, shares);
             return Verdict.CONTINUE;
         }
-        List<RedisLedgers.AdmitLevel> ask = new ArrayList<>(levels.length);
-        for (Leases.Share s : shares) {
-            ask.add(s.ask());
-        }
-        ledgers.admit(ask).whenComplete((answer, error) -> exchange.eventLoop().execute(() -> {
-            if (answer != null && answer.ok()) {
-                for (int i = 0; i < shares.length; i++) {
-                    leases.granted(shares[i], answer, i);
-                }
-                observe(levels, answer);
-            } else {
-                for (Leases.Share s : shares) {
-                    leases.untake(s);
-                }
-            }
-            if (exchange.finished()) { // the client left while Redis decided: what was granted goes back with the lease
-                if (answer != null && answer.ok()) {
-                    for (Leases.Share s : shares) {
-                        ledgers.settle(List.of(leases.settle(s, 0, 0, false, true, null)), null);
-                    }
-                }
-                return;
-            }
-            if (error != null) {
+        askRedis(exchange, levels, shares, (ask, answer) -> {
+            if (answer == null) {
                 fallBack(exchange, true);
             } else if (!answer.ok()) {
                 refuse(exchange, levels, ask, answer, worst, shares[answer.level()].need[RedisLedgers.AdmitLevel.TOKENS]);
@@ -141,8 +120,46 @@ final class SharedLimitsFilter {
                 admitted(exchange, levels, shares, worst);
                 exchange.proceed();
             }
-        }));
+        });
         return Verdict.PENDING;
+    }
+
+    /**
+     * Asks Redis, in one script call, for what {@code shares} lack (and tops their leases up). Back on
+     * the exchange's event loop the leases hold what was granted, or have back what the shares took
+     * from them, and {@code then} gets the asks and the answer (null when Redis did not answer). A
+     * request gone meanwhile gives back what was granted; {@code then} is not called for it.
+     */
+    private void askRedis(Exchange exchange, Entity<?>[] levels, Leases.Share[] shares,
+                          BiConsumer<List<RedisLedgers.AdmitLevel>, RedisLedgers.Admitted> then) {
+        List<RedisLedgers.AdmitLevel> ask = new ArrayList<>(shares.length);
+        for (Leases.Share s : shares) {
+            ask.add(s.ask());
+        }
+        ledgers.admit(ask).whenComplete((answer, error) -> exchange.eventLoop().execute(() -> {
+            boolean granted = answer != null && answer.ok();
+            for (int i = 0; i < shares.length; i++) {
+                if (granted) {
+                    leases.granted(shares[i], answer, i);
+                } else {
+                    leases.untake(shares[i]);
+                }
+            }
+            if (granted) {
+                observe(levels, answer);
+            }
+            if (exchange.finished()) { // the client left while Redis decided: what was granted goes back with the lease
+                if (granted) {
+                    List<RedisLedgers.SettleLevel> back = new ArrayList<>(shares.length);
+                    for (Leases.Share s : shares) {
+                        back.add(leases.settle(s, 0, 0, false, true, null));
+                    }
+                    ledgers.settle(back, null);
+                }
+                return;
+            }
+            then.accept(ask, error != null ? null : answer);
+        }));
     }
 
     /** Tops up, off the request path, the leases this request left below half. */
@@ -210,29 +227,8 @@ final class SharedLimitsFilter {
             a.share.add(extra, worst);
             return Verdict.CONTINUE;
         }
-        List<RedisLedgers.AdmitLevel> ask = new ArrayList<>(shares.length);
-        for (Leases.Share s : extra) {
-            ask.add(s.ask());
-        }
-        ledgers.admit(ask).whenComplete((answer, error) -> exchange.eventLoop().execute(() -> {
-            if (answer != null && answer.ok()) {
-                for (int i = 0; i < extra.length; i++) {
-                    leases.granted(extra[i], answer, i);
-                }
-            } else {
-                for (Leases.Share s : extra) {
-                    leases.untake(s);
-                }
-            }
-            if (exchange.finished()) { // settled already (without this top-up): it goes back on its own
-                if (answer != null && answer.ok()) {
-                    for (Leases.Share s : extra) {
-                        ledgers.settle(List.of(leases.settle(s, 0, 0, false, false, null)), null);
-                    }
-                }
-                return;
-            }
-            if (error != null) {
+        askRedis(exchange, a.levels, extra, (ask, answer) -> {
+            if (answer == null) {
                 ledgers.link().fellBack("limits");
                 if (!ledgers.link().failOpen()) {
                     exchange.respond(unavailable());
@@ -246,7 +242,7 @@ final class SharedLimitsFilter {
                 a.share.add(extra, worst);
                 exchange.proceed();
             }
-        }));
+        });
         return Verdict.PENDING;
     }
 
