@@ -165,6 +165,25 @@ public final class ScriptableUpstream implements AutoCloseable {
 
     // ---- ready-made scripts ----------------------------------------------------------------------
 
+    /**
+     * Each call answers with its number {@code n} (counted in {@code calls}): chat as "answer n" (10 +
+     * 5 tokens, streamed in two chunks when asked), embeddings as {@code [0.n, 0.2]} (10 tokens); so a
+     * test tells a cached answer from a fresh one.
+     */
+    public static Script numberedAnswers(java.util.concurrent.atomic.AtomicInteger calls) {
+        return (request, reply) -> {
+            int n = calls.incrementAndGet();
+            if (request.uri().endsWith("/embeddings")) {
+                reply.json(200, "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,\"embedding\":[0." + n
+                        + ",0.2]}],\"model\":\"e\",\"usage\":{\"prompt_tokens\":10,\"total_tokens\":10}}");
+            } else if (request.json().path("stream").asBoolean()) {
+                chatStream("answer ", String.valueOf(n)).answer(request, reply);
+            } else {
+                chat("answer " + n).answer(request, reply);
+            }
+        };
+    }
+
     /** An OpenAI {@code chat.completion} with {@code content} and usage 10 prompt + 5 completion tokens. */
     public static Script chat(String content) {
         return (request, reply) -> reply.json(200, chatJson(request.json().path("model").asText(), content));

@@ -6,7 +6,6 @@ import org.junit.jupiter.api.Test;
 
 import java.net.http.HttpResponse;
 import java.util.Map;
-import java.util.TreeMap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -33,23 +32,12 @@ class AdmissionUndoTest {
                 try (StatefulRedisConnection<String, String> c = client.connect()) {
                     // Redis holds every write (scripts included) for 1.5 s: these admissions time out, the gateway
                     // decides alone (fail_open), and Redis runs them when the pause ends
-                    io.lettuce.core.codec.StringCodec codec = io.lettuce.core.codec.StringCodec.UTF8;
-                    c.sync().dispatch(io.lettuce.core.protocol.CommandType.CLIENT, new io.lettuce.core.output.StatusOutput<>(codec),
-                            new io.lettuce.core.protocol.CommandArgs<>(codec).add("PAUSE").add(1500).add("WRITE"));
+                    RedisProcess.clientPause(c, 1500, "WRITE");
                     for (int i = 0; i < 5; i++) {
                         HttpResponse<String> r = gw.chat(0, key, "during the pause " + i);
                         assertEquals(200, r.statusCode(), r.body());
                     }
-                    Map<String, String> held = Map.of();
-                    for (int tries = 0; tries < 60; tries++) {
-                        Thread.sleep(100);
-                        held = new TreeMap<>(c.sync().hgetall(ledger));
-                        held.keySet().removeIf(f -> !f.startsWith("res:") && !f.startsWith("par:"));
-                        held.values().removeIf(v -> Long.parseLong(v) <= 0);
-                        if (held.isEmpty() && tries > 20) {
-                            break;
-                        }
-                    }
+                    Map<String, String> held = RedisProcess.sharesHeld(() -> c.sync().hgetall(ledger), 22, 60);
                     assertEquals(Map.of(), held, "no place or reservation is left taken by the admissions nobody waited for");
                 } finally {
                     client.shutdown();

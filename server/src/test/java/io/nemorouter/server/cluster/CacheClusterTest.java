@@ -45,17 +45,7 @@ class CacheClusterTest {
         prefix = RedisProcess.prefix();
         upstream = new ScriptableUpstream();
         opened.add(upstream);
-        upstream.otherwise((req, reply) -> {
-            int n = calls.incrementAndGet();
-            if (req.uri().endsWith("/embeddings")) {
-                reply.json(200, "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,\"embedding\":[0." + n
-                        + ",0.2]}],\"model\":\"e\",\"usage\":{\"prompt_tokens\":10,\"total_tokens\":10}}");
-            } else if (req.json().path("stream").asBoolean()) {
-                ScriptableUpstream.chatStream("answer ", String.valueOf(n)).answer(req, reply);
-            } else {
-                ScriptableUpstream.chat("answer " + n).answer(req, reply);
-            }
-        });
+        upstream.otherwise(ScriptableUpstream.numberedAnswers(calls));
     }
 
     @AfterEach

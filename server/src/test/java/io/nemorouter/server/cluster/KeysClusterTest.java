@@ -170,15 +170,7 @@ class KeysClusterTest {
         Map<String, String> held = Map.of();
         try (io.nemorouter.filters.cluster.RedisLink link = io.nemorouter.filters.cluster.RedisLink.connect(RedisProcess.sharedUrl(),
                 prefix, java.time.Duration.ofSeconds(2), java.time.Duration.ofSeconds(5), "test", true)) {
-            for (int tries = 0; tries < 40; tries++) {
-                Thread.sleep(100);
-                held = new java.util.TreeMap<>(link.sync().hgetall(link.key("ledger:" + ledger)));
-                held.keySet().removeIf(f -> !f.startsWith("res:") && !f.startsWith("par:"));
-                held.values().removeIf(v -> Long.parseLong(v) <= 0);
-                if (held.isEmpty()) {
-                    break;
-                }
-            }
+            held = RedisProcess.sharesHeld(() -> link.sync().hgetall(link.key("ledger:" + ledger)), 1, 40);
             // every settlement batch was answered: none leaves its once-only key (kept a week for a replay) behind
             assertEquals(List.of(), link.sync().keys(link.key("op:*")), "no settlement's once-only key outlives its answer");
         }

@@ -3,10 +3,6 @@ package io.nemorouter.server.cluster;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.api.StatefulRedisConnection;
-import io.lettuce.core.codec.StringCodec;
-import io.lettuce.core.output.StatusOutput;
-import io.lettuce.core.protocol.CommandArgs;
-import io.lettuce.core.protocol.CommandType;
 import io.nemorouter.filters.cluster.RedisLink;
 import org.junit.jupiter.api.Test;
 
@@ -31,11 +27,6 @@ class RedisLinkTest {
         return link.<Long>script("keys-period", ScriptOutputType.INTEGER, new String[] {ledger}, "1000", "2000").toCompletableFuture();
     }
 
-    private static void pause(StatefulRedisConnection<String, String> c, int millis, String mode) {
-        StringCodec codec = StringCodec.UTF8;
-        c.sync().dispatch(CommandType.CLIENT, new StatusOutput<>(codec), new CommandArgs<>(codec).add("PAUSE").add(millis).add(mode));
-    }
-
     @Test
     void oneSlowAnswerLeavesTheLinkUpAndSeveralInARowTakeItDown() throws Exception {
         try (RedisProcess redis = RedisProcess.start();
@@ -46,7 +37,7 @@ class RedisLinkTest {
             call(link, ledger).get();
             RedisClient client = RedisClient.create(redis.url());
             try (StatefulRedisConnection<String, String> c = client.connect()) {
-                pause(c, 300, "WRITE"); // scripts wait, pings do not
+                RedisProcess.clientPause(c, 300, "WRITE"); // scripts wait, pings do not
                 assertThrows(Exception.class, () -> call(link, ledger).get(), "a script held past the timeout fails");
                 assertTrue(link.up(), "one slow answer: still up");
                 Thread.sleep(400);
@@ -54,7 +45,7 @@ class RedisLinkTest {
                 Thread.sleep(200);
                 assertEquals(0, reconnects.get(), "nothing to re-read after one slow answer");
 
-                pause(c, 600, "ALL");
+                RedisProcess.clientPause(c, 600, "ALL");
                 List<CompletableFuture<Long>> calls = new ArrayList<>();
                 for (int i = 0; i < 3; i++) {
                     calls.add(call(link, ledger));

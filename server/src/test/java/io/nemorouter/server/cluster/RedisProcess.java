@@ -147,6 +147,33 @@ public final class RedisProcess implements AutoCloseable {
         }
     }
 
+    /** {@code CLIENT PAUSE millis mode}: Redis holds its clients' commands ({@code WRITE}: those that write, scripts included; {@code ALL}). */
+    public static void clientPause(io.lettuce.core.api.StatefulRedisConnection<String, String> c, int millis, String mode) {
+        io.lettuce.core.codec.StringCodec codec = io.lettuce.core.codec.StringCodec.UTF8;
+        c.sync().dispatch(io.lettuce.core.protocol.CommandType.CLIENT, new io.lettuce.core.output.StatusOutput<>(codec),
+                new io.lettuce.core.protocol.CommandArgs<>(codec).add("PAUSE").add(millis).add(mode));
+    }
+
+    /**
+     * The shares replicas hold at a ledger ({@code res:} and {@code par:} fields above 0), read every
+     * 100 ms until none is left, at least {@code minReads} times (a share may yet be taken) and at
+     * most {@code maxReads}; the last read.
+     */
+    public static java.util.Map<String, String> sharesHeld(java.util.function.Supplier<java.util.Map<String, String>> ledger, int minReads,
+                                                          int maxReads) throws InterruptedException {
+        java.util.Map<String, String> held = java.util.Map.of();
+        for (int reads = 1; reads <= maxReads; reads++) {
+            Thread.sleep(100);
+            held = new java.util.TreeMap<>(ledger.get());
+            held.keySet().removeIf(f -> !f.startsWith("res:") && !f.startsWith("par:"));
+            held.values().removeIf(v -> Long.parseLong(v) <= 0);
+            if (held.isEmpty() && reads >= minReads) {
+                break;
+            }
+        }
+        return held;
+    }
+
     /** SIGKILL: Redis gone at once, as a crash or a network cut looks to the gateways. */
     public void kill() throws InterruptedException {
         process.destroyForcibly();
