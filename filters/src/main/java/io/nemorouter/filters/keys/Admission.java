@@ -229,11 +229,8 @@ final class Admission implements AnswerListener {
     }
 
     private BudgetAlert alert(Entity<?> level, Budget.Reservation r, int threshold, String requestId) {
-        return alert(level, r.budget().alerts(), threshold, r.period().spent(), r.period().end, requestId);
-    }
-
-    private BudgetAlert alert(Entity<?> level, Budget.Alerts a, int threshold, long spent, long periodEnd, String requestId) {
-        return BudgetAlert.crossed(level, a, threshold, spent, periodEnd, requestId, registry.clock().millis());
+        return BudgetAlert.crossed(level, r.budget().alerts(), threshold, r.period().spent(), r.period().end, requestId,
+                registry.clock().millis());
     }
 
     /**
@@ -274,9 +271,7 @@ final class Admission implements AnswerListener {
             for (int i = 0; i < levels.length && (i + 1) * RedisLedgers.Settled.PER_LEVEL <= s.length; i++) {
                 int o = i * RedisLedgers.Settled.PER_LEVEL;
                 levels[i].budget.observe(s[o], s[o + 1], s[o + 2], s[o + 3]);
-                for (int t = (int) s[o + 4]; t < (int) s[o + 5] && t < alertsAt[i].percents().length; t++) {
-                    alerts.publish(alert(levels[i], alertsAt[i], t, s[o + 2], s[o + 1], requestId));
-                }
+                alerts.publishCrossed(levels[i], alertsAt[i], s, o, requestId, registry.clock().millis());
             }
         });
     }

@@ -29,6 +29,18 @@ public final class BudgetAlerts {
         subscribers.add(subscriber);
     }
 
+    /**
+     * Sends the thresholds of {@code at} that Redis handed to one settlement of {@code level}: its
+     * {@link io.nemorouter.filters.keys.cluster.RedisLedgers.Settled} numbers from {@code o} (period
+     * start, end, spent, total, then the crossed thresholds as [from, to)).
+     */
+    void publishCrossed(io.nemorouter.filters.keys.state.Entity<?> level, io.nemorouter.filters.keys.state.Budget.Alerts at,
+                        long[] settled, int o, String requestId, long nowMillis) {
+        for (int t = (int) settled[o + 4]; t < (int) settled[o + 5] && t < at.percents().length; t++) {
+            publish(BudgetAlert.crossed(level, at, t, settled[o + 2], settled[o + 1], requestId, nowMillis));
+        }
+    }
+
     void publish(BudgetAlert a) {
         sent.labels(a.level(), Integer.toString(a.threshold())).inc();
         LOG.info("budget alert: {} {} crossed {}% of its {} (${}): ${} spent this period", a.level(),

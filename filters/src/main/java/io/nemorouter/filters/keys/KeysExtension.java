@@ -7,7 +7,6 @@ import io.nemorouter.core.extension.ExtensionContext;
 import io.nemorouter.core.extension.Phase;
 import io.nemorouter.filters.keys.admin.AdminApi;
 import io.nemorouter.filters.keys.state.KeysClock;
-import io.nemorouter.filters.keys.state.Budget;
 import io.nemorouter.filters.keys.state.Entity;
 import io.nemorouter.filters.keys.state.Registry;
 import io.nemorouter.filters.keys.store.ChronicleKeyStore;
@@ -104,9 +103,8 @@ public final class KeysExtension implements Extension {
             // alerts crossed by settlements Redis took only when it came back (they were journaled meanwhile)
             ledgers.onReplayed((level, state) -> {
                 Entity<?> e = registry.byLedger(level.ledger());
-                Budget.Alerts at = e == null ? null : e.budget.alerts();
-                for (int t = (int) state[4]; at != null && t < (int) state[5] && t < at.percents().length; t++) {
-                    alerts.publish(BudgetAlert.crossed(e, at, t, state[2], state[1], null, registry.clock().millis()));
+                if (e != null) {
+                    alerts.publishCrossed(e, e.budget.alerts(), state, 0, null, registry.clock().millis());
                 }
             });
             ctx.filter(Phase.BEFORE_ROUTING, LIMITS_ORDER, shared.admission);
