@@ -1,5 +1,6 @@
 package io.nemorouter.filters.cluster;
 
+import io.lettuce.core.AbstractRedisClient;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisNoScriptException;
@@ -7,12 +8,18 @@ import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SocketOptions;
 import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulConnection;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.cluster.api.sync.RedisClusterCommands;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.output.CommandOutput;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.CommandType;
-import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
@@ -42,6 +49,15 @@ import java.util.function.BiConsumer;
  * starts with {@code {prefix}:}: the braces are a Redis Cluster hash tag, so every key of one
  * gateway cluster lives in one slot and a script may touch several of them.
  *
+ * <p>Redis may be one server (a {@code redis://} or {@code rediss://} URL, or a Sentinel's, which
+ * names the master) or a sharded Redis Cluster: a URL listing several nodes
+ * ({@code redis://h1:6379,h2:6379}), or one node's URL whose server says {@code cluster_enabled:1}.
+ * On a Redis Cluster the commands go to the shard that owns the prefix's slot (Lettuce follows
+ * {@code MOVED} and refreshes the topology on redirects, reconnects and every few seconds, so a
+ * failover to a replica is followed); the one slot means one shard holds a gateway cluster's
+ * state, with its replicas for failover (a second gateway cluster with another prefix may land on
+ * another shard).
+ *
  * <p>Commands that get no answer within {@code timeout} fail (the callers' policy decides what
  * that means: fail open or closed); while the link is down commands fail at once instead of
  * queueing, and Lettuce reconnects on its own. A ping each second keeps the health figure fresh.
@@ -49,12 +65,73 @@ import java.util.function.BiConsumer;
 public final class RedisLink implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RedisLink.class);
 
-    private final RedisClient client;
+    /**
+     * What the link talks through, whether Redis is one server or a cluster: the request path's
+     * connection, the slow one (start-up and admin: the connect timeout), and pub/sub.
+     */
+    private record Connections(AbstractRedisClient client, StatefulConnection<String, String> fast, RedisClusterAsyncCommands<String, String> fastAsync,
+                               StatefulConnection<String, String> slow, RedisClusterAsyncCommands<String, String> slowAsync,
+                               RedisClusterCommands<String, String> slowSync, StatefulRedisPubSubConnection<String, String> pubsub,
+                               boolean sharded) {
+        /**
+         * On a Redis Cluster, Lettuce opens the connection to a node at the first command for it,
+         * and (commands being refused while not connected, so that an outage fails fast) refuses
+         * that command: the node that owns {@code slot} is connected ahead, for both connections,
+         * waiting at most {@code wait} (zero: not waiting, as the ping does after a failover).
+         */
+        void connectSlotOwner(int slot, Duration wait) {
+            if (!sharded) {
+                return;
+            }
+            for (StatefulConnection<String, String> c : java.util.List.of(fast, slow)) {
+                StatefulRedisClusterConnection<String, String> cc = (StatefulRedisClusterConnection<String, String>) c;
+                io.lettuce.core.cluster.models.partitions.RedisClusterNode owner = cc.getPartitions().getPartitionBySlot(slot);
+                if (owner == null) {
+                    continue; // the slot is not served (yet): the topology refresh will tell
+                }
+                // by host and port: the connection a keyed command is written to (one by node id is another)
+                CompletableFuture<?> connected = cc.getConnectionAsync(owner.getUri().getHost(), owner.getUri().getPort());
+                if (!wait.isZero()) {
+                    try {
+                        connected.get(wait.toMillis(), TimeUnit.MILLISECONDS);
+                    } catch (Exception e) {
+                        throw new io.lettuce.core.RedisConnectionException("cannot connect to the node that holds the keys, "
+                                + owner.getUri() + ": " + e, e);
+                    }
+                }
+            }
+        }
+
+        void close() {
+            for (AutoCloseable c : new AutoCloseable[] {pubsub, fast, slow}) {
+                try {
+                    if (c != null) {
+                        c.close();
+                    }
+                } catch (Exception e) {
+                    LOG.debug("cluster: closing a Redis connection: {}", e.toString());
+                }
+            }
+        }
+    }
+
+    private final AbstractRedisClient client;
     private final ClientResources resources;
-    private final StatefulRedisConnection<String, String> connection;
-    /** For start-up and the admin thread: the connect timeout rather than the request path's. */
-    private final StatefulRedisConnection<String, String> slow;
+    private final RedisClusterAsyncCommands<String, String> fast;
+    private final Connections connections;
     private final StatefulRedisPubSubConnection<String, String> pubsub;
+    private final RedisPubSubAdapter<String, String> relay = new RedisPubSubAdapter<>() {
+        @Override
+        public void message(String channel, String message) {
+            for (BiConsumer<String, String> l : listeners.getOrDefault(channel, new CopyOnWriteArrayList<>())) {
+                try {
+                    l.accept(channel, message);
+                } catch (RuntimeException e) {
+                    LOG.error("cluster: a listener of {} failed on {}", channel, message, e);
+                }
+            }
+        }
+    };
     private final String prefix;
     private final Duration timeout;
     private final String replica;
@@ -71,15 +148,14 @@ public final class RedisLink implements AutoCloseable {
     private volatile String lastError;
     private volatile long downSince;
 
-    private RedisLink(RedisClient client, ClientResources resources, StatefulRedisConnection<String, String> connection,
-                      StatefulRedisConnection<String, String> slow,
-                      StatefulRedisPubSubConnection<String, String> pubsub, String prefix, Duration timeout, String replica, String where, boolean failOpen) {
+    private RedisLink(ClientResources resources, Connections connections, String prefix, Duration timeout, String replica, String where,
+                      boolean failOpen) {
         this.failOpen = failOpen;
-        this.client = client;
+        this.client = connections.client();
         this.resources = resources;
-        this.connection = connection;
-        this.slow = slow;
-        this.pubsub = pubsub;
+        this.connections = connections;
+        this.fast = connections.fastAsync();
+        this.pubsub = connections.pubsub();
         this.prefix = prefix;
         this.timeout = timeout;
         this.replica = replica;
@@ -89,15 +165,15 @@ public final class RedisLink implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        pubsub.addListener(new RedisPubSubAdapter<>() {
+        pubsub.addListener(relay);
+        client.addListener(new io.lettuce.core.RedisConnectionStateListener() {
             @Override
-            public void message(String channel, String message) {
-                for (BiConsumer<String, String> l : listeners.getOrDefault(channel, new CopyOnWriteArrayList<>())) {
-                    try {
-                        l.accept(channel, message);
-                    } catch (RuntimeException e) {
-                        LOG.error("cluster: a listener of {} failed on {}", channel, message, e);
-                    }
+            public void onRedisConnected(io.lettuce.core.RedisChannelHandler<?, ?> connection, java.net.SocketAddress at) {
+                if (connection == pubsub) {
+                    // Lettuce reconnected pub/sub (to the same server, or on a Redis Cluster to any node that answers, as
+                    // every node hears what is published) and subscribed again: what was published meanwhile is re-read
+                    LOG.warn("cluster: pub/sub reconnected to {}; re-reading what may have been missed", at);
+                    catchUp();
                 }
             }
         });
@@ -106,7 +182,7 @@ public final class RedisLink implements AutoCloseable {
 
     /**
      * Connects to {@code uri} (anything Lettuce accepts: {@code redis://}, {@code rediss://},
-     * password, database, Sentinel), waiting at most {@code connectTimeout}.
+     * password, database, Sentinel, a Redis Cluster's nodes), waiting at most {@code connectTimeout}.
      *
      * @throws IllegalArgumentException the URI is not one Lettuce reads
      * @throws io.lettuce.core.RedisException Redis cannot be reached
@@ -121,39 +197,123 @@ public final class RedisLink implements AutoCloseable {
      */
     public static RedisLink connect(String uri, String prefix, Duration timeout, Duration connectTimeout, String replica, boolean failOpen,
                                     java.io.File caFile) {
-        RedisURI redisUri = RedisURI.create(uri);
-        // the handshake of a new connection (HELLO, class loading on the first) gets the connect timeout; commands get `timeout`
-        redisUri.setTimeout(connectTimeout);
         // two I/O threads of its own (Lettuce picks its transport, epoll or NIO, whatever the gateway's loops use);
         // reconnect tries back off from 100 ms to at most 2 s (Lettuce's default climbs to 30 s): back within seconds of Redis
         ClientResources resources = ClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2)
                 .reconnectDelay(io.lettuce.core.resource.Delay.exponential(Duration.ofMillis(100), Duration.ofSeconds(2), 2,
                         TimeUnit.MILLISECONDS))
                 .build();
-        RedisClient client = RedisClient.create(resources, redisUri);
-        ClientOptions.Builder options = ClientOptions.builder();
-        if (caFile != null) {
-            options.sslOptions(io.lettuce.core.SslOptions.builder().jdkSslProvider().trustManager(caFile).build());
-        }
-        client.setOptions(options
-                .autoReconnect(true)
-                // while the link is down a command fails at once: the caller's policy applies, nothing piles up
-                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .timeoutOptions(TimeoutOptions.enabled()) // each connection's own timeout (below)
-                .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout).keepAlive(true).build())
-                .build());
         try {
-            StatefulRedisConnection<String, String> c = client.connect();
-            c.setTimeout(timeout); // the request path's: the policy applies after this
-            StatefulRedisConnection<String, String> slow = client.connect();
-            slow.setTimeout(connectTimeout); // start-up reads and admin writes may wait longer
-            StatefulRedisPubSubConnection<String, String> ps = client.connectPubSub();
-            return new RedisLink(client, resources, c, slow, ps, prefix, timeout, replica, redacted(uri), failOpen);
+            Connections c;
+            if (listsNodes(uri)) {
+                c = cluster(resources, io.lettuce.core.cluster.RedisClusterURIUtil.toRedisURIs(java.net.URI.create(uri)), slotOf(prefix), timeout,
+                        connectTimeout, caFile);
+            } else {
+                c = standalone(resources, uri, timeout, connectTimeout, caFile);
+                if (clusterEnabled(c)) { // one node of a Redis Cluster: it is the seed the cluster client learns the rest from
+                    c.close();
+                    c.client().shutdown(Duration.ZERO, Duration.ofSeconds(2));
+                    RedisURI seed = RedisURI.create(uri);
+                    if (seed.getDatabase() != 0) {
+                        throw new IllegalArgumentException("a Redis Cluster has database 0 only, and the URL names database " + seed.getDatabase());
+                    }
+                    c = cluster(resources, java.util.List.of(seed), slotOf(prefix), timeout, connectTimeout, caFile);
+                }
+            }
+            return new RedisLink(resources, c, prefix, timeout, replica, redacted(uri), failOpen);
         } catch (RuntimeException e) {
-            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
             resources.shutdown(0, 2, TimeUnit.SECONDS);
             throw e;
         }
+    }
+
+    /** The Redis Cluster slot of every key of {@code prefix} (their hash tag). */
+    private static int slotOf(String prefix) {
+        return io.lettuce.core.cluster.SlotHash.getSlot("{" + prefix + "}");
+    }
+
+    /** {@code redis://h1:6379,h2:6379}: the nodes of a Redis Cluster (a Sentinel URL lists its sentinels, not nodes). */
+    static boolean listsNodes(String uri) {
+        int scheme = uri.indexOf("://");
+        if (scheme < 0 || uri.startsWith("redis-sentinel")) {
+            return false;
+        }
+        int end = uri.indexOf('/', scheme + 3);
+        String authority = end < 0 ? uri.substring(scheme + 3) : uri.substring(scheme + 3, end);
+        return authority.substring(authority.lastIndexOf('@') + 1).contains(",");
+    }
+
+    private static Connections standalone(ClientResources resources, String uri, Duration timeout, Duration connectTimeout,
+                                          java.io.File caFile) {
+        RedisURI redisUri = RedisURI.create(uri);
+        // the handshake of a new connection (HELLO, class loading on the first) gets the connect timeout; commands get `timeout`
+        redisUri.setTimeout(connectTimeout);
+        RedisClient client = RedisClient.create(resources, redisUri);
+        client.setOptions(options(ClientOptions.builder(), connectTimeout, caFile).build());
+        try {
+            StatefulRedisConnection<String, String> fast = client.connect();
+            fast.setTimeout(timeout); // the request path's: the policy applies after this
+            StatefulRedisConnection<String, String> slow = client.connect();
+            slow.setTimeout(connectTimeout); // start-up reads and admin writes may wait longer
+            return new Connections(client, fast, fast.async(), slow, slow.async(), slow.sync(), client.connectPubSub(), false);
+        } catch (RuntimeException e) {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            throw e;
+        }
+    }
+
+    private static Connections cluster(ClientResources resources, java.util.List<RedisURI> seeds, int slot, Duration timeout,
+                                       Duration connectTimeout, java.io.File caFile) {
+        for (RedisURI seed : seeds) {
+            seed.setTimeout(connectTimeout); // as a standalone URI's: the handshake gets the connect timeout
+        }
+        RedisClusterClient client = RedisClusterClient.create(resources, seeds);
+        ClusterClientOptions.Builder builder = ClusterClientOptions.builder()
+                // a failover (a replica promoted), a resharding or a node gone are followed: on redirects and
+                // reconnects at once, and every 5 s in any case
+                .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder().enableAllAdaptiveRefreshTriggers()
+                        .adaptiveRefreshTriggersTimeout(Duration.ofSeconds(1)).enablePeriodicRefresh(Duration.ofSeconds(5)).build())
+                .maxRedirects(5);
+        client.setOptions((ClusterClientOptions) options(builder, connectTimeout, caFile).build());
+        try {
+            StatefulRedisClusterConnection<String, String> fast = client.connect();
+            fast.setTimeout(timeout);
+            StatefulRedisClusterConnection<String, String> slow = client.connect();
+            slow.setTimeout(connectTimeout);
+            Connections c = new Connections(client, fast, fast.async(), slow, slow.async(), slow.sync(), client.connectPubSub(), true);
+            c.connectSlotOwner(slot, connectTimeout);
+            return c;
+        } catch (RuntimeException e) {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+            throw e;
+        }
+    }
+
+    /** The options of either client: what a standalone and a cluster connection share. */
+    private static ClientOptions.Builder options(ClientOptions.Builder options, Duration connectTimeout, java.io.File caFile) {
+        if (caFile != null) {
+            options.sslOptions(io.lettuce.core.SslOptions.builder().jdkSslProvider().trustManager(caFile).build());
+        }
+        return options
+                .autoReconnect(true)
+                // while the link is down a command fails at once: the caller's policy applies, nothing piles up
+                .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+                .timeoutOptions(TimeoutOptions.enabled()) // each connection's own timeout (set on each)
+                .socketOptions(SocketOptions.builder().connectTimeout(connectTimeout).keepAlive(true).build());
+    }
+
+    /** Whether the server behind a standalone connection is a node of a Redis Cluster. */
+    private static boolean clusterEnabled(Connections c) {
+        try {
+            return c.slowSync().info("cluster").contains("cluster_enabled:1");
+        } catch (io.lettuce.core.RedisCommandExecutionException e) {
+            return false; // INFO refused (an ACL): it is what the URL says, one server
+        }
+    }
+
+    /** Whether Redis is a sharded Redis Cluster (as {@code /health} says). */
+    public boolean sharded() {
+        return connections.sharded();
     }
 
     /** {@code {prefix}:name}: a key of this gateway cluster. */
@@ -172,24 +332,24 @@ public final class RedisLink implements AutoCloseable {
 
     /** How long a call on the slow connection waits (the connect timeout). */
     public Duration slowTimeout() {
-        return slow.getTimeout();
+        return connections.slow().getTimeout();
     }
 
-    public RedisAsyncCommands<String, String> async() {
-        return connection.async();
+    public RedisClusterAsyncCommands<String, String> async() {
+        return fast;
     }
 
     /**
      * For start-up and admin writes, off the event loops: a connection of their own, whose calls
      * wait at most the connect timeout (a cold start may take longer than the request path's timeout).
      */
-    public io.lettuce.core.api.sync.RedisCommands<String, String> sync() {
-        return slow.sync();
+    public RedisClusterCommands<String, String> sync() {
+        return connections.slowSync();
     }
 
     /** The slow connection's asynchronous commands: a start-up batch, pipelined. */
-    public RedisAsyncCommands<String, String> slowAsync() {
-        return slow.async();
+    public RedisClusterAsyncCommands<String, String> slowAsync() {
+        return connections.slowAsync();
     }
 
     /** Whether the last command or ping got an answer. */
@@ -199,7 +359,7 @@ public final class RedisLink implements AutoCloseable {
 
     /** Runs {@code name}.lua (from this package's resources) with its SHA, loading it when Redis does not know it. */
     public <T> CompletionStage<T> script(String name, ScriptOutputType type, String[] keys, String... args) {
-        return script(connection, name, type, keys, args);
+        return script(fast, name, type, keys, args);
     }
 
     /**
@@ -207,16 +367,16 @@ public final class RedisLink implements AutoCloseable {
      * that may wait the connect timeout rather than fail after the request path's.
      */
     public <T> CompletionStage<T> scriptOffPath(String name, ScriptOutputType type, String[] keys, String... args) {
-        return script(slow, name, type, keys, args);
+        return script(connections.slowAsync(), name, type, keys, args);
     }
 
-    private <T> CompletionStage<T> script(StatefulRedisConnection<String, String> on, String name, ScriptOutputType type, String[] keys,
+    private <T> CompletionStage<T> script(RedisClusterAsyncCommands<String, String> on, String name, ScriptOutputType type, String[] keys,
                                           String... args) {
         String body = body(name);
         CompletableFuture<T> out = new CompletableFuture<>();
-        on.async().<T>evalsha(sha(name), type, keys, args).whenComplete((v, e) -> {
+        on.<T>evalsha(sha(name), type, keys, args).whenComplete((v, e) -> {
             if (noScript(e)) {
-                on.async().<T>eval(body, type, keys, args).whenComplete((v2, e2) -> settle(out, v2, e2));
+                on.<T>eval(body, type, keys, args).whenComplete((v2, e2) -> settle(out, v2, e2));
             } else {
                 settle(out, v, e);
             }
@@ -247,7 +407,7 @@ public final class RedisLink implements AutoCloseable {
                                                   String[] keys, java.util.function.Consumer<CommandArgs<String, String>> args) {
         CommandArgs<String, String> a = new CommandArgs<>(StringCodec.UTF8).add(script).add(keys.length).addKeys(keys);
         args.accept(a);
-        return connection.async().dispatch(type, output.get(), a);
+        return fast.dispatch(type, output.get(), a);
     }
 
     private static <T> void complete(CompletableFuture<T> out, T value, Throwable error) {
@@ -281,6 +441,34 @@ public final class RedisLink implements AutoCloseable {
         }
     }
 
+    /**
+     * Runs the reconnect hooks on the link's timer (a reply thread must never wait for Redis), a
+     * moment later (pub/sub's subscriptions are renewed first), after connecting to the node that
+     * holds the keys (on a Redis Cluster after a failover, a command would find it not connected).
+     */
+    private void catchUp() {
+        if (!catchUpPending.compareAndSet(false, true)) {
+            return; // the link and pub/sub back at once (one Redis server restarted): one catch-up for both
+        }
+        timer.schedule(() -> {
+            catchUpPending.set(false);
+            try {
+                connections.connectSlotOwner(slotOf(prefix), slowTimeout());
+            } catch (RuntimeException e) {
+                LOG.debug("cluster: connecting to the slot's owner: {}", e.toString()); // the hooks' own reads report it
+            }
+            for (Runnable hook : onReconnect) {
+                try {
+                    hook.run();
+                } catch (RuntimeException e) {
+                    LOG.error("cluster: a reconnect hook failed", e);
+                }
+            }
+        }, 100, TimeUnit.MILLISECONDS);
+    }
+
+    private final java.util.concurrent.atomic.AtomicBoolean catchUpPending = new java.util.concurrent.atomic.AtomicBoolean();
+
     /** Timeouts in a row that mean Redis is away, not merely slow once. */
     static final int TIMEOUTS_DOWN = 3;
     private final java.util.concurrent.atomic.AtomicInteger timeoutsInARow = new java.util.concurrent.atomic.AtomicInteger();
@@ -291,7 +479,7 @@ public final class RedisLink implements AutoCloseable {
         if (!up) {
             up = true;
             LOG.warn("cluster: Redis at {} answers again after {} ms", where, System.currentTimeMillis() - downSince);
-            onReconnect.forEach(timer::execute); // on the link's timer: a reply thread must never wait for Redis
+            catchUp();
         }
     }
 
@@ -320,7 +508,7 @@ public final class RedisLink implements AutoCloseable {
     /** Calls {@code listener} with each message on {@code channel} (on a Lettuce thread). */
     public void subscribe(String channel, BiConsumer<String, String> listener) {
         listeners.computeIfAbsent(channel, c -> {
-            pubsub.sync().subscribe(c);
+            pubsub.sync().subscribe(c); // (the set of channels is what a replacing connection subscribes to)
             return new CopyOnWriteArrayList<>();
         }).add(listener);
     }
@@ -338,9 +526,14 @@ public final class RedisLink implements AutoCloseable {
         return timer;
     }
 
+    /**
+     * Each second: a command on the slot that holds this cluster's keys (on a Redis Cluster, the
+     * shard that owns it now; a plain PING would go to whichever node the connection began with),
+     * and a look at the pub/sub connection.
+     */
     private void ping() {
         long start = System.nanoTime();
-        connection.async().ping().whenComplete((pong, e) -> {
+        fast.exists(key("alive")).whenComplete((pong, e) -> {
             if (e != null) {
                 lastError = e.getClass().getSimpleName() + ": " + e.getMessage();
                 down(); // the health check itself: no answer within the timeout is down
@@ -349,6 +542,11 @@ public final class RedisLink implements AutoCloseable {
                 answered();
             }
         });
+        try {
+            connections.connectSlotOwner(slotOf(prefix), Duration.ZERO); // after a failover: the new owner, before a command needs it
+        } catch (RuntimeException e) {
+            LOG.debug("cluster: connecting to the slot's owner: {}", e.toString());
+        }
     }
 
     /** The URI without its password: what logs and {@code /health} may show. */
@@ -379,11 +577,11 @@ public final class RedisLink implements AutoCloseable {
     public HealthCheck.Status health() {
         if (up) {
             return new HealthCheck.Status(HealthCheck.State.UP, Map.of("redis", where, "ping_ms", lastPingMicros / 1000.0,
-                    "replica", replica));
+                    "replica", replica, "sharded", sharded()));
         }
         return new HealthCheck.Status(failOpen ? HealthCheck.State.DEGRADED : HealthCheck.State.DOWN, Map.of("redis", where,
                 "error", String.valueOf(lastError), "down_for_ms", System.currentTimeMillis() - downSince,
-                "policy", failOpen ? "fail_open" : "fail_closed", "replica", replica));
+                "policy", failOpen ? "fail_open" : "fail_closed", "replica", replica, "sharded", sharded()));
     }
 
     private static String sha1(String script) {
@@ -409,9 +607,7 @@ public final class RedisLink implements AutoCloseable {
     @Override
     public void close() {
         timer.shutdownNow();
-        pubsub.close();
-        connection.close();
-        slow.close();
+        connections.close();
         client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
         resources.shutdown(0, 2, TimeUnit.SECONDS);
     }

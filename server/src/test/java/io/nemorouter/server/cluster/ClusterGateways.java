@@ -31,6 +31,12 @@ final class ClusterGateways implements AutoCloseable {
 
     /** {@code extra}: more config lines for every replica (e.g. {@code nemo.cluster.on_redis_error = fail_closed}). */
     ClusterGateways(int replicas, String redisUrl, String prefix, String extra) throws Exception {
+        this(java.util.Collections.nCopies(replicas, redisUrl), prefix, extra);
+    }
+
+    /** One replica for each of {@code redisUrls}: the URL it is given (one node of a Redis Cluster, or the list of them). */
+    ClusterGateways(List<String> redisUrls, String prefix, String extra) throws Exception {
+        int replicas = redisUrls.size();
         dir = Files.createTempDirectory("nemo-cluster");
         List<Path> logs = new ArrayList<>();
         for (int i = 0; i < replicas; i++) {
@@ -48,7 +54,7 @@ final class ClusterGateways implements AutoCloseable {
                       models = [ { name = "m", provider = mock, input_cost_per_mtok = 1000, output_cost_per_mtok = 2000 } ]
                     }
                     %s
-                    """.formatted(dir.resolve("data-" + i), MASTER, redisUrl, prefix, i, extra));
+                    """.formatted(dir.resolve("data-" + i), MASTER, redisUrls.get(i), prefix, i, extra));
             Path log = dir.resolve("gw-" + i + ".log");
             logs.add(log);
             processes.add(new ProcessBuilder(GatewayProcess.command("--config", conf.toString(), "--port", Integer.toString(port)))
@@ -85,6 +91,19 @@ final class ClusterGateways implements AutoCloseable {
 
     String log(int i) throws IOException {
         return Files.readString(dir.resolve("gw-" + i + ".log"));
+    }
+
+    /** Sends on {@code replica} until it answers {@code want}, for at most {@code within} after {@code since}; the last status. */
+    int until(int replica, String key, int want, long since, Duration within) throws Exception {
+        int status;
+        do {
+            status = chat(replica, key, "hello").statusCode();
+            if (status == want) {
+                return status;
+            }
+            Thread.sleep(20);
+        } while (System.nanoTime() - since < within.toNanos());
+        return status;
     }
 
     HttpResponse<String> chat(int replica, String key, String content) throws Exception {

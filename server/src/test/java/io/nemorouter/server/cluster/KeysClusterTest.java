@@ -61,15 +61,7 @@ class KeysClusterTest {
 
     /** Sends on {@code replica} until it answers {@code want}, for at most a second after {@code since}; the last status. */
     private static int until(int replica, String key, int want, long since) throws Exception {
-        int status;
-        do {
-            status = gw.chat(replica, key, "hello").statusCode();
-            if (status == want) {
-                return status;
-            }
-            Thread.sleep(20);
-        } while (System.nanoTime() - since < 1_000_000_000L);
-        return status;
+        return gw.until(replica, key, want, since, java.time.Duration.ofSeconds(1));
     }
 
     @Test

@@ -18,17 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RedisUrlsTest {
 
     /** Replica 1's status for a key made on replica 0, once it is 200 or after a second. */
-    private static int sharedWithin(ClusterGateways gw, String key) throws Exception {
-        long until = System.nanoTime() + 1_000_000_000L;
-        int status;
-        do {
-            status = gw.chat(1, key, "shared?").statusCode();
-            if (status == 200) {
-                break;
-            }
-            Thread.sleep(50);
-        } while (System.nanoTime() < until);
-        return status;
+    static int sharedWithin(ClusterGateways gw, String key) throws Exception {
+        return gw.until(1, key, 200, System.nanoTime(), java.time.Duration.ofSeconds(1));
     }
 
     @Test

@@ -3,7 +3,6 @@ package io.nemorouter.filters.keys.store;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lettuce.core.KeyValue;
 import io.lettuce.core.RedisException;
-import io.lettuce.core.api.sync.RedisCommands;
 import io.nemorouter.filters.cluster.RedisLink;
 import io.nemorouter.filters.store.StoreException;
 import org.slf4j.Logger;
@@ -215,7 +214,7 @@ public final class RedisKeyStore implements KeyStore {
         call(c -> c.del(ledgerKey(link, ledger)), "delete the ledger " + ledger);
     }
 
-    private <T> T call(java.util.function.Function<RedisCommands<String, String>, T> command, String what) {
+    private <T> T call(java.util.function.Function<io.lettuce.core.cluster.api.sync.RedisClusterCommands<String, String>, T> command, String what) {
         try {
             return command.apply(link.sync());
         } catch (RedisException e) {
