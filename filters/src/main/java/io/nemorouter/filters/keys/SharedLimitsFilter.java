@@ -76,7 +76,21 @@ final class SharedLimitsFilter {
     /** Once the deployment is chosen: more reserved only when it may cost more than was. */
     final RequestFilter topUp = this::topUp;
 
+    /**
+     * Pauses before asking again, after Redis said a request would fit its budget but for
+     * reservations (in milliseconds, 254 in all): a settlement reaches Redis a few milliseconds
+     * after its answer (more on a loaded machine), so a client that sends its next request the
+     * moment the last is answered, to another replica, would otherwise be refused for its own last
+     * request's reservation. A request kept out by one still in flight is refused after them.
+     */
+    static final int[] HELD_BACK_PAUSES_MS = {2, 4, 8, 16, 32, 64, 128};
+
     private Verdict admit(Exchange exchange) {
+        return admit(exchange, 0);
+    }
+
+    /** {@code tries}: how many times Redis has said so far that reservations keep this request out. */
+    private Verdict admit(Exchange exchange, int tries) {
         Principal p = exchange.get(Principal.KEY);
         if (p == null || p.key() == null) {
             return Verdict.CONTINUE;
@@ -113,6 +127,8 @@ final class SharedLimitsFilter {
         askRedis(exchange, levels, shares, (ask, answer) -> {
             if (answer == null) {
                 fallBack(exchange, true);
+            } else if (answer.heldBack() && tries < HELD_BACK_PAUSES_MS.length) {
+                askAgain(exchange, tries, () -> admit(exchange, tries + 1));
             } else if (!answer.ok()) {
                 refuse(exchange, levels, ask, answer, worst, shares[answer.level()].need[RedisLedgers.AdmitLevel.TOKENS]);
             } else {
@@ -162,6 +178,15 @@ final class SharedLimitsFilter {
         }));
     }
 
+    /** After a pause (see {@link #HELD_BACK_PAUSES_MS}), {@code again} decides once more; a request it admits at once goes on. */
+    private static void askAgain(Exchange exchange, int tries, java.util.function.Supplier<Verdict> again) {
+        exchange.eventLoop().schedule(() -> {
+            if (!exchange.finished() && again.get() == Verdict.CONTINUE) {
+                exchange.proceed();
+            }
+        }, HELD_BACK_PAUSES_MS[tries], java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
     /** Tops up, off the request path, the leases this request left below half. */
     private void refillLow(Entity<?>[] levels, Leases.Share[] shares) {
         for (int i = 0; i < shares.length; i++) {
@@ -194,6 +219,10 @@ final class SharedLimitsFilter {
     }
 
     private Verdict topUp(Exchange exchange) {
+        return topUp(exchange, 0);
+    }
+
+    private Verdict topUp(Exchange exchange, int tries) {
         Admission a = exchange.get(KeysExtension.ADMISSION);
         if (a == null) {
             return Verdict.CONTINUE;
@@ -236,6 +265,8 @@ final class SharedLimitsFilter {
                 }
                 a.share.worst = worst; // the spend still settles in Redis; this attempt goes on unreserved
                 exchange.proceed();
+            } else if (answer.heldBack() && tries < HELD_BACK_PAUSES_MS.length) {
+                askAgain(exchange, tries, () -> topUp(exchange, tries + 1));
             } else if (!answer.ok()) {
                 refuse(exchange, a.levels, ask, answer, worst, 0);
             } else {
@@ -308,8 +339,9 @@ final class SharedLimitsFilter {
                         long tokens) {
         Entity<?> e = levels[no.level()];
         RedisLedgers.AdmitLevel l = ask.get(no.level());
-        refusals.labels(e.level, no.what()).inc();
-        if (no.what().equals("budget")) {
+        boolean budget = no.what().startsWith("budget"); // budget_held, after its pauses: refused as any budget is
+        refusals.labels(e.level, budget ? "budget" : no.what()).inc();
+        if (budget) {
             exchange.respond(BudgetFilter.exceeded(e, l.budgetLimit(), no.spent(), no.periodEnd(), worst));
             return;
         }

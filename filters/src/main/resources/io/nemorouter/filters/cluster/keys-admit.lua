@@ -13,7 +13,7 @@
 -- A need that does not fit refuses the whole; a want is granted as far as it fits, never refused.
 -- Returns {1, then 12 per level: period start, period end, spent, total, rpm remaining, rpm reset
 -- ms, tpm remaining, tpm reset ms, requests, tokens, places and budget granted} or {0, level
--- (1-based), what, wait ms, spent, period end}.
+-- (1-based), what (parallel, rpm, tpm, budget, budget_held), wait ms, spent, period end}.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local W = 60000000
@@ -111,7 +111,9 @@ for i = 1, n do
   if l.limit >= 0 and l.needBud + l.wantBud > 0 then
     local free = l.limit - l.spent - l.reserved
     if l.needBud > 0 and (free <= 0 or l.needBud > free) then
-      return {0, i, 'budget', 0, l.spent, l.stop}
+      -- 'budget_held': it would fit but for reservations (requests in flight or answered and not yet
+      -- settled, and leases), which settle or go back soon: the gateway may ask again shortly
+      return {0, i, l.needBud <= l.limit - l.spent and 'budget_held' or 'budget', 0, l.spent, l.stop}
     end
     l.gotBud = math.max(0, math.min(l.needBud + l.wantBud, free))
   end

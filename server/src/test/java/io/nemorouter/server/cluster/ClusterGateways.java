@@ -107,10 +107,14 @@ final class ClusterGateways implements AutoCloseable {
     }
 
     HttpResponse<String> chat(int replica, String key, String content) throws Exception {
+        return chat(replica, key, content, "m");
+    }
+
+    HttpResponse<String> chat(int replica, String key, String content, String model) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(bases.get(replica) + "/v1/chat/completions"))
                 .header("authorization", "Bearer " + key).timeout(Duration.ofSeconds(10))
-                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m\",\"max_tokens\":20,\"messages\":[{\"role\":\"user\",\"content\":\""
-                        + content + "\"}]}")).build(), HttpResponse.BodyHandlers.ofString());
+                .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"" + model + "\",\"max_tokens\":20,\"messages\":[{\"role\":\"user\","
+                        + "\"content\":\"" + content + "\"}]}")).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     JsonNode admin(int replica, String path, String body) throws Exception {

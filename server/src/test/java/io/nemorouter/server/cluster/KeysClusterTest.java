@@ -29,7 +29,9 @@ class KeysClusterTest {
     @BeforeAll
     static void start() throws Exception {
         prefix = RedisProcess.prefix();
-        gw = new ClusterGateways(3, RedisProcess.sharedUrl(), prefix, "");
+        // and a model whose answers take 150 ms: a request that stays in flight while another is decided
+        gw = new ClusterGateways(3, RedisProcess.sharedUrl(), prefix, "nemo.models += { name = \"slow\", provider = mock, "
+                + "mock { latency = 150ms }, input_cost_per_mtok = 1000, output_cost_per_mtok = 2000 }");
     }
 
     @AfterAll
@@ -57,6 +59,52 @@ class KeysClusterTest {
         assertTrue(gw.admin(2, "/key/info?key=" + key, null).get("info").get("blocked").asBoolean());
         gw.admin(2, "/key/delete", "{\"keys\":[\"" + key + "\"]}");
         assertEquals(401, until(0, key, 401, System.nanoTime()), "deleted on one, unknown on all");
+    }
+
+    /**
+     * A request that would fit the budget but for another request's reservation (in flight, or
+     * answered and not yet settled in Redis) is not refused at once: it asks again for a moment,
+     * and is admitted when that request has settled.
+     */
+    @Test
+    void aRequestKeptOutOnlyByAnotherRequestsReservationIsAdmittedOnceThatSettles() throws Exception {
+        // what one request may cost at most: a key with next to no budget is refused, and its 402 says so
+        String poor = gw.admin(0, "/key/generate", "{\"key_alias\":\"poor\",\"max_budget\":0.000001}").get("key").asText();
+        HttpResponse<String> refused = gw.until(0, poor, 402, System.nanoTime(), java.time.Duration.ofSeconds(1)) == 402
+                ? gw.chat(0, poor, "how much?") : null;
+        assertTrue(refused != null && refused.statusCode() == 402, "refused");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("may cost up to \\$([0-9.]+)").matcher(refused.body());
+        assertTrue(m.find(), refused.body());
+        double worst = Double.parseDouble(m.group(1));
+        // room for one worst case (an answer costs about a quarter of it), not two while the first is reserved
+        double budget = worst * 1.6;
+        String key = gw.admin(0, "/key/generate", "{\"key_alias\":\"held\",\"max_budget\":" + budget + "}").get("key").asText();
+        assertEquals(200, gw.until(1, key, 200, System.nanoTime(), java.time.Duration.ofSeconds(1)), "the key reached replica 1");
+        java.util.concurrent.CompletableFuture<HttpResponse<String>> first = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return gw.chat(0, key, "first", "slow");
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(60); // the first is admitted and in flight, its worst case reserved
+        long sent = System.nanoTime();
+        HttpResponse<String> second = gw.chat(1, key, "second");
+        double waited = (System.nanoTime() - sent) / 1e6;
+        assertEquals(200, first.join().statusCode());
+        assertEquals(200, second.statusCode(), "admitted once the first settled, not refused for its reservation: " + second.body());
+        double spend = gw.admin(1, "/key/info?key=" + key, null).get("info").get("spend").asDouble();
+        assertTrue(spend <= budget + 1e-9, "within the budget: " + spend + " of " + budget);
+        System.out.printf("cluster budget: a request kept out by another's reservation was admitted after %.0f ms%n", waited);
+    }
+
+    /** The fields of {@code key}'s ledger in Redis (spend, period, each replica's reservation and places). */
+    private static Map<String, String> ledger(String key) throws Exception {
+        String id = gw.admin(0, "/key/info?key=" + key, null).get("info").get("key_id").asText();
+        try (io.nemorouter.filters.cluster.RedisLink link = io.nemorouter.filters.cluster.RedisLink.connect(RedisProcess.sharedUrl(),
+                prefix, java.time.Duration.ofSeconds(2), java.time.Duration.ofSeconds(5), "test", true)) {
+            return new java.util.TreeMap<>(link.sync().hgetall(link.key("ledger:key:" + id)));
+        }
     }
 
     /** Sends on {@code replica} until it answers {@code want}, for at most a second after {@code since}; the last status. */
@@ -225,6 +273,7 @@ class KeysClusterTest {
         // then alone, until refused: what is left is less than the refused request's worst case (it says how much)
         // and what other replicas' leases hold (a hundredth of the budget each)
         double refusedWorst = -1;
+        Map<String, String> ledgerAtRefusal = Map.of();
         for (int i = 0; i < 40; i++) {
             HttpResponse<String> r = gw.chat(i % 3, key, "after the race " + i);
             if (r.statusCode() != 200) {
@@ -232,6 +281,7 @@ class KeysClusterTest {
                 java.util.regex.Matcher m = java.util.regex.Pattern.compile("may cost up to \\$([0-9.]+)").matcher(r.body());
                 assertTrue(m.find(), "the refusal says what the request may cost: " + r.body());
                 refusedWorst = Double.parseDouble(m.group(1));
+                ledgerAtRefusal = ledger(key); // what was spent and reserved, by whom, when the race's last request was refused
                 break;
             }
             answered.incrementAndGet();
@@ -244,17 +294,17 @@ class KeysClusterTest {
         assertEquals(costs.sum(), spend, 1e-6, "the shared ledger holds every answered call's cost, once");
         assertTrue(spend <= budget + 1e-9, "raced from three replicas, spend stays within the budget: " + spend);
         assertTrue(refusedWorst > 0, "the request after the race was refused");
-        // the stated bound is the refused request's reservation and two other replicas' leases; on a loaded CI machine the
-        // race has stopped up to $0.06 further short (under-admission, never over; cause not yet found: README, known gaps),
-        // so the floor allows $0.10 more than the bound and still catches a leak of a whole reservation
-        assertTrue(spend >= budget - refusedWorst - 2 * budget / 100 - 0.10, "and the budget was used up to less than the refused "
-                + "request's reservation ($" + refusedWorst + ") and two other replicas' leases: " + spend);
+        // the stated bound: the refused request's reservation and two other replicas' leases (a request kept out only by
+        // reservations asks again for a moment, so a settlement still on its way to Redis does not count against it)
+        assertTrue(spend >= budget - refusedWorst - 2 * budget / 100 - 1e-9, "and the budget was used up to less than the refused "
+                + "request's reservation ($" + refusedWorst + ") and two other replicas' leases: " + spend + "; the ledger then: "
+                + ledgerAtRefusal);
         for (int r = 0; r < 3; r++) {
             assertEquals(spend, gw.admin(r, "/key/info?key=" + key, null).get("info").get("spend").asDouble(), 1e-9,
                     "replica " + r + " reports the shared spend");
         }
-        System.out.printf("cluster budget: $%.4f of $%.2f spent by %d calls from 3 replicas, %d refused with 402%n",
-                spend, budget, answered.get(), paymentRequired.get());
+        System.out.printf("cluster budget: $%.4f of $%.2f spent by %d calls from 3 replicas, %d refused with 402; the ledger at the "
+                + "refusal: %s%n", spend, budget, answered.get(), paymentRequired.get(), ledgerAtRefusal);
     }
 
     @Test

@@ -114,4 +114,23 @@ class LedgerScriptsTest {
         assertEquals("5", link.sync().hget(ledger, "par:me"));
         assertEquals("5000", link.sync().hget(ledger, "res:me"));
     }
+
+    /** keys-admit.lua at one level with only a budget of 1,000,000 nano-USD: what it says to a request that needs {@code need}. */
+    private List<Object> admitBudget(String ledger, String admission, long need) {
+        String[] args = {"me", "1", "1000000", "1", "0", "0", "0", "0", "0", "0", "0", "0", "0", "0", Long.toString(need), "0"};
+        return link.<List<Object>>script("keys-admit", ScriptOutputType.MULTI, new String[] {ledger, link.key("touched:me"), admission}, args)
+                .toCompletableFuture().join();
+    }
+
+    @Test
+    void aBudgetRefusalSaysWhetherOnlyReservationsStandInTheWay() {
+        String ledger = link.key("ledger:key:k4");
+        link.sync().hset(ledger, Map.of("start", "1", "end", "0", "spent", "600000", "res:other", "300000"));
+        List<Object> held = admitBudget(ledger, link.key("adm:b1"), 200_000);
+        assertEquals(List.of(0L, 1L, "budget_held"), held.subList(0, 3), "fits what is left once another replica's reservation settles: " + held);
+        List<Object> over = admitBudget(ledger, link.key("adm:b2"), 500_000);
+        assertEquals(List.of(0L, 1L, "budget"), over.subList(0, 3), "more than is left even with nothing reserved: " + over);
+        link.sync().hdel(ledger, "res:other"); // the other request settled (at no cost, say)
+        assertEquals(1L, admitBudget(ledger, link.key("adm:b3"), 200_000).get(0), "asked again, it fits");
+    }
 }

@@ -99,6 +99,11 @@ public final class RedisLedgers implements AutoCloseable {
         public long granted(int i, int kind) {
             return state[i * PER_LEVEL + GRANTED + kind];
         }
+
+        /** Refused for the budget, which the request would fit but for reservations that settle or go back soon. */
+        public boolean heldBack() {
+            return !ok && "budget_held".equals(what);
+        }
     }
 
     /**
