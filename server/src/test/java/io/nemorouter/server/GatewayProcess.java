@@ -32,4 +32,32 @@ public final class GatewayProcess {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> io.nemorouter.testkit.TestGateway.deleteTree(dir)));
         return "nemo.data_dir = \"" + dir + "\"\nnemo.keys.store_entries = 1000\n";
     }
+
+    /**
+     * Starts the gateway with {@code conf} on {@code port}, its output in {@code log}, and waits (at
+     * most a minute) until its {@code /health} answers 200.
+     *
+     * @throws AssertionError when it exits or does not answer in time (with its log)
+     */
+    public static Process start(Path conf, int port, Path log) throws Exception {
+        java.net.http.HttpClient http = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(2)).build();
+        Process p = new ProcessBuilder(command("--config", conf.toString(), "--port", Integer.toString(port)))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!p.isAlive()) {
+                throw new AssertionError("the gateway exited: " + java.nio.file.Files.readString(log));
+            }
+            try {
+                if (http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/health")).build(),
+                        java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return p;
+                }
+            } catch (java.io.IOException notYet) {
+                Thread.sleep(100);
+            }
+        }
+        p.destroyForcibly();
+        throw new AssertionError("the gateway did not start: " + java.nio.file.Files.readString(log));
+    }
 }

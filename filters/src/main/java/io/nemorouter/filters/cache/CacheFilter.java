@@ -28,7 +28,7 @@ final class CacheFilter implements RequestFilter {
     static final String AGE_HEADER = "x-nemo-cache-age";
 
     private final CacheStore store;
-    /** The store is read on the event loop (the Chronicle file); else asked, and waited for without blocking (Redis). */
+    /** The store is read on the event loop (the ring file); else asked, and waited for without blocking (Redis). */
     private final boolean local;
     private final long ttlMillis;
     private final int maxEntryBytes;

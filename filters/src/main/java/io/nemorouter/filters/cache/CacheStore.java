@@ -4,7 +4,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Predicate;
 
 /**
- * Where answers are kept: the embedded Chronicle Map file ({@link #local()}: read at once, on the
+ * Where answers are kept: the embedded ring file ({@link RingCacheStore}, {@link #local()}: read at once, on the
  * event loop), or Redis in cluster mode (read with {@link #lookup}, never waited for). Thread-safe.
  */
 interface CacheStore extends AutoCloseable {

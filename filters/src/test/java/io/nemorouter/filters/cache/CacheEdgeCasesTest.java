@@ -10,7 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
-import java.util.Queue;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -21,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class CacheEdgeCasesTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private Path dir;
-    private ChronicleCacheStore store;
+    private RingCacheStore store;
 
     @AfterEach
     void cleanUp() throws Exception {
@@ -91,46 +90,36 @@ class CacheEdgeCasesTest {
     }
 
     /**
-     * ChronicleCacheStore.put adds a Slot to the on-heap eviction queue on every store, also when it
-     * replaces the entry under the same key; slots are only taken off when a bound is exceeded. A hot
-     * key refreshed over and over (nemo_cache:false, or re-stored after each expiry) grows the queue
-     * without end while the map holds one entry.
+     * Re-storing one key over and over (nemo_cache:false, or re-stored after each expiry) appends a
+     * record each time: the eviction order must not keep one place per record on the heap until the
+     * ring comes round, while the store holds one entry.
      */
     @Test
     void reStoringOneKeyDoesNotGrowTheEvictionQueueWithoutEnd() throws Exception {
         dir = Files.createTempDirectory("nemo-cache-review");
-        store = ChronicleCacheStore.open(dir, 1000, 64L << 20, 1024);
+        store = RingCacheStore.open(dir, 1000, 64L << 20);
         String key = "a".repeat(64);
         for (int i = 0; i < 10_000; i++) {
             store.put(key, new CacheEntry("master", "m", null, i, i + 60_000, false, "application/json", 1, 1, 0, 0,
                     "{\"x\":1}".getBytes(StandardCharsets.UTF_8)));
         }
         assertEquals(1, store.entries());
-        var f = ChronicleCacheStore.class.getDeclaredField("order");
+        var f = RingCacheStore.class.getDeclaredField("ring");
         f.setAccessible(true);
-        int slots = ((Queue<?>) f.get(store)).size();
-        assertTrue(slots <= 1000, "one entry, " + slots + " slots kept on the heap");
+        int slots = ((java.util.Collection<?>) f.get(store)).size();
+        assertTrue(slots <= 1000, "one entry, " + slots + " places kept on the heap");
     }
 
-    /**
-     * ChronicleCacheStore.open sizes the map from max_entries, but Chronicle keeps the sizing of an
-     * existing file and ignores the builder's: after max_entries is raised (and the gateway restarted)
-     * eviction waits for the new bound while the file still holds the old one, and puts fail.
-     */
+    /** A restart with a larger max_entries stores up to the new bound (the ring's size is max_bytes's alone). */
     @Test
     void raisingMaxEntriesAcrossARestartStoresUpToTheNewBound() throws Exception {
         dir = Files.createTempDirectory("nemo-cache-review");
-        store = ChronicleCacheStore.open(dir, 100, 64L << 20, 512);
+        store = RingCacheStore.open(dir, 100, 64L << 20);
         store.close();
-        store = ChronicleCacheStore.open(dir, 2000, 64L << 20, 512);
+        store = RingCacheStore.open(dir, 2000, 64L << 20);
         byte[] body = "x".repeat(300).getBytes(StandardCharsets.UTF_8);
         for (int i = 0; i < 2000; i++) {
-            CacheEntry e = new CacheEntry("master", "m", null, i, Long.MAX_VALUE, false, "application/json", 1, 0, 0, 0, body);
-            try {
-                store.put(String.format("%064d", i), e);
-            } catch (RuntimeException ex) {
-                throw new AssertionError("put " + i + " failed with " + store.entries() + " entries (bound 2000): " + ex, ex);
-            }
+            store.put(String.format("%064d", i), new CacheEntry("master", "m", null, i, Long.MAX_VALUE, false, "application/json", 1, 0, 0, 0, body));
         }
         assertEquals(2000, store.entries());
     }
@@ -166,17 +155,13 @@ class CacheEdgeCasesTest {
     }
 
     /**
-     * ChronicleCacheStore.evictOne trusts that a slot whose creation time matches the present entry's
-     * is that entry's slot, and subtracts the slot's size. When one key is stored twice within one
-     * millisecond (two identical requests landing together, e.g. followers past coalesce_max_waiters,
-     * or a nemo_cache:false refresh) with answers of different sizes, the first (stale) slot matches,
-     * removes the second entry and subtracts the first entry's size: bytes() drifts for good, and the
-     * max_bytes bound then evicts too much (or too little).
+     * One key stored twice within one millisecond (two identical requests landing together) with
+     * answers of different sizes, then evicted: bytes() stays the sum of the answers left.
      */
     @Test
     void evictingAKeyStoredTwiceInOneMillisecondKeepsTheByteCountTrue() throws Exception {
         dir = Files.createTempDirectory("nemo-cache-edge");
-        store = ChronicleCacheStore.open(dir, 10, 64L << 20, 512);
+        store = RingCacheStore.open(dir, 10, 64L << 20);
         String hot = "h".repeat(64);
         store.put(hot, entry(1_000, "{\"x\":1}"));
         store.put(hot, entry(1_000, "{\"x\":\"" + "y".repeat(5_000) + "\"}")); // same key, same millisecond, another answer

@@ -290,7 +290,7 @@ class CacheClusterTest {
         TestGateway a = replica(redis);
         assertEquals("miss", cache(chat(a, MASTER, body(""))));
         awaitEntries(a, 1);
-        assertFalse(Files.exists(a.dataDir().resolve("cache.dat")), "no local cache file in cluster mode");
+        assertFalse(Files.exists(a.dataDir().resolve("cache.ring")), "no local cache file in cluster mode");
         try (RedisClient client = RedisClient.create(redis); StatefulRedisConnection<String, String> c = client.connect()) {
             List<String> keys = c.sync().keys("{" + prefix + "}:cache:e:*");
             assertEquals(1, keys.size(), keys.toString());

@@ -217,22 +217,6 @@ class KeysCrashTest {
 
     /** The gateway in its own JVM (this one's class path and module flags), ready when /health answers. */
     private Process start(Path conf, int port, Path log) throws Exception {
-        List<String> cmd = io.nemorouter.server.GatewayProcess.command("--config", conf.toString(), "--port", Integer.toString(port));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!p.isAlive()) {
-                throw new AssertionError("the gateway exited: " + Files.readString(log));
-            }
-            try {
-                if (http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health")).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return p;
-                }
-            } catch (java.io.IOException notYet) {
-                Thread.sleep(100);
-            }
-        }
-        throw new AssertionError("the gateway did not start: " + Files.readString(log));
+        return io.nemorouter.server.GatewayProcess.start(conf, port, log);
     }
 }
