@@ -56,8 +56,9 @@ final class CacheWriter implements Runnable {
     private void run(Runnable task) {
         try {
             task.run();
-        } catch (RuntimeException | StackOverflowError | LinkageError e) {
-            // one bad entry must not stop the writer: every later store and flush would wait on it for good
+        } catch (RuntimeException | StackOverflowError | LinkageError | InternalError e) {
+            // one bad entry must not stop the writer: every later store and flush would wait on it for good. InternalError:
+            // what the JVM throws for a fault in a mapped file (the disk full under the cache's sparse ring file)
             LOG.warn("cache: a store or flush failed: {}", e.toString());
         }
     }
