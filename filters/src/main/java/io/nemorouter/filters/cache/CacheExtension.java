@@ -104,7 +104,7 @@ public final class CacheExtension implements Extension {
             kept = new RedisCacheStore(link, maxEntries, maxBytes); // cluster mode: one cache for every replica
         } else {
             try {
-                kept = RingCacheStore.open(ctx.dataDir(), maxEntries, maxBytes);
+                kept = RingCacheStore.open(ctx.dataDir(), maxEntries, maxBytes, clock::millis);
             } catch (StoreException e) {
                 throw new ConfigError("nemo.cache: the cache cannot be opened: " + e.getMessage());
             }

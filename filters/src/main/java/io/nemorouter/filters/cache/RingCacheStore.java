@@ -51,6 +51,8 @@ final class RingCacheStore implements CacheStore {
     private static final byte TOMBSTONE = 2;
     /** Marks the unused end of a chunk: the next record starts at the next chunk (or the ring's start). */
     private static final byte SKIP = 3;
+    /** Where the file's first page keeps how far into the ring records have ever been written (a start reads no further). */
+    private static final int HIGH_WATER_AT = 64;
     /** A mapped buffer holds at most 2 GiB: a larger ring is mapped in chunks, and no record crosses one's end. */
     static final int MAX_CHUNK = 1 << 30;
 
@@ -66,9 +68,15 @@ final class RingCacheStore implements CacheStore {
     private final FileChannel channel;
     private final ChronicleFiles.Claim claim;
     private final MappedByteBuffer[] chunks;
+    /** The file's first page, mapped: {@link #HIGH_WATER_AT}. */
+    private final MappedByteBuffer fileHeader;
+    /** The writer's: how far records have ever been written; the ring's length once it has come round. */
+    private long highWater;
     private final long chunkSize;
     private final long capacity;
     private final long maxEntries;
+    /** The cache's clock (the filter's): answers expired by it are not loaded at a start. */
+    private final java.util.function.LongSupplier clock;
     private final ConcurrentHashMap<String, Loc> index = new ConcurrentHashMap<>();
     private final AtomicLong liveBytes = new AtomicLong();
     /** The writer's: the answers' records not yet overwritten, in the order written (the ring's, from the head on). */
@@ -77,24 +85,35 @@ final class RingCacheStore implements CacheStore {
     private long head;
     private long seq = 1;
 
-    private RingCacheStore(Path file, FileChannel channel, ChronicleFiles.Claim claim, MappedByteBuffer[] chunks, long chunkSize,
-                           long capacity, long maxEntries) {
+    private RingCacheStore(Path file, FileChannel channel, ChronicleFiles.Claim claim, MappedByteBuffer fileHeader, MappedByteBuffer[] chunks,
+                           long chunkSize,
+                           long capacity, long maxEntries, java.util.function.LongSupplier clock) {
         this.file = file;
         this.channel = channel;
         this.claim = claim;
         this.chunks = chunks;
+        this.fileHeader = fileHeader;
+        this.highWater = Math.min(capacity, Math.max(0, fileHeader.getLong(HIGH_WATER_AT)));
         this.chunkSize = chunkSize;
         this.capacity = capacity;
         this.maxEntries = maxEntries;
+        this.clock = clock;
     }
 
     /** Opens (or creates) the ring in {@code dir}: {@code maxBytes} of answers, at most {@code maxEntries} of them. */
     static RingCacheStore open(Path dir, long maxEntries, long maxBytes) {
+        return open(dir, maxEntries, maxBytes, System::currentTimeMillis);
+    }
+
+    /** As above, answers expired by {@code clock} (epoch milliseconds) left out at a start. */
+    static RingCacheStore open(Path dir, long maxEntries, long maxBytes, java.util.function.LongSupplier clock) {
         ChronicleFiles.Claim claim = ChronicleFiles.Claim.take(dir, "cache");
         FileChannel channel = null;
         try {
-            long chunk = Math.min(MAX_CHUNK, align(maxBytes));
-            long capacity = Math.max(chunk, align(maxBytes) / chunk * chunk);
+            // as few chunks as hold max_bytes, of one size: the ring is max_bytes long (rounded up to 8 bytes a chunk)
+            long chunks = (align(maxBytes) + MAX_CHUNK - 1) / MAX_CHUNK;
+            long chunk = align((align(maxBytes) + chunks - 1) / chunks);
+            long capacity = chunk * chunks;
             Path file = dir.resolve("cache.ring");
             channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
             boolean fresh = !sameRing(channel, capacity);
@@ -107,13 +126,15 @@ final class RingCacheStore implements CacheStore {
                 header.putLong(FILE_MAGIC).putInt(FILE_VERSION).putLong(capacity).putLong(chunk).flip();
                 channel.write(header, 0);
             }
-            MappedByteBuffer[] chunks = new MappedByteBuffer[(int) (capacity / chunk)];
-            for (int i = 0; i < chunks.length; i++) {
-                chunks[i] = channel.map(FileChannel.MapMode.READ_WRITE, FILE_HEADER + i * chunk, chunk);
-                chunks[i].order(ByteOrder.LITTLE_ENDIAN);
+            MappedByteBuffer[] mapped = new MappedByteBuffer[(int) chunks];
+            for (int i = 0; i < mapped.length; i++) {
+                mapped[i] = channel.map(FileChannel.MapMode.READ_WRITE, FILE_HEADER + i * chunk, chunk);
+                mapped[i].order(ByteOrder.LITTLE_ENDIAN);
             }
+            MappedByteBuffer fileHeader = channel.map(FileChannel.MapMode.READ_WRITE, 0, FILE_HEADER);
+            fileHeader.order(ByteOrder.LITTLE_ENDIAN);
             claim.opened();
-            RingCacheStore store = new RingCacheStore(file, channel, claim, chunks, chunk, capacity, maxEntries);
+            RingCacheStore store = new RingCacheStore(file, channel, claim, fileHeader, mapped, chunk, capacity, maxEntries, clock);
             if (!fresh) {
                 store.load();
             }
@@ -177,9 +198,10 @@ final class RingCacheStore implements CacheStore {
         return value;
     }
 
-    /** The CRC of a record: its header from the kind on, its key and value. */
+    /** The CRC of a record: its header but the magic and the CRC itself, its key and value. */
     private static int crc(byte[] head, byte[] value) {
         CRC32C crc = new CRC32C();
+        crc.update(head, 4, 4); // the length: a damaged one would hide the records after it at a start
         crc.update(head, 12, head.length - 12);
         crc.update(value, 0, value.length);
         return (int) crc.getValue();
@@ -216,6 +238,9 @@ final class RingCacheStore implements CacheStore {
             if (rest >= HEADER) {
                 write(head, SKIP, "", new byte[0], (int) rest, seq++);
             }
+            // and what was there goes: a record left whole behind the marker would come back at a start once the
+            // marker itself is overwritten (after the records that replaced or flushed it had gone round)
+            zero(head + Math.min(rest, HEADER), head + rest);
             head = (head + rest) % capacity;
         }
         makeRoom(head, length);
@@ -254,19 +279,38 @@ final class RingCacheStore implements CacheStore {
         ring.removeIf(w -> !w.loc().equals(index.get(w.key())));
     }
 
-    /** Drops the oldest answer (past max_entries); false when there is none. Its record stays until overwritten. */
+    /**
+     * Drops the oldest answer (past max_entries); false when there is none. Its record is unmade
+     * (its magic zeroed): a flush would not know of it, and a start must not bring it back.
+     */
     private boolean evictOldest() {
         while (!ring.isEmpty()) {
             Written w = ring.pollFirst();
             if (w.loc().equals(index.get(w.key()))) {
                 forget(w);
+                chunks[(int) (w.offset() / chunkSize)].putInt((int) (w.offset() % chunkSize), 0);
                 return true;
             }
         }
         return false;
     }
 
+    /** Zeroes [{@code from}, {@code to}) of one chunk (8-byte aligned). */
+    private void zero(long from, long to) {
+        if (from >= to) {
+            return; // (from may be the chunk's end, which is the next chunk's start)
+        }
+        MappedByteBuffer chunk = chunks[(int) (from / chunkSize)];
+        for (long at = from; at < to; at += 8) {
+            chunk.putLong((int) (at % chunkSize), 0);
+        }
+    }
+
     private void write(long offset, byte kind, String key, byte[] value, int length, long s) {
+        if (offset + length > highWater) { // before the record: a start reads as far as any record may be
+            highWater = offset + length;
+            fileHeader.putLong(HIGH_WATER_AT, highWater);
+        }
         MappedByteBuffer chunk = chunks[(int) (offset / chunkSize)];
         int at = (int) (offset % chunkSize);
         byte[] head = new byte[HEADER + key.length()];
@@ -313,7 +357,7 @@ final class RingCacheStore implements CacheStore {
     /** Reads the ring: the valid records, oldest first, make the index (the latest for each key wins) and the eviction order. */
     private void load() {
         List<Found> found = new ArrayList<>();
-        for (long offset = 0; offset + HEADER <= capacity; ) {
+        for (long offset = 0; offset + HEADER <= highWater; ) { // (never further than records were written: a large ring is sparse)
             Found f = scan(offset);
             if (f == null) {
                 offset += 8; // not a record (never written, or cut short): look further
@@ -323,12 +367,13 @@ final class RingCacheStore implements CacheStore {
             }
         }
         found.sort(Comparator.comparingLong(Found::seq));
+        long now = clock.getAsLong();
         for (Found f : found) {
             if (f.kind() == ENTRY) {
                 byte[] value = new byte[f.valueLength()];
                 chunks[(int) (f.offset() / chunkSize)].get((int) (f.offset() % chunkSize) + HEADER + f.key().length(), value);
                 CacheEntry e = CacheEntry.decode(value);
-                if (e != null) { // (an expired one is dropped when read: expiry is the filter's clock's to tell)
+                if (e != null && e.expiresMillis() > now) { // (one expired and dropped when read left its record)
                     Loc loc = new Loc(f.offset(), f.length(), f.seq(), e.expiresMillis(), f.valueLength());
                     Loc old = index.put(f.key(), loc);
                     liveBytes.addAndGet(f.valueLength() - (old == null ? 0 : old.valueLength()));
@@ -409,6 +454,7 @@ final class RingCacheStore implements CacheStore {
         for (MappedByteBuffer chunk : chunks) {
             chunk.force();
         }
+        fileHeader.force();
         ChronicleFiles.closeQuietly(channel);
         claim.close();
     }

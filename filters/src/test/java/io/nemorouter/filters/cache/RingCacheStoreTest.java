@@ -193,4 +193,19 @@ class RingCacheStoreTest {
         }
         assertNull(store.get(key(0), 0));
     }
+
+    /** A max_bytes of 1.5 GiB (past one mapped chunk) is a ring of 1.5 GiB, in two chunks: not rounded down to one. */
+    @Test
+    void aRingPastOneChunkIsAsLongAsMaxBytes() throws Exception {
+        long max = 3L << 29; // 1.5 GiB: the file is sparse, nothing is written but what is stored
+        open(100, max);
+        var f = RingCacheStore.class.getDeclaredField("capacity");
+        f.setAccessible(true);
+        assertEquals(max, (long) f.get(store));
+        for (int i = 0; i < 10; i++) {
+            store.put(key(i), entry(i, 500, LATER));
+        }
+        reopen(100, max);
+        assertEquals(10, store.entries());
+    }
 }
