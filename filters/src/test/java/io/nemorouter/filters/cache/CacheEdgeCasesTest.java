@@ -24,14 +24,7 @@ class CacheEdgeCasesTest {
 
     @AfterEach
     void cleanUp() throws Exception {
-        if (store != null) {
-            store.close();
-        }
-        if (dir != null) {
-            try (var walk = Files.walk(dir)) {
-                walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        StoreDirs.closeAndDelete(store, dir);
     }
 
     private static CacheEntry streamed(String body) {

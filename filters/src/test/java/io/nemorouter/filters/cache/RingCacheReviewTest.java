@@ -22,14 +22,7 @@ class RingCacheReviewTest {
 
     @AfterEach
     void cleanUp() throws Exception {
-        if (store != null) {
-            store.close();
-        }
-        if (dir != null) {
-            try (var walk = Files.walk(dir)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        StoreDirs.closeAndDelete(store, dir);
     }
 
     private void open(long maxEntries, long maxBytes) throws Exception {

@@ -25,14 +25,7 @@ class RingCacheStoreTest {
 
     @AfterEach
     void cleanUp() throws Exception {
-        if (store != null) {
-            store.close();
-        }
-        if (dir != null) {
-            try (var walk = Files.walk(dir)) {
-                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
+        StoreDirs.closeAndDelete(store, dir);
     }
 
     private static String key(int i) {
