@@ -173,7 +173,9 @@ public final class RedisLink implements AutoCloseable {
                     // Lettuce reconnected pub/sub (to the same server, or on a Redis Cluster to any node that answers, as
                     // every node hears what is published) and subscribed again: what was published meanwhile is re-read
                     LOG.warn("cluster: pub/sub reconnected to {}; re-reading what may have been missed", at);
-                    catchUp();
+                    // a command on the connection answers after the subscriptions Lettuce renews on reconnecting: from
+                    // then on nothing published is missed, so the re-read that follows sees all that was
+                    pubsub.async().ping().whenComplete((pong, e) -> catchUp());
                 }
             }
         });

@@ -48,6 +48,10 @@ class RedisClusterTest {
 
                 // a cache miss on one replica is a hit on the other
                 assertEquals("miss", cache(gw.chat(0, key, "cached on a shard")));
+                long stored = System.nanoTime(); // replica 0's writer hands the answer to Redis after the answer: wait for it
+                while (gw.admin(1, "/cache/stats", null).get("entries").asInt() < 1 && System.nanoTime() - stored < 5_000_000_000L) {
+                    Thread.sleep(20);
+                }
                 assertEquals("hit", cache(gw.chat(1, key, "cached on a shard")), "the answer stored from replica 0, read by 1");
 
                 // a block on one replica reaches the other within a second (pub/sub across the cluster's nodes)
