@@ -116,7 +116,8 @@ class KeysCrashTest {
         double perRequest = 0.02; // at most (the mock's usage at these prices): 4 loaders in flight at the kill
         assertTrue(receivedAtKill > 0, "the second load got answers before the kill");
         assertTrue(after >= sumBefore + receivedAtKill - 4 * perRequest - 1e-9,
-                "settled spend survived: " + after + " vs " + sumBefore + " + " + receivedAtKill);
+                "settled spend survived: " + after + " vs " + sumBefore + " + " + receivedAtKill + "; each key's spend: "
+                        + spend(base, keys).values() + "; what the restarted gateway said of its stores: " + storeLines("gw-3.log"));
         assertTrue(after <= sumBefore + received.sum() + 4 * perRequest + 1e-9, "and nothing was made up: " + after);
         assertEquals(12, get(base, "/key/list").get("total_count").asInt());
         assertEquals("acme", get(base, "/team/info?team_id=ml").get("organization_id").asText());
@@ -218,5 +219,12 @@ class KeysCrashTest {
     /** The gateway in its own JVM (this one's class path and module flags), ready when /health answers. */
     private Process start(Path conf, int port, Path log) throws Exception {
         return io.nemorouter.server.GatewayProcess.start(conf, port, log);
+    }
+
+    /** The lines of a gateway's log about its stores (opened, recovered, warnings): the directory is deleted after the test. */
+    private String storeLines(String log) throws Exception {
+        return Files.readAllLines(dir.resolve(log)).stream()
+                .filter(l -> l.contains("WARN") || l.contains("ERROR") || l.contains("recover") || l.contains("keys:"))
+                .collect(java.util.stream.Collectors.joining("\n"));
     }
 }
