@@ -61,7 +61,7 @@ final class RingCacheStore implements CacheStore {
     }
 
     /** An answer's record in the ring, oldest first: what eviction needs (some replaced or removed since, until compacted). */
-    private record Written(String key, long offset, int length, Loc loc) {
+    private record Written(String key, Loc loc) {
     }
 
     private final Path file;
@@ -150,6 +150,16 @@ final class RingCacheStore implements CacheStore {
         }
     }
 
+    /** The mapped chunk that holds ring offset {@code offset}. */
+    private MappedByteBuffer chunkOf(long offset) {
+        return chunks[(int) (offset / chunkSize)];
+    }
+
+    /** Where ring offset {@code offset} is within its chunk. */
+    private int within(long offset) {
+        return (int) (offset % chunkSize);
+    }
+
     private static long align(long n) {
         return (n + 7) & ~7L;
     }
@@ -185,8 +195,8 @@ final class RingCacheStore implements CacheStore {
 
     /** The value of {@code key}'s record at {@code loc}, or null when it is not there whole (overwritten meanwhile). */
     private byte[] read(String key, Loc loc) {
-        MappedByteBuffer chunk = chunks[(int) (loc.offset() / chunkSize)];
-        int at = (int) (loc.offset() % chunkSize);
+        MappedByteBuffer chunk = chunkOf(loc.offset());
+        int at = within(loc.offset());
         byte[] head = new byte[HEADER + key.length()];
         chunk.get(at, head, 0, head.length);
         byte[] value = new byte[loc.valueLength()];
@@ -217,7 +227,7 @@ final class RingCacheStore implements CacheStore {
             return; // larger than the ring (max_entry_size is checked against max_bytes; this is the last guard)
         }
         Loc loc = append(key, ENTRY, value, length, entry.expiresMillis());
-        ring.addLast(new Written(key, loc.offset(), length, loc));
+        ring.addLast(new Written(key, loc));
         Loc old = index.put(key, loc);
         liveBytes.addAndGet(value.length - (old == null ? 0 : old.valueLength()));
         if (ring.size() > 2 * index.size() + 64) {
@@ -255,7 +265,7 @@ final class RingCacheStore implements CacheStore {
     private void makeRoom(long from, long length) {
         while (!ring.isEmpty()) {
             Written oldest = ring.peekFirst();
-            if (oldest.offset() >= from + length || oldest.offset() + oldest.length() <= from) {
+            if (oldest.loc().offset() >= from + length || oldest.loc().offset() + oldest.loc().length() <= from) {
                 return;
             }
             ring.pollFirst();
@@ -288,7 +298,7 @@ final class RingCacheStore implements CacheStore {
             Written w = ring.pollFirst();
             if (w.loc().equals(index.get(w.key()))) {
                 forget(w);
-                chunks[(int) (w.offset() / chunkSize)].putInt((int) (w.offset() % chunkSize), 0);
+                zero(w.loc().offset(), w.loc().offset() + 8);
                 return true;
             }
         }
@@ -300,9 +310,9 @@ final class RingCacheStore implements CacheStore {
         if (from >= to) {
             return; // (from may be the chunk's end, which is the next chunk's start)
         }
-        MappedByteBuffer chunk = chunks[(int) (from / chunkSize)];
+        MappedByteBuffer chunk = chunkOf(from);
         for (long at = from; at < to; at += 8) {
-            chunk.putLong((int) (at % chunkSize), 0);
+            chunk.putLong(within(at), 0);
         }
     }
 
@@ -311,8 +321,8 @@ final class RingCacheStore implements CacheStore {
             highWater = offset + length;
             fileHeader.putLong(HIGH_WATER_AT, highWater);
         }
-        MappedByteBuffer chunk = chunks[(int) (offset / chunkSize)];
-        int at = (int) (offset % chunkSize);
+        MappedByteBuffer chunk = chunkOf(offset);
+        int at = within(offset);
         byte[] head = new byte[HEADER + key.length()];
         java.nio.ByteBuffer h = java.nio.ByteBuffer.wrap(head).order(ByteOrder.LITTLE_ENDIAN);
         h.putInt(4, length).put(12, kind).putShort(14, (short) key.length()).putInt(16, value.length).putLong(24, s);
@@ -350,8 +360,8 @@ final class RingCacheStore implements CacheStore {
 
     // ---- the start --------------------------------------------------------------------------
 
-    /** A valid record found in the ring at a start. */
-    private record Found(String key, byte kind, long offset, int length, long seq, int valueLength) {
+    /** A valid record found in the ring at a start; {@code expires}: an answer's ({@link Long#MIN_VALUE} when not one, or unreadable). */
+    private record Found(String key, byte kind, long offset, int length, long seq, int valueLength, long expires) {
     }
 
     /** Reads the ring: the valid records, oldest first, make the index (the latest for each key wins) and the eviction order. */
@@ -369,17 +379,12 @@ final class RingCacheStore implements CacheStore {
         found.sort(Comparator.comparingLong(Found::seq));
         long now = clock.getAsLong();
         for (Found f : found) {
-            if (f.kind() == ENTRY) {
-                byte[] value = new byte[f.valueLength()];
-                chunks[(int) (f.offset() / chunkSize)].get((int) (f.offset() % chunkSize) + HEADER + f.key().length(), value);
-                CacheEntry e = CacheEntry.decode(value);
-                if (e != null && e.expiresMillis() > now) { // (one expired and dropped when read left its record)
-                    Loc loc = new Loc(f.offset(), f.length(), f.seq(), e.expiresMillis(), f.valueLength());
-                    Loc old = index.put(f.key(), loc);
-                    liveBytes.addAndGet(f.valueLength() - (old == null ? 0 : old.valueLength()));
-                    ring.addLast(new Written(f.key(), f.offset(), f.length(), loc));
-                    continue;
-                }
+            if (f.kind() == ENTRY && f.expires() > now) { // (one expired and dropped when read left its record)
+                Loc loc = new Loc(f.offset(), f.length(), f.seq(), f.expires(), f.valueLength());
+                Loc old = index.put(f.key(), loc);
+                liveBytes.addAndGet(f.valueLength() - (old == null ? 0 : old.valueLength()));
+                ring.addLast(new Written(f.key(), loc));
+                continue;
             }
             Loc old = f.kind() == SKIP ? null : index.remove(f.key());
             if (old != null) {
@@ -405,15 +410,15 @@ final class RingCacheStore implements CacheStore {
     /** Orders {@link #ring} as the ring comes round from {@code from}: records from there to the end first, then from the start. */
     private void rotate(long from) {
         List<Written> all = new ArrayList<>(ring);
-        all.sort(Comparator.comparingLong((Written w) -> w.offset() >= from ? 0 : 1).thenComparingLong(Written::offset));
+        all.sort(Comparator.comparingLong((Written w) -> w.loc().offset() >= from ? 0 : 1).thenComparingLong(w -> w.loc().offset()));
         ring.clear();
         ring.addAll(all);
     }
 
     /** The valid record at {@code offset}, or null. */
     private Found scan(long offset) {
-        MappedByteBuffer chunk = chunks[(int) (offset / chunkSize)];
-        int at = (int) (offset % chunkSize);
+        MappedByteBuffer chunk = chunkOf(offset);
+        int at = within(offset);
         if (at + HEADER > chunkSize || chunk.getInt(at) != RECORD_MAGIC) {
             return null;
         }
@@ -434,7 +439,8 @@ final class RingCacheStore implements CacheStore {
         }
         long s = chunk.getLong(at + 24);
         String key = kind == SKIP ? "" : new String(head, HEADER, keyLength, StandardCharsets.ISO_8859_1);
-        return new Found(key, kind, offset, length, s, valueLength);
+        CacheEntry entry = kind == ENTRY ? CacheEntry.decode(value) : null;
+        return new Found(key, kind, offset, length, s, valueLength, entry == null ? Long.MIN_VALUE : entry.expiresMillis());
     }
 
     // ---- the rest ---------------------------------------------------------------------------
