@@ -133,6 +133,8 @@ public final class RedisLink implements AutoCloseable {
         }
     };
     private final String prefix;
+    /** The Redis Cluster slot of every key of this link ({@link #slotOf}). */
+    private final int slot;
     private final Duration timeout;
     private final String replica;
     private final String where;
@@ -157,6 +159,7 @@ public final class RedisLink implements AutoCloseable {
         this.fast = connections.fastAsync();
         this.pubsub = connections.pubsub();
         this.prefix = prefix;
+        this.slot = slotOf(prefix);
         this.timeout = timeout;
         this.replica = replica;
         this.where = where;
@@ -455,7 +458,7 @@ public final class RedisLink implements AutoCloseable {
         timer.schedule(() -> {
             catchUpPending.set(false);
             try {
-                connections.connectSlotOwner(slotOf(prefix), slowTimeout());
+                connections.connectSlotOwner(slot, slowTimeout());
             } catch (RuntimeException e) {
                 LOG.debug("cluster: connecting to the slot's owner: {}", e.toString()); // the hooks' own reads report it
             }
@@ -510,7 +513,7 @@ public final class RedisLink implements AutoCloseable {
     /** Calls {@code listener} with each message on {@code channel} (on a Lettuce thread). */
     public void subscribe(String channel, BiConsumer<String, String> listener) {
         listeners.computeIfAbsent(channel, c -> {
-            pubsub.sync().subscribe(c); // (the set of channels is what a replacing connection subscribes to)
+            pubsub.sync().subscribe(c);
             return new CopyOnWriteArrayList<>();
         }).add(listener);
     }
@@ -531,7 +534,7 @@ public final class RedisLink implements AutoCloseable {
     /**
      * Each second: a command on the slot that holds this cluster's keys (on a Redis Cluster, the
      * shard that owns it now; a plain PING would go to whichever node the connection began with),
-     * and a look at the pub/sub connection.
+     * and on a Redis Cluster the connection to that shard opened ahead when a failover moved it.
      */
     private void ping() {
         long start = System.nanoTime();
@@ -545,7 +548,7 @@ public final class RedisLink implements AutoCloseable {
             }
         });
         try {
-            connections.connectSlotOwner(slotOf(prefix), Duration.ZERO); // after a failover: the new owner, before a command needs it
+            connections.connectSlotOwner(slot, Duration.ZERO); // after a failover: the new owner, before a command needs it
         } catch (RuntimeException e) {
             LOG.debug("cluster: connecting to the slot's owner: {}", e.toString());
         }
