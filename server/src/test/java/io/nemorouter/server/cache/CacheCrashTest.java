@@ -1,15 +1,13 @@
 package io.nemorouter.server.cache;
 
 import org.junit.jupiter.api.AfterEach;
+import io.nemorouter.server.KillableGateway;
 import org.junit.jupiter.api.Test;
 
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,37 +26,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class CacheCrashTest {
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    Process gateway;
-    Path dir;
+    KillableGateway gateway;
 
     @AfterEach
     void stop() throws Exception {
         if (gateway != null) {
-            gateway.destroyForcibly().waitFor();
-        }
-        if (dir != null) {
-            io.nemorouter.testkit.TestGateway.deleteTree(dir);
+            gateway.close();
         }
     }
 
     @Test
     void killNineWhileStoringLeavesACacheThatAnswersOnlyWhatWasAnswered() throws Exception {
-        dir = Files.createTempDirectory("nemo-cache-crash");
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        Path conf = dir.resolve("gw.conf");
-        Files.writeString(conf, """
+        gateway = new KillableGateway("nemo-cache-crash", data -> """
                 nemo {
                   server { host = "127.0.0.1", warmup = 0s }
                   data_dir = "%s"
                   cache { enabled = true, max_bytes = 256 KiB, max_entry_size = 64 KiB, average_entry_size = 1 KiB }
                   models = [ { name = "m", provider = mock } ]
                 }
-                """.formatted(dir.resolve("data")));
-        String base = "http://127.0.0.1:" + port;
-        gateway = start(conf, port, dir.resolve("gw-1.log"));
+                """.formatted(data));
+        String base = gateway.base();
+        gateway.start("gw-1.log");
         // four clients send distinct requests until the kill: the ring (256 KiB) comes round many times meanwhile
         Map<Integer, String> answered = new ConcurrentHashMap<>();
         AtomicInteger next = new AtomicInteger();
@@ -83,14 +71,14 @@ class CacheCrashTest {
         }
         Thread.sleep(4_000);
         killed.set(true);
-        gateway.destroyForcibly().waitFor(); // SIGKILL mid-store: no shutdown hook, no close
+        gateway.kill(); // mid-store
         for (Thread t : clients) {
             t.join();
         }
         int sent = next.get();
         assertTrue(answered.size() > 300, "the ring came round before the kill: " + answered.size() + " answered");
 
-        gateway = start(conf, port, dir.resolve("gw-2.log"));
+        gateway.start("gw-2.log");
         int hits = 0;
         for (int i = Math.max(0, sent - 400); i < sent; i++) { // the newest, which the ring may still hold
             HttpResponse<String> r = chat(base, i);
@@ -108,9 +96,5 @@ class CacheCrashTest {
         return http.send(HttpRequest.newBuilder(URI.create(base + "/v1/chat/completions")).timeout(Duration.ofSeconds(10))
                 .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"m\",\"seed\":" + i + ",\"messages\":[{\"role\":\"user\","
                         + "\"content\":\"answer number " + i + "\"}]}")).build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private Process start(Path conf, int port, Path log) throws Exception {
-        return io.nemorouter.server.GatewayProcess.start(conf, port, log);
     }
 }

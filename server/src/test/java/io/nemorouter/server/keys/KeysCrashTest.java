@@ -3,9 +3,9 @@ package io.nemorouter.server.keys;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterEach;
+import io.nemorouter.server.KillableGateway;
 import org.junit.jupiter.api.Test;
 
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -34,37 +34,27 @@ class KeysCrashTest {
     static final String MASTER = "sk-master-crash-0123456789";
     static final ObjectMapper JSON = new ObjectMapper();
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    Process gateway;
-    Path dir;
+    KillableGateway gateway;
 
     @AfterEach
     void stop() throws Exception {
         if (gateway != null) {
-            gateway.destroyForcibly().waitFor();
-        }
-        if (dir != null) {
-            io.nemorouter.testkit.TestGateway.deleteTree(dir);
+            gateway.close();
         }
     }
 
     @Test
     void killNineUnderLoadLosesNoKeyAndNoSettledSpend() throws Exception {
-        dir = Files.createTempDirectory("nemo-crash");
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        Path conf = dir.resolve("gw.conf");
-        Files.writeString(conf, """
+        gateway = new KillableGateway("nemo-crash", data -> """
                 nemo {
                   server { host = "127.0.0.1", warmup = 0s }
                   data_dir = "%s"
                   keys.master_key = "%s"
                   models = [ { name = "m", provider = mock, input_cost_per_mtok = 1000, output_cost_per_mtok = 2000 } ]
                 }
-                """.formatted(dir.resolve("data"), MASTER));
-        gateway = start(conf, port, dir.resolve("gw-1.log"));
-        String base = "http://127.0.0.1:" + port;
+                """.formatted(data, MASTER));
+        gateway.start("gw-1.log");
+        String base = gateway.base();
         post(base, "/organization/new", "{\"organization_id\":\"acme\",\"max_budget\":100000}");
         post(base, "/team/new", "{\"team_id\":\"ml\",\"organization_id\":\"acme\",\"max_budget\":100000}");
         List<String> keys = new ArrayList<>();
@@ -77,8 +67,8 @@ class KeysCrashTest {
         Map<String, Double> before = spend(base, keys);
         double teamBefore = get(base, "/team/info?team_id=ml").get("spend").asDouble();
         assertTrue(teamBefore > 0, "the load spent something");
-        gateway.destroyForcibly().waitFor(); // SIGKILL: no shutdown hook, no close
-        gateway = start(conf, port, dir.resolve("gw-2.log"));
+        gateway.kill();
+        gateway.start("gw-2.log");
         assertEquals(before, spend(base, keys), "every key's spend after kill -9 and restart");
         // the request log and the spend report: every answered call of the quiet kill's load, once
         double[] logged = logged();
@@ -104,10 +94,10 @@ class KeysCrashTest {
         });
         loader.start();
         Thread.sleep(1200);
-        gateway.destroyForcibly().waitFor();
+        gateway.kill();
         double receivedAtKill = received.sum();
         loader.join();
-        gateway = start(conf, port, dir.resolve("gw-3.log"));
+        gateway.start("gw-3.log");
         double after = 0;
         for (double v : spend(base, keys).values()) {
             after += v;
@@ -130,7 +120,7 @@ class KeysCrashTest {
         assertTrue(logged[1] >= after - 0.5, "at most the last milliseconds of calls were not yet written: " + logged[1] + " vs " + after);
 
         for (String log : new String[] {"gw-1.log", "gw-2.log", "gw-3.log"}) {
-            String text = Files.readString(dir.resolve(log));
+            String text = Files.readString(gateway.dir.resolve(log));
             assertTrue(!log.equals("gw-1.log") || text.contains("key k0/"), "keys are logged by alias and token prefix");
             assertFalse(text.contains(MASTER.substring(10)), "no master key in " + log);
             for (String k : keys) {
@@ -142,7 +132,7 @@ class KeysCrashTest {
     /** Calls and their cost in the request log's files (whole lines; one cut by the kill is not a call). */
     private double[] logged() throws Exception {
         double[] sums = new double[2];
-        try (var files = Files.list(dir.resolve("data").resolve("logs"))) {
+        try (var files = Files.list(gateway.dir.resolve("data").resolve("logs"))) {
             for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".jsonl")).toList()) {
                 String text = Files.readString(f);
                 int end = text.lastIndexOf('\n') + 1;
@@ -216,14 +206,9 @@ class KeysCrashTest {
         return JSON.readTree(r.body());
     }
 
-    /** The gateway in its own JVM (this one's class path and module flags), ready when /health answers. */
-    private Process start(Path conf, int port, Path log) throws Exception {
-        return io.nemorouter.server.GatewayProcess.start(conf, port, log);
-    }
-
     /** The lines of a gateway's log about its stores (opened, recovered, warnings): the directory is deleted after the test. */
     private String storeLines(String log) throws Exception {
-        return Files.readAllLines(dir.resolve(log)).stream()
+        return Files.readAllLines(gateway.dir.resolve(log)).stream()
                 .filter(l -> l.contains("WARN") || l.contains("ERROR") || l.contains("recover") || l.contains("keys:"))
                 .collect(java.util.stream.Collectors.joining("\n"));
     }
