@@ -2,6 +2,7 @@ package io.nemorouter.filters.accounting;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.prometheus.client.Counter;
+import io.nemorouter.filters.support.Doze;
 import org.jctools.queues.MpscArrayQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,6 +44,8 @@ final class LogWriter implements Runnable {
     private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream(2048);
     private final Clock clock;
     private final Thread thread;
+    /** Polls every 2 ms while records come; asleep after a second without, woken by the next (or for the snapshot). */
+    private final Doze doze;
     private volatile boolean closing;
 
     private OutputStream out;
@@ -69,6 +72,7 @@ final class LogWriter implements Runnable {
         this.clock = clock;
         this.thread = new Thread(this, "nemo-request-log");
         this.thread.setDaemon(true);
+        this.doze = new Doze(2, 1_000, Math.max(1, TimeUnit.NANOSECONDS.toMillis(snapshotEveryNanos)));
     }
 
     /** Counts each record into these metrics too. */
@@ -88,6 +92,7 @@ final class LogWriter implements Runnable {
     /** From any thread, never blocking: false (and counted) when the queue is full. */
     boolean offer(CallRecord r) {
         if (queue.offer(r)) {
+            doze.added();
             return true;
         }
         dropped.inc();
@@ -99,6 +104,7 @@ final class LogWriter implements Runnable {
         while (true) {
             int n = queue.drain(this::write, 4096);
             if (n > 0) {
+                doze.worked();
                 if (System.nanoTime() - lastSnapshot > snapshotEveryNanos) {
                     flush(); // a queue that never empties must not starve the snapshot (a restart replays what it misses)
                     saveSnapshot();
@@ -112,7 +118,7 @@ final class LogWriter implements Runnable {
             if (closing && queue.isEmpty()) {
                 break;
             }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2)); // no wake-up per record: the event loop only offers
+            doze.rest(queue::isEmpty);
         }
         flush();
         saveSnapshot();

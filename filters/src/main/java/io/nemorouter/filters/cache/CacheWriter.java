@@ -1,19 +1,19 @@
 package io.nemorouter.filters.cache;
 
 import io.prometheus.client.Counter;
+import io.nemorouter.filters.support.Doze;
 import org.jctools.queues.MpscArrayQueue;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * The cache's one writer thread: stores, evictions and flushes, handed over from the event loops
- * through a bounded lock-free queue that the thread polls (it parks 5 ms when idle: stores waiting
+ * through a bounded lock-free queue that the thread polls every 5 ms while work comes (stores waiting
  * are answered from {@link WriteBehindStore}'s pending map meanwhile), so a miss neither waits for
- * the store nor wakes another thread, and an idle gateway's writer wakes 200 times a second, not
- * 1,000; a full queue drops the store and counts it.
+ * the store nor wakes another thread; after a second without work it sleeps until the next store
+ * wakes it ({@link Doze}). A full queue drops the store and counts it.
  */
 final class CacheWriter implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(CacheWriter.class);
@@ -21,6 +21,7 @@ final class CacheWriter implements Runnable {
     private final MpscArrayQueue<Runnable> queue;
     private final Counter dropped;
     private final Thread thread;
+    private final Doze doze = new Doze(5, 1_000, 1_000);
     private volatile boolean closing;
 
     CacheWriter(int capacity, Counter dropped) {
@@ -34,6 +35,7 @@ final class CacheWriter implements Runnable {
     /** From any thread, never blocking; false (and counted) when the queue is full. */
     boolean submit(Runnable task) {
         if (queue.offer(task)) {
+            doze.added();
             return true;
         }
         dropped.inc();
@@ -44,12 +46,13 @@ final class CacheWriter implements Runnable {
     public void run() {
         while (true) {
             if (queue.drain(this::run, 256) > 0) {
+                doze.worked();
                 continue;
             }
             if (closing) {
                 return;
             }
-            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+            doze.rest(queue::isEmpty);
         }
     }
 
