@@ -20,7 +20,7 @@ import java.util.Map;
 /**
  * The embedded store: two Chronicle Map files under the data directory, {@code keys-records.dat}
  * (keys, teams and organizations as JSON, by {@code key:<hash>}, {@code team:<id>}, {@code org:<id>})
- * and {@code keys-spend.dat} (each ledger's period and sums as 32 bytes). Memory-mapped: a write is
+ * and {@code keys-ledgers.dat} (each ledger's period and sums, twice: see {@link Slot}). Memory-mapped: a write is
  * in the page cache when the call returns, so a killed process loses nothing (the machine going
  * down is another matter: the kernel writes the pages back within seconds).
  *
@@ -72,10 +72,8 @@ public final class ChronicleKeyStore implements KeyStore {
             records = ChronicleFiles.openMap(dir.resolve("keys-records.dat"), unclean, () -> ChronicleMap.of(String.class, String.class)
                     .name("nemo-keys-records").entries(entries).averageKey(SAMPLE_ID)
                     .averageValueSize(700).maxBloatFactor(1.0));
-            ChronicleMap<String, byte[]> spend = ChronicleFiles.openMap(dir.resolve("keys-spend.dat"), unclean,
-                    () -> ChronicleMap.of(String.class, byte[].class)
-                            .name("nemo-keys-spend").entries(entries).averageKey(SAMPLE_ID)
-                            .constantValueSizeBySample(new byte[32]).maxBloatFactor(1.0));
+            ChronicleMap<String, byte[]> spend = openLedgers(dir, unclean, entries);
+            migrateOldLedgers(dir, unclean, entries, spend);
             claim.opened();
             return new ChronicleKeyStore(records, spend, entries, claim);
         } catch (IOException | RuntimeException e) {
@@ -119,8 +117,16 @@ public final class ChronicleKeyStore implements KeyStore {
 
     @Override
     public Map<String, SpendRecord> spend() {
+        Map<String, Slot> newest = new HashMap<>();
+        ledgers.forEach((id, bytes) -> {
+            Slot slot = Slot.decode(bytes);
+            int hash = id.lastIndexOf('#');
+            if (slot != null && hash > 0) {
+                newest.merge(id.substring(0, hash), slot, (a, b) -> a.seq >= b.seq ? a : b);
+            }
+        });
         Map<String, SpendRecord> out = new HashMap<>();
-        ledgers.forEach((id, bytes) -> out.put(id, decode(bytes)));
+        newest.forEach((ledger, slot) -> out.put(ledger, slot.record));
         return out;
     }
 
@@ -169,32 +175,134 @@ public final class ChronicleKeyStore implements KeyStore {
 
     @Override
     public void addSpend(String ledger, long start, long end, long nanoUsd) {
-        ledgers.compute(ledger, (id, old) -> encode(old == null
-                ? new SpendRecord(start, end, nanoUsd, nanoUsd)
-                : decode(old).plus(start, end, nanoUsd)));
+        synchronized (stripe(ledger)) {
+            Slot last = newest(ledger);
+            write(ledger, last, last == null ? new SpendRecord(start, end, nanoUsd, nanoUsd) : last.record.plus(start, end, nanoUsd));
+        }
     }
 
     @Override
     public void setPeriod(String ledger, long start, long end) {
-        ledgers.compute(ledger, (id, old) -> {
-            SpendRecord r = old == null ? new SpendRecord(start, end, 0, 0) : decode(old);
-            return encode(new SpendRecord(start, end, r.periodSpend(), r.totalSpend()));
-        });
+        synchronized (stripe(ledger)) {
+            Slot last = newest(ledger);
+            SpendRecord r = last == null ? new SpendRecord(start, end, 0, 0) : last.record;
+            write(ledger, last, new SpendRecord(start, end, r.periodSpend(), r.totalSpend()));
+        }
     }
 
     @Override
     public void deleteSpend(String ledger) {
-        ledgers.remove(ledger);
+        synchronized (stripe(ledger)) {
+            ledgers.remove(ledger + "#0");
+            ledgers.remove(ledger + "#1");
+            written.remove(ledger);
+        }
     }
 
-    private static byte[] encode(SpendRecord r) {
-        return ByteBuffer.allocate(32).putLong(r.periodStart()).putLong(r.periodEnd()).putLong(r.periodSpend())
-                .putLong(r.totalSpend()).array();
+    /*
+     * Each ledger is two entries, "<ledger>#0" and "<ledger>#1", written in turn, each with a sequence
+     * number and a CRC: a process killed in the middle of a write (its entry torn, which Chronicle's
+     * recovery then drops) leaves the other entry, the ledger as it was one write before. With one
+     * entry written in place, that kill lost the ledger's whole spend (KeysCrashTest caught it in CI).
+     * Event loops settle the same team's or organization's ledger at once: a ledger's read and write
+     * hold its stripe's lock, as Chronicle's compute held the segment's. What was last written is
+     * kept on the heap too, so a write is one put, as it was.
+     */
+    private final Object[] stripes = newStripes();
+    private final java.util.concurrent.ConcurrentHashMap<String, Slot> written = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static Object[] newStripes() {
+        Object[] s = new Object[64];
+        for (int i = 0; i < s.length; i++) {
+            s[i] = new Object();
+        }
+        return s;
     }
 
-    private static SpendRecord decode(byte[] b) {
-        ByteBuffer in = ByteBuffer.wrap(b);
-        return new SpendRecord(in.getLong(), in.getLong(), in.getLong(), in.getLong());
+    private Object stripe(String ledger) {
+        return stripes[ledger.hashCode() & (stripes.length - 1)];
+    }
+
+    /** The ledger's newest whole entry, or null when it has none. */
+    private Slot newest(String ledger) {
+        Slot known = written.get(ledger);
+        if (known != null) {
+            return known;
+        }
+        Slot a = Slot.decode(ledgers.get(ledger + "#0"));
+        Slot b = Slot.decode(ledgers.get(ledger + "#1"));
+        return a == null ? b : b == null ? a : a.seq >= b.seq ? a : b;
+    }
+
+    /** Writes {@code r} over the ledger's older entry (the one {@code last} is not). */
+    private void write(String ledger, Slot last, SpendRecord r) {
+        long seq = last == null ? 1 : last.seq + 1;
+        ledgers.put(ledger + "#" + (seq & 1), Slot.encode(r, seq));
+        written.put(ledger, new Slot(r, seq));
+    }
+
+    /** One entry's bytes: the ledger's period and sums, its sequence number, and a CRC-32C of those 40 bytes. */
+    static final int SLOT_BYTES = 48;
+
+    record Slot(SpendRecord record, long seq) {
+        static byte[] encode(SpendRecord r, long seq) {
+            ByteBuffer b = ByteBuffer.allocate(SLOT_BYTES).putLong(r.periodStart()).putLong(r.periodEnd())
+                    .putLong(r.periodSpend()).putLong(r.totalSpend()).putLong(seq);
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(b.array(), 0, 40);
+            return b.putLong(crc.getValue()).array();
+        }
+
+        /** The entry in {@code bytes}, or null when there is none or it is not whole. */
+        static Slot decode(byte[] bytes) {
+            if (bytes == null || bytes.length != SLOT_BYTES) {
+                return null;
+            }
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(bytes, 0, 40);
+            ByteBuffer in = ByteBuffer.wrap(bytes);
+            if (in.getLong(40) != crc.getValue()) {
+                return null;
+            }
+            return new Slot(new SpendRecord(in.getLong(), in.getLong(), in.getLong(), in.getLong()), in.getLong());
+        }
+    }
+
+    /** {@code keys-ledgers.dat}: two entries per ledger ({@link Slot}). */
+    static ChronicleMap<String, byte[]> openLedgers(Path dir, boolean unclean, int entries) {
+        return ChronicleFiles.openMap(dir.resolve("keys-ledgers.dat"), unclean, () -> ChronicleMap.of(String.class, byte[].class)
+                .name("nemo-keys-ledgers").entries(2L * entries).averageKey(SAMPLE_ID + "#0")
+                .constantValueSizeBySample(new byte[SLOT_BYTES]).maxBloatFactor(1.0));
+    }
+
+    /** {@code keys-spend.dat}, as stores before the two-entry ledgers kept them: one 32-byte entry per ledger. */
+    static ChronicleMap<String, byte[]> openOldSpend(Path dir, boolean unclean, int entries) {
+        return ChronicleFiles.openMap(dir.resolve("keys-spend.dat"), unclean, () -> ChronicleMap.of(String.class, byte[].class)
+                .name("nemo-keys-spend").entries(entries).averageKey(SAMPLE_ID)
+                .constantValueSizeBySample(new byte[32]).maxBloatFactor(1.0));
+    }
+
+    /**
+     * A data directory from before the two-entry ledgers keeps them in {@code keys-spend.dat}, one
+     * 32-byte entry each: they are copied into the new file once, as sequence 1, and the old file deleted.
+     */
+    private static void migrateOldLedgers(Path dir, boolean unclean, int entries, ChronicleMap<String, byte[]> ledgers)
+            throws IOException {
+        Path old = dir.resolve("keys-spend.dat");
+        if (!java.nio.file.Files.exists(old)) {
+            return;
+        }
+        try (ChronicleMap<String, byte[]> spend = openOldSpend(dir, unclean, entries)) {
+            spend.forEach((id, b) -> {
+                ByteBuffer in = ByteBuffer.wrap(b);
+                SpendRecord r = new SpendRecord(in.getLong(), in.getLong(), in.getLong(), in.getLong());
+                if (!ledgers.containsKey(id + "#0") && !ledgers.containsKey(id + "#1")) {
+                    ledgers.put(id + "#1", Slot.encode(r, 1));
+                }
+            });
+        }
+        java.nio.file.Files.delete(old);
+        LOG.info("key store: spend ledgers moved from {} to keys-ledgers.dat", old);
     }
 
     @Override

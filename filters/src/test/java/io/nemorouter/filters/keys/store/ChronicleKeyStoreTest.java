@@ -43,6 +43,68 @@ class ChronicleKeyStoreTest {
     }
 
     @Test
+    void aLedgerEntryTornByAKillLeavesTheLedgerAsItWasOneWriteBefore() throws Exception {
+        try (ChronicleKeyStore s = ChronicleKeyStore.open(dir, 1000)) {
+            s.addSpend("team:t", 100, 200, 7);  // sequence 1, entry #1
+            s.addSpend("team:t", 100, 200, 5);  // sequence 2, entry #0
+        }
+        // a kill in the middle of the third write (sequence 3, over entry #1) leaves it half written: the new
+        // sequence number, sums half new, half old, and a CRC that no longer matches
+        try (var ledgers = ChronicleKeyStore.openLedgers(dir, false, 1000)) {
+            byte[] torn = ChronicleKeyStore.Slot.encode(new SpendRecord(100, 200, 13, 13), 3);
+            torn[20] ^= 0x5a;
+            ledgers.put("team:t#1", torn);
+        }
+        try (ChronicleKeyStore s = ChronicleKeyStore.open(dir, 1000)) {
+            assertEquals(new SpendRecord(100, 200, 12, 12), s.spend().get("team:t"), "the last whole entry");
+            s.addSpend("team:t", 100, 200, 1); // written over the torn entry
+            assertEquals(new SpendRecord(100, 200, 13, 13), s.spend().get("team:t"));
+        }
+        try (ChronicleKeyStore s = ChronicleKeyStore.open(dir, 1000)) {
+            assertEquals(new SpendRecord(100, 200, 13, 13), s.spend().get("team:t"), "and so after a restart");
+            s.deleteSpend("team:t");
+            assertEquals(null, s.spend().get("team:t"));
+        }
+    }
+
+    @Test
+    void ledgersFromTheOldOneEntryFileAreMovedIntoTheNewOne() throws Exception {
+        try (var old = ChronicleKeyStore.openOldSpend(dir, false, 1000)) {
+            old.put("org:acme", java.nio.ByteBuffer.allocate(32).putLong(100).putLong(200).putLong(9).putLong(40).array());
+        }
+        try (ChronicleKeyStore s = ChronicleKeyStore.open(dir, 1000)) {
+            assertEquals(new SpendRecord(100, 200, 9, 40), s.spend().get("org:acme"));
+            s.addSpend("org:acme", 100, 200, 1);
+        }
+        assertFalse(Files.exists(dir.resolve("keys-spend.dat")), "the old file is gone");
+        try (ChronicleKeyStore s = ChronicleKeyStore.open(dir, 1000)) {
+            assertEquals(new SpendRecord(100, 200, 10, 41), s.spend().get("org:acme"));
+        }
+    }
+
+    @Test
+    void twoEventLoopsSettlingOneLedgerAtOnceLoseNoSpend() throws Exception {
+        try (ChronicleKeyStore s = ChronicleKeyStore.open(dir, 1000)) {
+            Thread[] loops = new Thread[2];
+            for (int t = 0; t < loops.length; t++) {
+                loops[t] = new Thread(() -> {
+                    for (int i = 0; i < 20_000; i++) {
+                        s.addSpend("org:acme", 100, 200, 1);
+                    }
+                });
+                loops[t].start();
+            }
+            for (Thread t : loops) {
+                t.join();
+            }
+            assertEquals(new SpendRecord(100, 200, 40_000, 40_000), s.spend().get("org:acme"));
+        }
+        try (ChronicleKeyStore s = ChronicleKeyStore.open(dir, 1000)) {
+            assertEquals(new SpendRecord(100, 200, 40_000, 40_000), s.spend().get("org:acme"));
+        }
+    }
+
+    @Test
     void aSecondGatewayOnTheSameDirectoryIsRefused() {
         try (ChronicleKeyStore s = ChronicleKeyStore.open(dir, 1000)) {
             StoreException e = assertThrows(StoreException.class, () -> ChronicleKeyStore.open(dir, 1000));
