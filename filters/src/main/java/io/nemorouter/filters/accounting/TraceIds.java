@@ -24,7 +24,7 @@ public final class TraceIds {
     private final long parentSpanId;
     private final int flags;
     /** Each attempt's span id by attempt number - 1; 0 for an attempt that never reached its provider's filters. */
-    private long[] attemptSpans = new long[1]; // most requests make one attempt
+    private long[] attemptSpans = new long[0];
 
     /**
      * @param parentSpanId the client's span, or 0 when the trace starts here
@@ -88,28 +88,6 @@ public final class TraceIds {
 
     /** {@code 00-<trace>-<span>-<flags>}: the {@code traceparent} of a call whose span is {@code span}. */
     public String traceparent(long span) {
-        // on the request path, per attempt: one array and one string, not the six strings of a concatenation
-        byte[] b = new byte[55];
-        b[0] = '0';
-        b[1] = '0';
-        b[2] = '-';
-        hexInto(traceHigh, b, 3);
-        hexInto(traceLow, b, 19);
-        b[35] = '-';
-        hexInto(span, b, 36);
-        b[52] = '-';
-        b[53] = DIGITS[(flags >> 4) & 0xf];
-        b[54] = DIGITS[flags & 0xf];
-        return new String(b, java.nio.charset.StandardCharsets.ISO_8859_1);
-    }
-
-    private static final byte[] DIGITS = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-
-    /** {@code v}'s 16 hex digits into {@code b} from {@code at}. */
-    private static void hexInto(long v, byte[] b, int at) {
-        for (int i = at + 15; i >= at; i--) {
-            b[i] = DIGITS[(int) (v & 0xf)];
-            v >>>= 4;
-        }
+        return "00-" + traceIdHex() + "-" + HEX.toHexDigits(span) + "-" + HEX.toHexDigits((byte) flags);
     }
 }
