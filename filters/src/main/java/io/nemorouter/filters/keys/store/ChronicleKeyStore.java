@@ -120,7 +120,7 @@ public final class ChronicleKeyStore implements KeyStore {
         Map<String, Slot> newest = new HashMap<>();
         ledgers.forEach((id, bytes) -> {
             Slot slot = Slot.decode(bytes);
-            int hash = id.lastIndexOf('#');
+            int hash = id.lastIndexOf('#'); // the ledger's name, before its entry's suffix (see entry())
             if (slot != null && hash > 0) {
                 newest.merge(id.substring(0, hash), slot, (a, b) -> a.seq >= b.seq ? a : b);
             }
@@ -193,8 +193,8 @@ public final class ChronicleKeyStore implements KeyStore {
     @Override
     public void deleteSpend(String ledger) {
         synchronized (stripe(ledger)) {
-            ledgers.remove(ledger + "#0");
-            ledgers.remove(ledger + "#1");
+            ledgers.remove(entry(ledger, 0));
+            ledgers.remove(entry(ledger, 1));
             written.remove(ledger);
         }
     }
@@ -223,21 +223,26 @@ public final class ChronicleKeyStore implements KeyStore {
         return stripes[ledger.hashCode() & (stripes.length - 1)];
     }
 
+    /** The name of the ledger's entry that sequence number {@code seq} is written to: {@code <ledger>#0} or {@code #1}. */
+    private static String entry(String ledger, long seq) {
+        return ledger + (((seq & 1) == 0) ? "#0" : "#1");
+    }
+
     /** The ledger's newest whole entry, or null when it has none. */
     private Slot newest(String ledger) {
         Slot known = written.get(ledger);
         if (known != null) {
             return known;
         }
-        Slot a = Slot.decode(ledgers.get(ledger + "#0"));
-        Slot b = Slot.decode(ledgers.get(ledger + "#1"));
+        Slot a = Slot.decode(ledgers.get(entry(ledger, 0)));
+        Slot b = Slot.decode(ledgers.get(entry(ledger, 1)));
         return a == null ? b : b == null ? a : a.seq >= b.seq ? a : b;
     }
 
     /** Writes {@code r} over the ledger's older entry (the one {@code last} is not). */
     private void write(String ledger, Slot last, SpendRecord r) {
         long seq = last == null ? 1 : last.seq + 1;
-        ledgers.put(ledger + "#" + (seq & 1), Slot.encode(r, seq));
+        ledgers.put(entry(ledger, seq), Slot.encode(r, seq));
         written.put(ledger, new Slot(r, seq));
     }
 
@@ -285,6 +290,8 @@ public final class ChronicleKeyStore implements KeyStore {
     /**
      * A data directory from before the two-entry ledgers keeps them in {@code keys-spend.dat}, one
      * 32-byte entry each: they are copied into the new file once, as sequence 1, and the old file deleted.
+     * The old file is the newer wherever both hold a ledger (a migration cut short, or a start of an older
+     * version in between), so its ledger replaces both entries.
      */
     private static void migrateOldLedgers(Path dir, boolean unclean, int entries, ChronicleMap<String, byte[]> ledgers)
             throws IOException {
@@ -296,9 +303,8 @@ public final class ChronicleKeyStore implements KeyStore {
             spend.forEach((id, b) -> {
                 ByteBuffer in = ByteBuffer.wrap(b);
                 SpendRecord r = new SpendRecord(in.getLong(), in.getLong(), in.getLong(), in.getLong());
-                if (!ledgers.containsKey(id + "#0") && !ledgers.containsKey(id + "#1")) {
-                    ledgers.put(id + "#1", Slot.encode(r, 1));
-                }
+                ledgers.remove(entry(id, 0));
+                ledgers.put(entry(id, 1), Slot.encode(r, 1));
             });
         }
         java.nio.file.Files.delete(old);

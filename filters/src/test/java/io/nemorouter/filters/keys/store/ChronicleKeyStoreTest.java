@@ -80,6 +80,13 @@ class ChronicleKeyStoreTest {
         try (ChronicleKeyStore s = ChronicleKeyStore.open(dir, 1000)) {
             assertEquals(new SpendRecord(100, 200, 10, 41), s.spend().get("org:acme"));
         }
+        // an older version started in between and wrote the old file again: its ledger is the newer one
+        try (var old = ChronicleKeyStore.openOldSpend(dir, false, 1000)) {
+            old.put("org:acme", java.nio.ByteBuffer.allocate(32).putLong(100).putLong(200).putLong(15).putLong(46).array());
+        }
+        try (ChronicleKeyStore s = ChronicleKeyStore.open(dir, 1000)) {
+            assertEquals(new SpendRecord(100, 200, 15, 46), s.spend().get("org:acme"));
+        }
     }
 
     @Test
