@@ -294,7 +294,18 @@ class S3ExportTest extends ExportTestSupport {
         FakeS3 s3 = s3(null);
         TestGateway gw = gateway(KEYS + ", endpoint = \"" + s3.endpoint() + "\", flush_interval = 1h, max_queue_bytes = 64 KiB, "
                 + "include_bodies = true", "nemo.log.bodies = true");
-        List<String> sent = send(gw, 24, "x".repeat(4000));
+        // A record here is about 9 KB: the 64 KiB cap holds 7, half of it 4. The sender waits while 6
+        // are unsent, so the test is of the half-full rule (with an hour's flush interval nothing
+        // would leave without it, and the wait would time out), not of the exporter outrunning a
+        // client on a slow machine (in CI an upload took longer than three requests: 3 dropped).
+        List<String> sent = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            sent.addAll(send(gw, 1, "x".repeat(4000) + " " + i));
+            int unsent = sent.size() - count(s3);
+            if (unsent >= 6) {
+                await("a batch to leave with " + unsent + " records unsent", () -> count(s3) > sent.size() - unsent);
+            }
+        }
         await("objects before the hour is up", () -> s3.stored().size() >= 2);
         for (FakeS3.Put p : s3.stored()) {
             assertTrue(p.body().length < 32 * 1024, "gzipped, a batch of about half the cap is small: " + p.body().length);
