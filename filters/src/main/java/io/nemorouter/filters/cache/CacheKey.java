@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.concurrent.FastThreadLocal;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.math.BigDecimal;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -17,7 +20,9 @@ import java.util.Set;
  * endpoint, the model name and the canonical form of every body member that can change the
  * answer. Canonical: no whitespace; strings as JSON escapes them (the same text whether a character
  * came escaped or not); numbers by value ({@code 0.70}, {@code 0.7} and {@code 7e-1} are one
- * number); object members ordered by their canonical names' bytes, a repeated name counted once,
+ * number); object members ordered by their canonical names' length, then bytes (so a chat message's
+ * {@code role} comes before its {@code content}, as clients write them, and most objects need no
+ * reordering), a repeated name counted once,
  * by its last value (as a JSON tree keeps it). The members that cannot change the answer
  * ({@link #IGNORED}) are left out, so one client's {@code metadata} or {@code stream} does not
  * split the cache.
@@ -34,7 +39,10 @@ final class CacheKey {
     /** {@link #IGNORED}'s names as they are written, quoted. */
     private static final byte[][] IGNORED_QUOTED = IGNORED.stream()
             .map(name -> ('"' + name + '"').getBytes(StandardCharsets.UTF_8)).toArray(byte[][]::new);
-    private static final String VERSION = "nemo-cache-v2";
+    /** {@link #IGNORED_QUOTED} by length: a top-level name of another length is not compared at all. */
+    private static final byte[][][] IGNORED_BY_LENGTH = byLength(IGNORED_QUOTED);
+    /** v3: members by name length first (v2 ordered them by bytes alone: every message was reordered). */
+    private static final String VERSION = "nemo-cache-v3";
     /** As deep as the gateway's first pass lets a body nest. */
     private static final int MAX_DEPTH = 1000;
     private static final FastThreadLocal<Canonical> CANONICAL = new FastThreadLocal<>() {
@@ -47,6 +55,17 @@ final class CacheKey {
     private static final byte[] UTF8_BOM = {(byte) 0xef, (byte) 0xbb, (byte) 0xbf};
 
     private CacheKey() {
+    }
+
+    private static byte[][][] byLength(byte[][] names) {
+        int longest = Arrays.stream(names).mapToInt(b -> b.length).max().orElse(0);
+        byte[][][] table = new byte[longest + 1][][];
+        for (byte[] name : names) {
+            byte[][] same = table[name.length];
+            table[name.length] = same == null ? new byte[][]{name} : Arrays.copyOf(same, same.length + 1);
+            table[name.length][table[name.length].length - 1] = name;
+        }
+        return table;
     }
 
     /** A request whose key cannot be told from another's (a number past double's range): it is not cached. */
@@ -322,26 +341,33 @@ final class CacheKey {
 
         /**
          * The string whose opening quote was just read, in canonical form: its escapes decoded and
-         * written again one way ({@link #character}), other bytes as they are (UTF-8).
+         * written again one way ({@link #character}), other bytes as they are (UTF-8). The runs
+         * between escapes (a prompt is nearly all run) are found eight bytes at a time and copied
+         * whole: a byte at a time, a 4 KB context took 20 µs.
          */
         private void string() {
             put('"');
             while (true) {
-                if (at >= end) {
+                int from = at;
+                int stop = plainRun(in, from, end);
+                if (stop > from) {
+                    room(stop - from);
+                    System.arraycopy(in, from, out, n, stop - from);
+                    n += stop - from;
+                }
+                if (stop >= end) {
                     throw new Uncacheable();
                 }
-                byte b = in[at++];
+                byte b = in[stop];
+                at = stop + 1;
                 if (b == '"') {
                     put('"');
                     return;
                 }
-                if (b == '\\') {
-                    character(escaped());
-                } else if (b >= 0 && b < 0x20) {
-                    throw new Uncacheable(); // JSON does not allow it raw
-                } else {
-                    put(b);
+                if (b != '\\') {
+                    throw new Uncacheable(); // a control character: JSON does not allow it raw
                 }
+                character(escaped());
             }
         }
 
@@ -471,20 +497,23 @@ final class CacheKey {
             return members++;
         }
 
-        /** Whether member {@code m}'s name is one of {@link #IGNORED}. */
+        /** Whether member {@code m}'s name is one of {@link #IGNORED}: only a name of one of their lengths is compared. */
         private boolean ignored(int m) {
             int length = nameEnds[m] - starts[m];
-            for (byte[] name : IGNORED_QUOTED) {
-                if (name.length == length && Arrays.equals(out, starts[m], nameEnds[m], name, 0, length)) {
-                    return true;
+            byte[][] candidates = length < IGNORED_BY_LENGTH.length ? IGNORED_BY_LENGTH[length] : null;
+            if (candidates != null) {
+                for (byte[] name : candidates) {
+                    if (Arrays.equals(out, starts[m], nameEnds[m], name, 0, length)) {
+                        return true;
+                    }
                 }
             }
             return false;
         }
 
-        /** Compares members {@code a} and {@code b} by their written names' bytes. */
+        /** Compares members {@code a} and {@code b} by their written names' length, then bytes. */
         private int compare(int a, int b) {
-            return Arrays.compareUnsigned(out, starts[a], nameEnds[a], out, starts[b], nameEnds[b]);
+            return compareNames(out, starts[a], nameEnds[a], out, starts[b], nameEnds[b]);
         }
 
         /**
@@ -533,7 +562,7 @@ final class CacheKey {
 
         /** {@link #compare} once the names have been moved to {@link #copy} (they start at {@code from} in it). */
         private int compareCopied(int a, int b, int from) {
-            return Arrays.compareUnsigned(copy, starts[a] - from, nameEnds[a] - from, copy, starts[b] - from, nameEnds[b] - from);
+            return compareNames(copy, starts[a] - from, nameEnds[a] - from, copy, starts[b] - from, nameEnds[b] - from);
         }
 
         /**
@@ -627,6 +656,42 @@ final class CacheKey {
                 out[n++] = (byte) (0x80 | (c & 0x3f));
             }
         }
+    }
+
+    private static final VarHandle LONGS = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final long ONES = 0x0101010101010101L;
+    private static final long HIGHS = 0x8080808080808080L;
+
+    /**
+     * Where the plain run of a string's bytes from {@code from} ends: at the first '"', '\\' or
+     * control character (below 0x20), or {@code end}. Eight bytes at a time: a byte of a word is
+     * zero where it was '"' ({@code w ^ '"'...}), and the classic "has a byte less than" test
+     * marks the lowest such byte exactly (borrows only run upward, little-endian: to later bytes).
+     */
+    static int plainRun(byte[] in, int from, int end) {
+        int i = from;
+        for (; i + 8 <= end; i += 8) {
+            long w = (long) LONGS.get(in, i);
+            long quote = w ^ 0x2222222222222222L;
+            long backslash = w ^ 0x5c5c5c5c5c5c5c5cL;
+            long found = ((quote - ONES) & ~quote | (backslash - ONES) & ~backslash | (w - 0x20 * ONES) & ~w) & HIGHS;
+            if (found != 0) {
+                return i + (Long.numberOfTrailingZeros(found) >>> 3);
+            }
+        }
+        for (; i < end; i++) {
+            byte b = in[i];
+            if (b == '"' || b == '\\' || (b >= 0 && b < 0x20)) {
+                return i;
+            }
+        }
+        return end;
+    }
+
+    /** The canonical order of two names (as written, quoted): the shorter first, names of one length by their bytes. */
+    private static int compareNames(byte[] a, int aFrom, int aTo, byte[] b, int bFrom, int bTo) {
+        int byLength = Integer.compare(aTo - aFrom, bTo - bFrom);
+        return byLength != 0 ? byLength : Arrays.compareUnsigned(a, aFrom, aTo, b, bFrom, bTo);
     }
 
     /** A decimal number read as a double by its value: 1.0 and 1e0 are {@code 1}; past double's range, uncacheable. */

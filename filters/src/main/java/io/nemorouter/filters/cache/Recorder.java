@@ -16,7 +16,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
-import java.util.regex.Pattern;
 
 /**
  * Records a missed (or refreshed) answer as it goes to the client, and stores it when the exchange
@@ -28,7 +27,8 @@ import java.util.regex.Pattern;
  */
 final class Recorder implements AnswerListener {
     private static final byte[] DONE = "data: [DONE]".getBytes(StandardCharsets.US_ASCII);
-    private static final Pattern LENGTH_FINISH = Pattern.compile("\"finish_reason\"\\s*:\\s*\"length\"");
+    private static final byte[] FINISH_REASON = "\"finish_reason\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] LENGTH = "\"length\"".getBytes(StandardCharsets.US_ASCII);
 
     private final String scope;
     private final String model;
@@ -236,12 +236,46 @@ final class Recorder implements AnswerListener {
             return null;
         }
         byte[] bytes = Arrays.copyOf(body, size);
-        if (!storeTruncated && LENGTH_FINISH.matcher(new String(bytes, StandardCharsets.UTF_8)).find()) {
+        if (!storeTruncated && cutByLength(bytes)) {
             return null;
         }
         long now = clock.getAsLong();
         return new CacheEntry(scope, model, c.deployment() == null ? null : c.deployment().id(), now, now + ttlMillis,
                 events, events ? "text/event-stream" : "application/json", u.promptTokens(), u.completionTokens(),
                 u.cachedTokens(), Math.max(0, c.cost()), bytes);
+    }
+
+    /**
+     * Whether the answer says {@code "finish_reason": "length"} anywhere (cut short by
+     * {@code max_tokens}): read as bytes, not as a decoded string and a regular expression, which
+     * cost a copy of the whole answer on every miss.
+     */
+    static boolean cutByLength(byte[] answer) {
+        for (int at = indexOf(answer, FINISH_REASON, 0); at >= 0; at = indexOf(answer, FINISH_REASON, at + 1)) {
+            int i = skipSpace(answer, at + FINISH_REASON.length);
+            if (i < answer.length && answer[i] == ':') {
+                i = skipSpace(answer, i + 1);
+                if (Arrays.equals(answer, i, Math.min(answer.length, i + LENGTH.length), LENGTH, 0, LENGTH.length)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static int skipSpace(byte[] b, int i) {
+        while (i < b.length && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t')) {
+            i++;
+        }
+        return i;
+    }
+
+    private static int indexOf(byte[] b, byte[] what, int from) {
+        for (int i = from; i <= b.length - what.length; i++) {
+            if (b[i] == what[0] && Arrays.equals(b, i, i + what.length, what, 0, what.length)) {
+                return i;
+            }
+        }
+        return -1;
     }
 }

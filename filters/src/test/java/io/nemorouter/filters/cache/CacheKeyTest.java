@@ -39,6 +39,34 @@ class CacheKeyTest {
         }
     }
 
+    /**
+     * A string's plain run ends at its first '"', '\\' or control character wherever that falls in
+     * the eight-byte words it is read in (and not at a byte of a multi-byte character, above 0x7f,
+     * nor at the characters next to the stoppers: '!', '#', '[', ']', ' ').
+     */
+    @Test
+    void aPlainRunEndsAtTheFirstByteThatNeedsAttentionWhereverItIs() {
+        byte[] plain = "ab\u00e9! #[]cd\u4e2d\u6587xyz \ud83d\ude00 long enough to span words".getBytes(StandardCharsets.UTF_8);
+        byte[] stoppers = {'"', '\\', 0x00, 0x1f, '\n', '\t'};
+        for (int length = 0; length <= plain.length; length++) {
+            byte[] run = java.util.Arrays.copyOf(plain, length);
+            assertEquals(length, CacheKey.plainRun(run, 0, length), "no stopper in " + length + " bytes");
+            for (int at = 0; at < length; at++) {
+                for (byte stop : stoppers) {
+                    byte[] b = run.clone();
+                    b[at] = stop;
+                    for (int from = 0; from <= at; from += 3) {
+                        assertEquals(at, CacheKey.plainRun(b, from, length), "stopper " + stop + " at " + at + " from " + from);
+                    }
+                    if (at + 1 < length) {
+                        b[length - 1] = '"'; // a later one does not hide the first
+                        assertEquals(at, CacheKey.plainRun(b, 0, length));
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void aRepeatedMemberCountsByItsLastValue() throws Exception {
         assertEquals(key("org:a", "{\"model\":\"m\",\"seed\":2}"), key("org:a", "{\"seed\":1,\"model\":\"m\",\"seed\":2}"));
@@ -72,7 +100,9 @@ class CacheKeyTest {
         String[] numbers = {"0", "-0", "0.0", "1", "1.0", "1e0", "10E-1", "0.7", "0.70", "7e-1", "-12.5e3", "123456789012345678901234567890",
                 "9223372036854775807", "9223372036854775808", "1e20", "1.5e300", "3.14159265358979323846", "1e-7", "100", "2.50"};
         String[] strings = {"", "hi", "h\\u00e9llo", "\\n\\t", "\\\"q\\\"", "\\\\", "\u00e9t\u00e9", "\u4e2d\u6587", "\ud83d\ude00",
-                "\\ud83d\\ude00", "\\u0001", "/", "\\/", "\u2028", "\\ud800", "\\udfffx", "\\ud83d\\u0041", "?"};
+                "\\ud83d\\ude00", "\\u0001", "/", "\\/", "\u2028", "\\ud800", "\\udfffx", "\\ud83d\\u0041", "?",
+                "a prompt longer than a word or two, \\\"quoted\\\" and \u00e9t\u00e9 with a \\n newline and a \\t tab in it",
+                "0123456789abcdef\\u001f0123456789abcdef\\\\0123456789abcdef"};
         int kind = depth > 3 ? r.nextInt(4) : r.nextInt(6);
         return switch (kind) {
             case 0 -> numbers[r.nextInt(numbers.length)];

@@ -279,6 +279,26 @@ class CacheTest {
     }
 
     @Test
+    void answersCutShortByMaxTokensAreNotStoredWhenTheCacheIsToldSo() throws Exception {
+        upstream = new ScriptableUpstream();
+        upstream.otherwise((request, reply) -> {
+            int n = calls.incrementAndGet();
+            String finish = request.json().has("max_tokens") ? "length" : "stop";
+            reply.json(200, "{\"id\":\"c" + n + "\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+                    + "\"message\":{\"role\":\"assistant\",\"content\":\"answer " + n + "\"},\"finish_reason\" :\n \"" + finish + "\"}],"
+                    + "\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5,\"total_tokens\":15}}");
+        });
+        start("nemo.cache.store_truncated = false", null);
+        assertEquals("miss", cache(chat(MASTER, body(",\"max_tokens\":5"))));
+        Thread.sleep(100);
+        assertEquals("miss", cache(chat(MASTER, body(",\"max_tokens\":5"))), "cut short by max_tokens: not stored");
+        assertEquals("miss", cache(chat(MASTER, body(""))));
+        Thread.sleep(100);
+        assertEquals("hit", cache(chat(MASTER, body(""))), "finished: stored");
+        assertEquals(3, calls.get());
+    }
+
+    @Test
     void aHitCountsTowardTheKeysRpmButSpendsNothing() throws Exception {
         start("", null);
         JsonNode k = admin("/key/generate", "{\"key_alias\":\"dev\",\"rpm_limit\":3,\"max_budget\":1}");
