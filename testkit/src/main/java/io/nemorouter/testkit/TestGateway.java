@@ -160,6 +160,19 @@ public final class TestGateway implements AutoCloseable {
     }
 
     /**
+     * Waits, up to five seconds, until every request the gateway has received has finished: its
+     * answer's listeners have run (a key's spend settled, its parallel place given back). The
+     * answer's last byte reaches the client a moment before that, so a test that reads spend or
+     * limits right after a call, possibly on the other event loop, calls this first.
+     */
+    public void awaitIdle() throws InterruptedException {
+        long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+        while (server.runtime().metrics.inFlight() > 0 && System.nanoTime() < until) {
+            Thread.sleep(2);
+        }
+    }
+
+    /**
      * The newest {@code n} request-log records ({@code GET /spend/logs?limit=n} read with
      * {@code masterKey}), waiting up to two seconds for them: the log's writer thread has a record a
      * moment after its answer. Fewer when fewer came.

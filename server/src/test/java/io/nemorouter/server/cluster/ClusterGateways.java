@@ -39,11 +39,9 @@ final class ClusterGateways implements AutoCloseable {
         int replicas = redisUrls.size();
         dir = Files.createTempDirectory("nemo-cluster");
         List<Path> logs = new ArrayList<>();
+        int[] ports = distinctFreePorts(replicas);
         for (int i = 0; i < replicas; i++) {
-            int port;
-            try (ServerSocket s = new ServerSocket(0)) {
-                port = s.getLocalPort();
-            }
+            int port = ports[i];
             Path conf = dir.resolve("gw-" + i + ".conf");
             Files.writeString(conf, """
                     nemo {
@@ -68,6 +66,28 @@ final class ClusterGateways implements AutoCloseable {
         } catch (Exception | Error e) { // none left running behind a failed start
             close();
             throw e;
+        }
+    }
+
+    /**
+     * {@code n} free ports, all different: each socket is held until all are chosen (closed one by
+     * one, the same port could come back twice; two replicas on one port both listen, the gateway's
+     * sockets using SO_REUSEPORT, and share its connections: replica 0's /health answered as r1, in CI).
+     */
+    private static int[] distinctFreePorts(int n) throws IOException {
+        List<ServerSocket> held = new ArrayList<>();
+        try {
+            int[] ports = new int[n];
+            for (int i = 0; i < n; i++) {
+                ServerSocket s = new ServerSocket(0);
+                held.add(s);
+                ports[i] = s.getLocalPort();
+            }
+            return ports;
+        } finally {
+            for (ServerSocket s : held) {
+                s.close();
+            }
         }
     }
 
