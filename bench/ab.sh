@@ -16,6 +16,11 @@ command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteract
 [ -f bench/target/nemo-bench.jar ] || mvn -q -B -Pbench -DskipTests package
 up=19100; pa=19400; pb=19401
 out="$root/bench/results/ab-$(date +%Y%m%d-%H%M%S)"; mkdir -p "$out"
+# the ports free first: right after another run its gateways may still be draining, and a gateway finding its port
+# taken exits (its log says so) while the wait below would see the old one's port open
+for p in $up $pa $pb; do
+  for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || break; sleep 0.1; done
+done
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$out"/data-*; }
 trap cleanup EXIT

@@ -614,8 +614,24 @@ final class CacheKey {
             }
         }
 
-        /** A line of the key's head as UTF-8 (a lone surrogate as '?', as String.getBytes writes it). */
+        /**
+         * A line of the key's head as UTF-8 (a lone surrogate as '?', as String.getBytes writes it):
+         * an ASCII one (a scope, an endpoint, a model name, nearly always) written as it is, with no
+         * array made for it.
+         */
         private void line(String s) {
+            int length = s.length();
+            room(length + 1);
+            int i = 0;
+            while (i < length && s.charAt(i) < 0x80) {
+                out[n + i] = (byte) s.charAt(i);
+                i++;
+            }
+            if (i == length) {
+                n += length;
+                out[n++] = '\n';
+                return;
+            }
             byte[] b = s.getBytes(StandardCharsets.UTF_8);
             room(b.length + 1);
             System.arraycopy(b, 0, out, n, b.length);

@@ -157,7 +157,8 @@ final class Recorder implements AnswerListener {
             return;
         }
         if (body == null) {
-            body = new byte[Math.min(maxBytes, Math.max(length, 1024))];
+            // a whole answer comes in one piece, nearly always: its size exactly, so it is stored without a copy
+            body = new byte[events ? Math.min(maxBytes, Math.max(length, 1024)) : length];
         } else if (size + length > body.length) {
             body = Arrays.copyOf(body, Math.min(maxBytes, Math.max(size + length, body.length * 2)));
         }
@@ -235,7 +236,7 @@ final class Recorder implements AnswerListener {
         if (!ok || !kept || c.status() != 200 || c.failure() != null || c.cancelled() || u == null || u.estimated() || size == 0) {
             return null;
         }
-        byte[] bytes = Arrays.copyOf(body, size);
+        byte[] bytes = size == body.length ? body : Arrays.copyOf(body, size);
         if (!storeTruncated && cutByLength(bytes)) {
             return null;
         }
