@@ -78,6 +78,8 @@ final class RingCacheStore implements CacheStore {
     /** The cache's clock (the filter's): answers expired by it are not loaded at a start. */
     private final java.util.function.LongSupplier clock;
     private final ConcurrentHashMap<String, Loc> index = new ConcurrentHashMap<>();
+    /** The keys the index may hold: a miss is answered without probing it. Built anew by the writer (see {@link KeyFilter}). */
+    private volatile KeyFilter filter;
     private final AtomicLong liveBytes = new AtomicLong();
     /** The writer's: the answers' records not yet overwritten, in the order written (the ring's, from the head on). */
     private final ArrayDeque<Written> ring = new ArrayDeque<>();
@@ -98,6 +100,7 @@ final class RingCacheStore implements CacheStore {
         this.capacity = capacity;
         this.maxEntries = maxEntries;
         this.clock = clock;
+        this.filter = new KeyFilter(maxEntries);
     }
 
     /** Opens (or creates) the ring in {@code dir}: {@code maxBytes} of answers, at most {@code maxEntries} of them. */
@@ -179,6 +182,9 @@ final class RingCacheStore implements CacheStore {
 
     @Override
     public CacheEntry get(String key, long nowMillis) {
+        if (!filter.mightHold(key)) {
+            return null;
+        }
         Loc loc = index.get(key);
         if (loc == null) {
             return null;
@@ -228,6 +234,7 @@ final class RingCacheStore implements CacheStore {
         }
         Loc loc = append(key, ENTRY, value, length, entry.expiresMillis());
         ring.addLast(new Written(key, loc));
+        filter.add(key); // before the index: a reader that finds the entry finds its bits
         Loc old = index.put(key, loc);
         liveBytes.addAndGet(value.length - (old == null ? 0 : old.valueLength()));
         if (ring.size() > 2 * index.size() + 64) {
@@ -238,6 +245,16 @@ final class RingCacheStore implements CacheStore {
                 break;
             }
         }
+        if (filter.stale(maxEntries)) {
+            rebuildFilter();
+        }
+    }
+
+    /** A filter of the keys the index holds now, without those evicted or removed since the last. */
+    private void rebuildFilter() {
+        KeyFilter fresh = new KeyFilter(maxEntries);
+        index.keySet().forEach(fresh::add);
+        filter = fresh; // published whole; no key is added meanwhile (stores are this thread's, under this lock)
     }
 
     /** Writes a record at the head (overwriting, and so evicting, the oldest there); where it is. */
@@ -402,6 +419,7 @@ final class RingCacheStore implements CacheStore {
         while (index.size() > maxEntries && evictOldest()) {
             // answers dropped past max_entries before the restart come back from their records: dropped again, oldest first
         }
+        rebuildFilter(); // the answers kept from before
         if (!index.isEmpty()) {
             LOG.info("cache: {} answers ({} bytes) kept from before", index.size(), liveBytes.get());
         }

@@ -119,6 +119,25 @@ class RingCacheStoreTest {
     }
 
     @Test
+    void everyAnswerHeldIsFoundAfterTheKeyFilterWasBuiltAnewManyTimes() throws Exception {
+        open(1_000, 16 << 20);
+        for (int i = 0; i < 12_000; i++) { // the filter is built anew every 2,048 stores
+            store.put(key(i), entry(i, 100, LATER));
+        }
+        store.put(key(3), entry(3, 100, LATER)); // evicted long ago, stored again
+        for (int i = 11_001; i < 12_000; i++) {
+            assertNotNull(store.get(key(i), 0), "held: " + i);
+        }
+        assertNotNull(store.get(key(3), 0), "stored again after its eviction");
+        assertNull(store.get(key(10_000), 0), "evicted");
+        reopen(1_000, 16 << 20);
+        for (int i = 11_001; i < 12_000; i++) {
+            assertNotNull(store.get(key(i), 0), "held across a restart: " + i);
+        }
+        assertNotNull(store.get(key(3), 0));
+    }
+
+    @Test
     void aFlushHoldsAcrossARestartAndAReplacedAnswerStaysReplaced() throws Exception {
         open(1_000, 1 << 20);
         for (int i = 0; i < 30; i++) {
