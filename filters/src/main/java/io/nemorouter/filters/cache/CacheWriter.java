@@ -10,7 +10,7 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * The cache's one writer thread: stores, evictions and flushes, handed over from the event loops
- * through a bounded lock-free queue that the thread polls every 5 ms while work comes (stores waiting
+ * through a bounded lock-free queue that the thread polls every 20 ms while work comes (stores waiting
  * are answered from {@link WriteBehindStore}'s pending map meanwhile), so a miss neither waits for
  * the store nor wakes another thread; after a second without work it sleeps until the next store
  * wakes it ({@link Doze}). A full queue drops the store and counts it.
@@ -21,7 +21,7 @@ final class CacheWriter implements Runnable {
     private final MpscArrayQueue<Runnable> queue;
     private final Counter dropped;
     private final Thread thread;
-    private final Doze doze = new Doze(5, 1_000, 1_000);
+    private final Doze doze = new Doze(20, 1_000, 1_000);
     private volatile boolean closing;
 
     CacheWriter(int capacity, Counter dropped) {
