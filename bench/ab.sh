@@ -49,7 +49,7 @@ echo "== added latency, non-streaming at 1000/s, $rounds rounds of 10 s (A = gat
 # CPU=1: nanoseconds on the CPU so far, per thread group, of one gateway (its java process; schedstat's first field)
 cpu_by_group() {
   for t in /proc/"$1"/task/*; do
-    printf '%s %s\n' "$(tr ' ' '_' < "$t/comm")" "$(cut -d' ' -f1 "$t/schedstat" 2>/dev/null || echo 0)"
+    printf '%s %s\n' "$(tr ' ' '_' 2>/dev/null < "$t/comm")" "$(cut -d' ' -f1 "$t/schedstat" 2>/dev/null || echo 0)"
   done | awk '{ n = $1; g = "other";
     if (n ~ /^multiThreadIo|^epollEventLoop|^nioEventLoop/) g = "loops"; else if (n ~ /^nemo-request/) g = "log";
     else if (n ~ /^nemo-cache/) g = "cache"; else if (n ~ /^G1|^GC_|^VM_Thread/) g = "gc"; else if (n ~ /Compiler/) g = "jit";

@@ -44,7 +44,7 @@ final class LogWriter implements Runnable {
     private final java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream(2048);
     private final Clock clock;
     private final Thread thread;
-    /** Polls every 2 ms while records come; asleep after a second without, woken by the next (or for the snapshot). */
+    /** Polls every 20 ms while records come (a wakeup is a futex round trip; a record waits at most that long to be written); asleep after a second without, woken by the next (or for the snapshot). */
     private final Doze doze;
     private volatile boolean closing;
 
@@ -72,7 +72,7 @@ final class LogWriter implements Runnable {
         this.clock = clock;
         this.thread = new Thread(this, "nemo-request-log");
         this.thread.setDaemon(true);
-        this.doze = new Doze(2, 1_000, Math.max(1, TimeUnit.NANOSECONDS.toMillis(snapshotEveryNanos)));
+        this.doze = new Doze(20, 1_000, Math.max(1, TimeUnit.NANOSECONDS.toMillis(snapshotEveryNanos)));
     }
 
     /** Counts each record into these metrics too. */
