@@ -245,7 +245,7 @@ final class RingCacheStore implements CacheStore {
                 break;
             }
         }
-        if (filter.stale(maxEntries)) {
+        if (filter.stale()) {
             rebuildFilter();
         }
     }

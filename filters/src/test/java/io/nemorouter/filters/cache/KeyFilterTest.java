@@ -33,10 +33,10 @@ class KeyFilterTest {
     void itIsBuiltAnewOnceTwiceTheRingsKeysHaveBeenAdded() {
         KeyFilter f = new KeyFilter(2_000);
         for (int i = 0; i < 4_000; i++) {
-            assertFalse(f.stale(2_000), "after " + i);
+            assertFalse(f.stale(), "after " + i);
             f.add(key(i));
         }
-        assertTrue(f.stale(2_000));
+        assertTrue(f.stale());
         assertFalse(new KeyFilter(2_000).mightHold(key(1)), "an empty filter holds nothing");
     }
 

@@ -105,9 +105,14 @@ class CacheClusterTest {
 
     /** Waits until {@code gw}'s stats stay the same for 200 ms (ten of a writer's polls): no store is on its way. */
     static JsonNode settled(TestGateway gw) throws Exception {
+        return settled(() -> stats(gw));
+    }
+
+    /** Waits until the stats {@code read} gives stay the same for 200 ms (ten of a writer's polls); the last read. */
+    static JsonNode settled(java.util.concurrent.Callable<JsonNode> read) throws Exception {
         JsonNode last = null;
         for (int i = 0; i < 50; i++) {
-            JsonNode now = stats(gw);
+            JsonNode now = read.call();
             if (now.equals(last)) {
                 return now;
             }

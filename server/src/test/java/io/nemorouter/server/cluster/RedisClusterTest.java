@@ -47,7 +47,8 @@ class RedisClusterTest {
                 assertEquals(12, admitted + statuses.stream().filter(s -> s == 429).count(), statuses.toString());
 
                 // a cache miss on one replica is a hit on the other
-                int entriesBefore = settledEntries(gw); // the answers above were stored too (the writer's, after each answer)
+                // the answers above were stored too (the writer's, after each answer): counted once none is on its way
+                int entriesBefore = CacheClusterTest.settled(() -> gw.admin(1, "/cache/stats", null)).get("entries").asInt();
                 assertEquals("miss", cache(gw.chat(0, key, "cached on a shard")));
                 long stored = System.nanoTime(); // replica 0's writer hands the answer to Redis after the answer: wait for it
                 while (gw.admin(1, "/cache/stats", null).get("entries").asInt() <= entriesBefore && System.nanoTime() - stored < 5_000_000_000L) {
@@ -121,19 +122,5 @@ class RedisClusterTest {
             Thread.sleep(200);
         }
         return false;
-    }
-
-    /** The cache's entries once no store is on its way: the count read twice, 200 ms apart (ten of the writer's polls), the same. */
-    private static int settledEntries(ClusterGateways gw) throws Exception {
-        int last = -1;
-        for (int i = 0; i < 50; i++) {
-            int now = gw.admin(1, "/cache/stats", null).get("entries").asInt();
-            if (now == last) {
-                return now;
-            }
-            last = now;
-            Thread.sleep(200);
-        }
-        return last;
     }
 }
