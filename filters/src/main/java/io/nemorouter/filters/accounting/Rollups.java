@@ -307,6 +307,36 @@ final class Rollups {
         for (Rollups source : sources) {
             source.collect(byGroup, d, prefix, fromHour, toHour, intervalHours);
         }
+        return rows(byGroup);
+    }
+
+    /** A report's rows and the rows its total is summed from (of {@code totalDim}, not by interval). */
+    record Report(List<Row> rows, List<Row> totalRows) {
+    }
+
+    /**
+     * As {@link #report(List, String, String, String, long, long, int)} for {@code dim}, with the rows of
+     * {@code totalDim} for its total, both read from each source under one hold of its lock: a call
+     * the writer adds meanwhile is in both or in neither, so the rows always sum to the total.
+     */
+    static Report report(List<Rollups> sources, String dim, String totalDim, String by, String narrowValue, long fromHour,
+                         long toHour, int intervalHours) {
+        String prefix = by == null ? null : clean(narrowValue) + SEP;
+        String d = stored(dim, by);
+        String t = stored(totalDim, by);
+        Map<String, Cell> byGroup = new HashMap<>();
+        Map<String, Cell> totals = new HashMap<>();
+        for (Rollups source : sources) {
+            synchronized (source) {
+                source.collect(byGroup, d, prefix, fromHour, toHour, intervalHours);
+                source.collect(totals, t, prefix, fromHour, toHour, 0);
+            }
+        }
+        return new Report(rows(byGroup), rows(totals));
+    }
+
+    /** Collected sums as rows: a group's name, and its interval's start where the key carries one. */
+    private static List<Row> rows(Map<String, Cell> byGroup) {
         List<Row> rows = new ArrayList<>(byGroup.size());
         for (Map.Entry<String, Cell> e : byGroup.entrySet()) {
             String k = e.getKey();

@@ -300,7 +300,8 @@ final class SpendApi {
         Sources summed = sources(source, new java.util.LinkedHashSet<>(List.of(Rollups.stored(rowDim, by),
                 Rollups.stored(totalDim, by))), fromHour, toHour);
         List<Rollups> sources = summed.rollups();
-        List<Rollups.Row> rows = Rollups.report(sources, rowDim, by, narrowValue, fromHour, toHour, intervalHours);
+        Rollups.Report report = Rollups.report(sources, rowDim, totalDim, by, narrowValue, fromHour, toHour, intervalHours);
+        List<Rollups.Row> rows = report.rows();
         if (narrow != null && dim.equals(Rollups.ALL)) {
             rows = collapse(rows);
         }
@@ -308,7 +309,7 @@ final class SpendApi {
                 .thenComparingLong(r -> -r.sums().requests).thenComparing(Rollups.Row::group)
                 .thenComparing(r -> r.intervalStart() == null ? 0 : r.intervalStart()));
         Cell total = new Cell();
-        for (Rollups.Row r : Rollups.report(sources, totalDim, by, narrowValue, fromHour, toHour, 0)) {
+        for (Rollups.Row r : report.totalRows()) {
             total.merge(r.sums()); // narrowed: the sum of one grouping's rows, each call in exactly one of them
         }
         ObjectNode body = RecordJson.MAPPER.createObjectNode();

@@ -23,6 +23,31 @@ class RollupsTest {
     }
 
     @Test
+    void aReportsRowsSumToItsTotalWhileTheWriterAddsCalls() throws Exception {
+        // the writer adds calls while reports are read: a call lands in a report's rows and its total, or in neither
+        Rollups r = new Rollups(100);
+        String meta = "{\"job_id\":\"j\",\"stage\":\"s\"}";
+        JsonNode metadata = json(meta);
+        Thread writer = new Thread(() -> {
+            for (int i = 0; i < 200_000 && !Thread.currentThread().isInterrupted(); i++) {
+                r.add(Records.record(Integer.toString(i), T0, "k" + (i % 3), "m", 200, 1, 1, 0.01, 10, meta, List.of()), metadata);
+            }
+        });
+        writer.start();
+        try {
+            for (int i = 0; i < 2_000 && writer.isAlive(); i++) {
+                Rollups.Report report = Rollups.report(List.of(r), "metadata.stage", "model", "job_id", "j", 0, Long.MAX_VALUE / 2, 0);
+                long rows = report.rows().stream().mapToLong(row -> row.sums().requests).sum();
+                long total = report.totalRows().stream().mapToLong(row -> row.sums().requests).sum();
+                assertEquals(total, rows, "read " + i);
+            }
+        } finally {
+            writer.interrupt();
+            writer.join();
+        }
+    }
+
+    @Test
     void sumsByEveryGroupingAndIntervalAndLatencyPercentiles() throws Exception {
         Rollups r = new Rollups(100);
         r.add(Records.record("1", T0, "k1", "a", 200, 10, 5, 0.5, 100, "{\"job_id\":\"j1\",\"stage\":\"embed\"}", List.of("x", "y")), json("{\"job_id\":\"j1\",\"stage\":\"embed\"}"));
