@@ -2,6 +2,7 @@ package io.nemorouter.filters.accounting;
 
 import io.nemorouter.core.exchange.Key;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
 
@@ -17,6 +18,9 @@ public final class TraceIds {
     /** On the exchange: this request's trace context; absent when tracing is off. */
     public static final Key<TraceIds> KEY = Key.of("trace.ids");
     private static final HexFormat HEX = HexFormat.of();
+    private static final byte[] DIGITS = "0123456789abcdef".getBytes(StandardCharsets.ISO_8859_1);
+    /** {@code 00-} 32 digits {@code -} 16 digits {@code -} 2 digits. */
+    private static final int TRACEPARENT_LENGTH = 55;
 
     private final long traceHigh;
     private final long traceLow;
@@ -78,7 +82,10 @@ public final class TraceIds {
 
     /** The 32 hex digits of the trace id. */
     public String traceIdHex() {
-        return HEX.toHexDigits(traceHigh) + HEX.toHexDigits(traceLow);
+        byte[] digits = new byte[32];
+        hexInto(traceHigh, digits, 0);
+        hexInto(traceLow, digits, 16);
+        return new String(digits, StandardCharsets.ISO_8859_1);
     }
 
     /** A span id's 16 hex digits. */
@@ -86,8 +93,32 @@ public final class TraceIds {
         return HEX.toHexDigits(id);
     }
 
-    /** {@code 00-<trace>-<span>-<flags>}: the {@code traceparent} of a call whose span is {@code span}. */
+    /**
+     * {@code 00-<trace>-<span>-<flags>}: the {@code traceparent} of a call whose span is {@code span}.
+     * Made on the event loop for every attempt, so written into one array: the concatenation of five
+     * hex strings it replaced stood out in a profile of the event loops (0.5% of the process's samples,
+     * near Netty's whole read of a socket).
+     */
     public String traceparent(long span) {
-        return "00-" + traceIdHex() + "-" + HEX.toHexDigits(span) + "-" + HEX.toHexDigits((byte) flags);
+        byte[] b = new byte[TRACEPARENT_LENGTH];
+        b[0] = '0';
+        b[1] = '0';
+        b[2] = '-';
+        hexInto(traceHigh, b, 3);
+        hexInto(traceLow, b, 19);
+        b[35] = '-';
+        hexInto(span, b, 36);
+        b[52] = '-';
+        b[53] = DIGITS[(flags >>> 4) & 0xf];
+        b[54] = DIGITS[flags & 0xf];
+        return new String(b, StandardCharsets.ISO_8859_1);
+    }
+
+    /** Writes {@code v}'s 16 hex digits (lower case, zero-padded) into {@code into} from {@code at}. */
+    private static void hexInto(long v, byte[] into, int at) {
+        for (int i = at + 15; i >= at; i--) {
+            into[i] = DIGITS[(int) v & 0xf];
+            v >>>= 4;
+        }
     }
 }

@@ -52,6 +52,18 @@ class TraceparentTest {
     }
 
     @Test
+    void theHeaderSentUpstreamIsZeroPaddedLowerCaseHexWithBothDigitsOfTheFlags() {
+        TraceIds ids = new TraceIds(0x0123456789abcdefL, 0xfedcba9876543210L, 7, 0, 0xab);
+        assertEquals("00-0123456789abcdeffedcba9876543210-000000000000000c-ab", ids.traceparent(0xc));
+        assertEquals("00-0123456789abcdeffedcba9876543210-8000000000000000-ab", ids.traceparent(Long.MIN_VALUE));
+        assertEquals("0123456789abcdeffedcba9876543210", ids.traceIdHex());
+        TraceIds read = Traceparent.parse(ids.traceparent(0xc), 1);
+        assertEquals(ids.traceIdHex(), read.traceIdHex(), "what goes upstream reads back as the same trace");
+        assertEquals(0xc, read.parentSpanId());
+        assertEquals(0xab, read.flags());
+    }
+
+    @Test
     void attemptSpansAreKeptByAttemptNumber() {
         TraceIds ids = new TraceIds(1, 2, 3, 0, 1);
         assertEquals(0, ids.attemptSpan(1));
