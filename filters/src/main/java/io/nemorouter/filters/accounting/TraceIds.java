@@ -121,4 +121,12 @@ public final class TraceIds {
             v >>>= 4;
         }
     }
+
+    /** Writes {@code v}'s 16 hex digits (lower case, zero-padded) into {@code into} from {@code at}. */
+    static void hexInto(long v, char[] into, int at) {
+        for (int i = at + 15; i >= at; i--) {
+            into[i] = (char) DIGITS[(int) v & 0xf];
+            v >>>= 4;
+        }
+    }
 }
