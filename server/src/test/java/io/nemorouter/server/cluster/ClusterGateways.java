@@ -148,6 +148,24 @@ final class ClusterGateways implements AutoCloseable {
         return JSON.readTree(r.body());
     }
 
+    /**
+     * {@link #admin}, sent again while the answer is a 503 (the store cannot reach Redis: a master was just
+     * lost and the gateway has not yet followed the cluster to its successor), for at most {@code within}.
+     */
+    JsonNode adminOnceFollowed(int replica, String path, String body, Duration within) throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (true) {
+            try {
+                return admin(replica, path, body);
+            } catch (AssertionError e) {
+                if (!e.getMessage().contains(": 503 ") || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+
     HttpResponse<String> get(int replica, String path) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(bases.get(replica) + path)).header("authorization", "Bearer " + MASTER)
                 .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());

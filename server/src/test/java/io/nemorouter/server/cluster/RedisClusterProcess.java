@@ -140,6 +140,22 @@ final class RedisClusterProcess implements AutoCloseable {
         throw new IOException("node " + node + " has no replica to hand over to");
     }
 
+    /** Waits until {@code replica} replicates {@code master} with its link up (synced, so a manual failover may go ahead). */
+    void awaitReplicaOf(int replica, int master, int seconds) throws IOException, InterruptedException {
+        String port = Integer.toString(nodes.get(master).port());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        String role = "";
+        while (System.nanoTime() < deadline) {
+            role = cli(nodes.get(replica), "role");
+            String[] lines = role.split("\n");
+            if (lines.length > 3 && lines[0].trim().equals("slave") && lines[2].trim().equals(port) && lines[3].trim().equals("connected")) {
+                return;
+            }
+            Thread.sleep(100);
+        }
+        throw new IOException("node " + replica + " is not a synced replica of node " + master + " within " + seconds + " s: " + role);
+    }
+
     /** Waits until {@code CLUSTER INFO} on {@code node} contains {@code text}. */
     static void awaitState(RedisProcess node, String text, int seconds) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
