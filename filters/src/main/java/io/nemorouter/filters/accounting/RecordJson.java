@@ -67,9 +67,9 @@ final class RecordJson {
             }
             g.writeNumberField("fallbacks", r.fallbacks());
             TraceIds trace = r.trace();
-            char[] hex = null; // the ids' digits, written from one array (no string per id)
+            byte[] hex = null; // the ids' digits, written from one array (no string per id)
             if (trace != null) {
-                hex = new char[32];
+                hex = new byte[32];
                 hexField(g, "trace_id", trace.traceHigh(), trace.traceLow(), hex);
                 hexField(g, "span_id", trace.spanId(), hex);
                 if (trace.parentSpanId() != 0) {
@@ -191,18 +191,18 @@ final class RecordJson {
         return v == null || v.isNull() ? null : v.asText();
     }
 
-    /** A span id's 16 hex digits as a string member. */
-    private static void hexField(JsonGenerator g, String name, long id, char[] buf) throws IOException {
+    /** A span id's 16 hex digits as a string member (ASCII: its bytes go out as they are). */
+    private static void hexField(JsonGenerator g, String name, long id, byte[] buf) throws IOException {
         TraceIds.hexInto(id, buf, 0);
         g.writeFieldName(name);
-        g.writeString(buf, 0, 16);
+        g.writeUTF8String(buf, 0, 16);
     }
 
     /** A trace id's 32 hex digits as a string member. */
-    private static void hexField(JsonGenerator g, String name, long high, long low, char[] buf) throws IOException {
+    private static void hexField(JsonGenerator g, String name, long high, long low, byte[] buf) throws IOException {
         TraceIds.hexInto(high, buf, 0);
         TraceIds.hexInto(low, buf, 16);
         g.writeFieldName(name);
-        g.writeString(buf, 0, 32);
+        g.writeUTF8String(buf, 0, 32);
     }
 }

@@ -4,7 +4,6 @@ import io.nemorouter.core.exchange.Key;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.HexFormat;
 
 /**
  * The W3C trace context of one request, set on the exchange when tracing is on (an {@code otlp}
@@ -17,7 +16,6 @@ import java.util.HexFormat;
 public final class TraceIds {
     /** On the exchange: this request's trace context; absent when tracing is off. */
     public static final Key<TraceIds> KEY = Key.of("trace.ids");
-    private static final HexFormat HEX = HexFormat.of();
     private static final byte[] DIGITS = "0123456789abcdef".getBytes(StandardCharsets.ISO_8859_1);
     /** {@code 00-} 32 digits {@code -} 16 digits {@code -} 2 digits. */
     private static final int TRACEPARENT_LENGTH = 55;
@@ -90,7 +88,9 @@ public final class TraceIds {
 
     /** A span id's 16 hex digits. */
     public static String hex(long id) {
-        return HEX.toHexDigits(id);
+        byte[] digits = new byte[16];
+        hexInto(id, digits, 0);
+        return new String(digits, StandardCharsets.ISO_8859_1);
     }
 
     /**
@@ -114,18 +114,10 @@ public final class TraceIds {
         return new String(b, StandardCharsets.ISO_8859_1);
     }
 
-    /** Writes {@code v}'s 16 hex digits (lower case, zero-padded) into {@code into} from {@code at}. */
-    private static void hexInto(long v, byte[] into, int at) {
+    /** Writes {@code v}'s 16 hex digits (lower case, zero-padded, ASCII) into {@code into} from {@code at}. */
+    static void hexInto(long v, byte[] into, int at) {
         for (int i = at + 15; i >= at; i--) {
             into[i] = DIGITS[(int) v & 0xf];
-            v >>>= 4;
-        }
-    }
-
-    /** Writes {@code v}'s 16 hex digits (lower case, zero-padded) into {@code into} from {@code at}. */
-    static void hexInto(long v, char[] into, int at) {
-        for (int i = at + 15; i >= at; i--) {
-            into[i] = (char) DIGITS[(int) v & 0xf];
             v >>>= 4;
         }
     }
