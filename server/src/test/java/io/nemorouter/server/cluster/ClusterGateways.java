@@ -138,14 +138,7 @@ final class ClusterGateways implements AutoCloseable {
     }
 
     JsonNode admin(int replica, String path, String body) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(bases.get(replica) + path)).header("authorization", "Bearer " + MASTER)
-                .timeout(Duration.ofSeconds(10));
-        HttpResponse<String> r = http.send(body == null ? b.GET().build() : b.POST(HttpRequest.BodyPublishers.ofString(body)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        if (r.statusCode() != 200) {
-            throw new AssertionError(path + " on replica " + replica + ": " + r.statusCode() + " " + r.body());
-        }
-        return JSON.readTree(r.body());
+        return ok(replica, path, adminCall(replica, path, body));
     }
 
     /**
@@ -154,16 +147,26 @@ final class ClusterGateways implements AutoCloseable {
      */
     JsonNode adminOnceFollowed(int replica, String path, String body, Duration within) throws Exception {
         long deadline = System.nanoTime() + within.toNanos();
-        while (true) {
-            try {
-                return admin(replica, path, body);
-            } catch (AssertionError e) {
-                if (!e.getMessage().contains(": 503 ") || System.nanoTime() > deadline) {
-                    throw e;
-                }
-                Thread.sleep(100);
-            }
+        HttpResponse<String> r = adminCall(replica, path, body);
+        while (r.statusCode() == 503 && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+            r = adminCall(replica, path, body);
         }
+        return ok(replica, path, r);
+    }
+
+    private HttpResponse<String> adminCall(int replica, String path, String body) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(bases.get(replica) + path)).header("authorization", "Bearer " + MASTER)
+                .timeout(Duration.ofSeconds(10));
+        return http.send(body == null ? b.GET().build() : b.POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static JsonNode ok(int replica, String path, HttpResponse<String> r) throws Exception {
+        if (r.statusCode() != 200) {
+            throw new AssertionError(path + " on replica " + replica + ": " + r.statusCode() + " " + r.body());
+        }
+        return JSON.readTree(r.body());
     }
 
     HttpResponse<String> get(int replica, String path) throws Exception {

@@ -124,8 +124,7 @@ final class RedisClusterProcess implements AutoCloseable {
             return;
         }
         for (RedisProcess n : nodes) {
-            String[] role = n.ping() ? cli(n, "role").split("\n") : new String[0];
-            if (role.length > 2 && role[0].equals("slave") && role[2].trim().equals(Integer.toString(master.port()))) {
+            if (n.ping() && replicates(cli(n, "role"), master.port(), false)) {
                 cli(n, "cluster", "failover");
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
                 while (System.nanoTime() < deadline) {
@@ -142,18 +141,23 @@ final class RedisClusterProcess implements AutoCloseable {
 
     /** Waits until {@code replica} replicates {@code master} with its link up (synced, so a manual failover may go ahead). */
     void awaitReplicaOf(int replica, int master, int seconds) throws IOException, InterruptedException {
-        String port = Integer.toString(nodes.get(master).port());
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
         String role = "";
         while (System.nanoTime() < deadline) {
             role = cli(nodes.get(replica), "role");
-            String[] lines = role.split("\n");
-            if (lines.length > 3 && lines[0].trim().equals("slave") && lines[2].trim().equals(port) && lines[3].trim().equals("connected")) {
+            if (replicates(role, nodes.get(master).port(), true)) {
                 return;
             }
             Thread.sleep(100);
         }
         throw new IOException("node " + replica + " is not a synced replica of node " + master + " within " + seconds + " s: " + role);
+    }
+
+    /** Whether {@code ROLE}'s answer is a replica's of the master on {@code masterPort} (with its link up, when {@code connected}). */
+    private static boolean replicates(String role, int masterPort, boolean connected) {
+        String[] lines = role.split("\n");
+        return lines.length > 3 && lines[0].trim().equals("slave") && lines[2].trim().equals(Integer.toString(masterPort))
+                && (!connected || lines[3].trim().equals("connected"));
     }
 
     /** Waits until {@code CLUSTER INFO} on {@code node} contains {@code text}. */
